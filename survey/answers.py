@@ -1,0 +1,201 @@
+"""Answers: one respondent's answers, validated against a template.
+
+Raw values come from a Slack modal, a CSV cell or a test; they are coerced to one canonical
+type per question kind and rejected with a message fit to show the person who typed them:
+
+=========  ===================  ================================================
+kind       canonical value      accepted raw forms
+=========  ===================  ================================================
+single     option id (str)      option id or label (any case)
+multi      sorted option ids    list, or "a;b" with ids or labels
+scale      int in 1..points     int, or a string of one
+number     float (int if        number, "50,000", "$50k", "1.5m", "12%"
+           ``integer``)
+text       stripped str         str up to ``max_length``
+=========  ===================  ================================================
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from survey.template import Question, QuestionKind, Template
+
+AnswerValue = str | int | float | list[str]
+
+
+class AnswerError(ValueError):
+    """One answer that cannot be accepted; ``message`` is written for the respondent."""
+
+    def __init__(self, question_id: str, message: str):
+        self.question_id = question_id
+        self.message = message
+        super().__init__(f"{question_id}: {message}")
+
+
+class AnswersInvalid(ValueError):
+    """Several answers rejected at once: ``errors`` maps question id to message."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+class Response(BaseModel):
+    """One respondent's validated answers to one template."""
+
+    model_config = ConfigDict(frozen=True)
+
+    respondent: str = Field(min_length=1)
+    team: str | None = None
+    answers: dict[str, AnswerValue] = Field(default_factory=dict)
+
+
+def _is_blank(raw: Any) -> bool:
+    if raw is None:
+        return True
+    if isinstance(raw, str) and not raw.strip():
+        return True
+    if isinstance(raw, (list, tuple, set)) and not raw:
+        return True
+    return isinstance(raw, float) and math.isnan(raw)
+
+
+def _match_option(question: Question, raw: str) -> str:
+    text = raw.strip()
+    for opt in question.options:
+        if text == opt.id:
+            return opt.id
+    lowered = text.casefold()
+    for opt in question.options:
+        if lowered in (opt.id.casefold(), opt.label.casefold()):
+            return opt.id
+    choices = ", ".join(o.label for o in question.options[:6])
+    more = ", ..." if len(question.options) > 6 else ""
+    raise AnswerError(question.id, f"'{text[:60]}' is not one of the options ({choices}{more})")
+
+
+_NUMBER_RE = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*([kKmMbB]?)\s*%?$")
+_MULTIPLIERS = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}
+
+
+def parse_number(question_id: str, raw: Any) -> float:
+    """A number from a user's text: thousands separators, a currency sign, k/m/b suffix."""
+    if isinstance(raw, bool):
+        raise AnswerError(question_id, "must be a number")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    else:
+        text = str(raw).strip().replace(",", "").replace("_", "").replace(" ", "")
+        text = text.lstrip("$€£¥")
+        match = _NUMBER_RE.match(text)
+        if not match:
+            raise AnswerError(question_id, f"'{str(raw)[:40]}' is not a number")
+        value = float(match.group(1)) * _MULTIPLIERS[match.group(2).lower()]
+    if not math.isfinite(value):
+        raise AnswerError(question_id, "must be a finite number")
+    return value
+
+
+def _format_bound(question: Question, value: float) -> str:
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+    return f"{text} {question.unit}".strip() if question.unit else text
+
+
+def parse_answer(question: Question, raw: Any) -> AnswerValue | None:
+    """Validate one raw value; None when blank (the caller decides if that is allowed)."""
+    if _is_blank(raw):
+        return None
+    qid = question.id
+    kind = question.kind
+    if kind == QuestionKind.SINGLE:
+        if isinstance(raw, (list, tuple)):
+            if len(raw) != 1:
+                raise AnswerError(qid, "choose exactly one option")
+            raw = raw[0]
+        return _match_option(question, str(raw))
+    if kind == QuestionKind.MULTI:
+        items = raw.split(";") if isinstance(raw, str) else list(raw)
+        chosen = sorted({_match_option(question, str(i)) for i in items if str(i).strip()})
+        if not chosen:
+            return None
+        if question.max_choices and len(chosen) > question.max_choices:
+            raise AnswerError(qid, f"choose at most {question.max_choices} options ({len(chosen)} chosen)")
+        return chosen
+    if kind == QuestionKind.SCALE:
+        value = parse_number(qid, raw)
+        points = question.points or 0
+        if not value.is_integer() or not 1 <= value <= points:
+            raise AnswerError(qid, f"must be a whole number from 1 to {points}")
+        return int(value)
+    if kind == QuestionKind.NUMBER:
+        value = parse_number(qid, raw)
+        assert question.min is not None and question.max is not None
+        if question.integer and not value.is_integer():
+            raise AnswerError(qid, "must be a whole number")
+        if not question.min <= value <= question.max:
+            raise AnswerError(
+                qid,
+                f"must be between {_format_bound(question, question.min)} and "
+                f"{_format_bound(question, question.max)}",
+            )
+        return int(value) if question.integer else value
+    text = str(raw).strip()
+    limit = question.max_length or 500
+    if len(text) > limit:
+        raise AnswerError(qid, f"must be at most {limit} characters ({len(text)} given)")
+    return text
+
+
+def validate_answers(
+    template: Template,
+    raw: Mapping[str, Any],
+    *,
+    questions: Iterable[Question] | None = None,
+    require: bool = True,
+) -> dict[str, AnswerValue]:
+    """Validate ``raw`` (question id -> value) for ``questions`` (default: all of the template).
+
+    Unknown question ids are rejected; blank answers to required questions are rejected when
+    ``require`` is true. Collects every fault and raises AnswersInvalid with all of them.
+    """
+    asked = list(questions) if questions is not None else template.questions
+    asked_ids = {q.id for q in asked}
+    errors: dict[str, str] = {}
+    for key in raw:
+        if key not in asked_ids:
+            errors[key] = "is not a question of this survey" + (
+                " section" if questions is not None and template.has_question(key) else ""
+            )
+    values: dict[str, AnswerValue] = {}
+    for question in asked:
+        try:
+            value = parse_answer(question, raw.get(question.id))
+        except AnswerError as exc:
+            errors[question.id] = exc.message
+            continue
+        if value is None:
+            if require and question.required:
+                errors[question.id] = "this question needs an answer"
+            continue
+        values[question.id] = value
+    if errors:
+        raise AnswersInvalid(errors)
+    return values
+
+
+def validate_response(
+    template: Template, respondent: str, raw: Mapping[str, Any], team: str | None = None
+) -> Response:
+    """A whole respondent's answers, all required ones present."""
+    return Response(respondent=respondent, team=team, answers=validate_answers(template, raw))
+
+
+def missing_required(template: Template, answers: Mapping[str, Any]) -> list[str]:
+    """Ids of required questions not yet answered (for progress and completion)."""
+    return [q.id for q in template.questions if q.required and q.id not in answers]
