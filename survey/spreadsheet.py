@@ -1,0 +1,159 @@
+"""Answers from a spreadsheet (CSV), for teams that ran the exercise outside Slack first.
+
+Layout: one row per respondent; a ``respondent`` column (any unique label), a ``team``
+column (may be blank), and one column per question id. The options of a ``multi`` answer
+are separated by ``;``. Cells may hold option ids or option labels; blank cells are
+unanswered questions. Columns that are not question ids (a form tool's "Timestamp", say)
+are ignored with a warning.
+
+All-or-nothing by default: if any row is malformed, ``SpreadsheetError`` lists every bad row
+with its line number and reason, and nothing is reported from a half-read file. With
+``skip_invalid=True`` the bad rows are dropped (and still listed) and the rest count.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from survey.answers import AnswerError, AnswersInvalid, Response, validate_answers
+from survey.template import Template
+
+RESPONDENT_COLUMN = "respondent"
+TEAM_COLUMN = "team"
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    respondent: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        who = f" ({self.respondent})" if self.respondent else ""
+        return f"line {self.line}{who}: {self.reason}"
+
+
+@dataclass
+class SpreadsheetResult:
+    responses: list[Response]
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class SpreadsheetError(ValueError):
+    """The file cannot be used as it is; ``errors`` holds every problem found."""
+
+    def __init__(self, source: str, errors: list[RowError] | list[str]):
+        self.source = source
+        self.errors = errors
+        lines = "\n".join(f"  {e}" for e in errors[:50])
+        more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
+        super().__init__(f"{source}: {len(errors)} problem(s)\n{lines}{more}")
+
+
+def _team_value(template: Template, raw: str) -> str | None:
+    """Normalise a team cell: the team question's option id when it names one."""
+    text = raw.strip()
+    if not text:
+        return None
+    question = template.team_question
+    if question is not None:
+        lowered = text.casefold()
+        for opt in question.options:
+            if lowered in (opt.id.casefold(), opt.label.casefold()):
+                return opt.id
+    return text.casefold()
+
+
+def parse_responses(
+    text: str, template: Template, *, source: str = "<csv>", skip_invalid: bool = False
+) -> SpreadsheetResult:
+    """Parse CSV text into validated responses; see the module docstring for the rules."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise SpreadsheetError(source, ["the file is empty: expected a header row"]) from None
+    columns = [h.strip() for h in header]
+    lowered = [c.casefold() for c in columns]
+    problems: list[str] = []
+    if RESPONDENT_COLUMN not in lowered:
+        problems.append(f"line 1: no '{RESPONDENT_COLUMN}' column (found: {', '.join(columns)[:200]})")
+    dupes = sorted({c for c in columns if c and columns.count(c) > 1})
+    if dupes:
+        problems.append(f"line 1: duplicate column(s) {', '.join(dupes)}")
+    # The team column is the respondent's team, not an answer to validate, even when the
+    # template's team question shares its id.
+    question_columns = [c for c in columns if template.has_question(c) and c.casefold() != TEAM_COLUMN]
+    if not question_columns:
+        problems.append(f"line 1: no column is a question id of template '{template.id}'")
+    if problems:
+        raise SpreadsheetError(source, problems)
+
+    ignored = [c for c in columns if c and c.casefold() not in (RESPONDENT_COLUMN, TEAM_COLUMN)
+               and not template.has_question(c)]
+    warnings = [f"ignored column(s) that are not question ids: {', '.join(ignored)}"] if ignored else []
+    has_team = TEAM_COLUMN in lowered
+    absent = [q.id for q in template.questions
+              if q.id not in question_columns and not (has_team and q.role == "team")]
+    if absent:
+        warnings.append(f"no column for question(s): {', '.join(absent)} (treated as unanswered)")
+
+    respondent_index = lowered.index(RESPONDENT_COLUMN)
+    team_index = lowered.index(TEAM_COLUMN) if has_team else None
+    asked = [template.question(c) for c in question_columns]
+    responses: list[Response] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(RowError(line, None, f"not valid CSV ({exc})"))
+            break
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(columns):
+            errors.append(RowError(line, None, f"has {len(row)} cells, the header has {len(columns)}"))
+            continue
+        respondent = row[respondent_index].strip()
+        if not respondent:
+            errors.append(RowError(line, None, "the respondent cell is empty"))
+            continue
+        if respondent in seen:
+            errors.append(RowError(line, respondent, f"respondent already answered on line {seen[respondent]}"))
+            continue
+        seen[respondent] = line
+        raw = {c: row[columns.index(c)] for c in question_columns}
+        try:
+            answers = validate_answers(template, raw, questions=asked, require=False)
+        except AnswersInvalid as exc:
+            reason = "; ".join(f"{qid}: {msg}" for qid, msg in exc.errors.items())
+            errors.append(RowError(line, respondent, reason))
+            continue
+        except AnswerError as exc:  # pragma: no cover - validate_answers collects these
+            errors.append(RowError(line, respondent, str(exc)))
+            continue
+        team = _team_value(template, row[team_index]) if team_index is not None else None
+        responses.append(Response(respondent=respondent, team=team, answers=answers))
+    if errors and not skip_invalid:
+        raise SpreadsheetError(source, errors)
+    return SpreadsheetResult(responses=responses, errors=errors, warnings=warnings)
+
+
+def read_responses(path: str | Path, template: Template, *, skip_invalid: bool = False) -> SpreadsheetResult:
+    """Read a CSV file (UTF-8, with or without a BOM)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpreadsheetError(str(path), [f"not UTF-8 text (byte {exc.start}); save the sheet as CSV UTF-8"]) from exc
+    except OSError as exc:
+        raise SpreadsheetError(str(path), [f"cannot read the file ({exc.strerror})"]) from exc
+    return parse_responses(text, template, source=str(path), skip_invalid=skip_invalid)
