@@ -1,0 +1,105 @@
+"""The ``icp-bot`` command line.
+
+Slack and the database are imported only by the commands that need them, so that
+``icp-bot report`` on a spreadsheet starts fast and works with no Slack app at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from survey.report import build_report
+    from survey.report_format import FORMATS
+    from survey.spreadsheet import RowError, SpreadsheetError, read_responses
+    from survey.template import TemplateError, resolve_template
+
+    try:
+        template = resolve_template(args.template)
+        result = read_responses(args.answers, template, skip_invalid=args.skip_invalid)
+    except (TemplateError, SpreadsheetError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, SpreadsheetError) and any(isinstance(e, RowError) for e in exc.errors):
+            print("Nothing was reported. Fix the rows above, or pass --skip-invalid to report "
+                  "the valid rows only.", file=sys.stderr)
+        return 2
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for error in result.errors:
+        print(f"skipped: {error}", file=sys.stderr)
+    report = build_report(template, result.responses, min_group_size=args.min_group_size,
+                          bootstrap=args.bootstrap, seed=args.seed)
+    sys.stdout.write(FORMATS[args.format](report))
+    return 0
+
+
+def _cmd_template_validate(args: argparse.Namespace) -> int:
+    from survey.template import TemplateError, load_template
+
+    try:
+        template = load_template(args.file)
+    except TemplateError as exc:
+        print(f"invalid template {exc.source}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    print(f"{args.file}: template '{template.id}' v{template.version} is valid: "
+          f"{len(template.sections)} sections, {len(template.questions)} questions")
+    return 0
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.settings import SettingsError, load_settings
+    from storage.db import Database
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    db = Database(settings.database_url)
+    db.upgrade()
+    print(f"database at {db.safe_url} is up to date")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="icp-bot", description="ICP Align: does your team agree on its ideal customer?")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    report = sub.add_parser("report", help="alignment report of a spreadsheet of answers (CSV)")
+    report.add_argument("--template", default="icp-core", help="built-in template id or a YAML file (default icp-core)")
+    report.add_argument("--answers", required=True, help="CSV: respondent, team, one column per question id")
+    report.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    report.add_argument("--skip-invalid", action="store_true", help="report the valid rows when some are malformed")
+    report.add_argument("--min-group-size", type=int, default=3, help="hide figures of smaller groups (default 3)")
+    report.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the interval")
+    report.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (same seed, same interval)")
+    report.set_defaults(func=_cmd_report)
+
+    template = sub.add_parser("template", help="survey templates")
+    template_sub = template.add_subparsers(dest="template_command", required=True)
+    validate = template_sub.add_parser("validate", help="check a template YAML file")
+    validate.add_argument("file")
+    validate.set_defaults(func=_cmd_template_validate)
+
+    db = sub.add_parser("db", help="database")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply migrations to DATABASE_URL")
+    upgrade.set_defaults(func=_cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "min_group_size", 3) < 1:
+        parser.error("--min-group-size must be at least 1")
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

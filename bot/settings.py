@@ -1,0 +1,112 @@
+"""Settings from the environment (pydantic-settings), checked once at start-up.
+
+Every fault names the variable: a missing token for the chosen mode, a token of the wrong
+kind (a user token where a bot token belongs), a database URL that cannot be parsed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    SOCKET = "socket"
+    HTTP = "http"
+    OAUTH = "oauth"
+
+
+class SettingsError(ValueError):
+    """Start-up cannot go on; the message names each variable at fault."""
+
+
+_PREFIXES = {
+    "slack_bot_token": ("xoxb-", "a bot token (xoxb-...), from OAuth & Permissions"),
+    "slack_app_token": ("xapp-", "an app-level token (xapp-...) with connections:write, from Basic Information"),
+}
+
+DEFAULT_SCOPES = (
+    "commands,chat:write,chat:write.public,im:write,users:read,usergroups:read,"
+    "channels:read,groups:read,files:write"
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_scopes: str = DEFAULT_SCOPES
+    slack_api_url: str = Field(default="https://slack.com/api/")
+    database_url: str = "sqlite:///icp.db"
+    icp_log_level: str = "INFO"
+
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _token_kind(cls, value: str | None, info) -> str | None:
+        if value is None or value == "":
+            return None
+        prefix, what = _PREFIXES[info.field_name]
+        if not value.startswith(prefix):
+            raise ValueError(f"must be {what}; got a value starting with {value[:5]!r}")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"is not a database URL ({exc}); e.g. sqlite:///icp.db or postgresql://user@host/db") from exc
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"backend {url.get_backend_name()!r} is not supported; use sqlite or postgresql")
+        return value
+
+    @field_validator("icp_log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    def require(self, mode: Mode) -> None:
+        """Raise SettingsError naming every variable that ``mode`` needs and lacks."""
+        needed = {
+            Mode.SOCKET: ["slack_bot_token", "slack_app_token"],
+            Mode.HTTP: ["slack_bot_token", "slack_signing_secret"],
+            Mode.OAUTH: ["slack_client_id", "slack_client_secret", "slack_signing_secret"],
+        }[mode]
+        missing = [name.upper() for name in needed if not getattr(self, name)]
+        if missing:
+            raise SettingsError(
+                f"{mode.value} mode needs {', '.join(missing)} in the environment "
+                f"(missing: {', '.join(missing)}). See README, 'Connect a workspace'."
+            )
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the environment; a malformed variable raises SettingsError naming it."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+            problems.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from exc

@@ -1,0 +1,123 @@
+"""The alignment report as text, Markdown or JSON, for the terminal and for exports.
+
+Slack's Block Kit rendering lives in ``bot/``; this module knows no Slack.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from survey.agreement import AGREEMENT_THRESHOLD
+
+READING = (
+    f"Reading: an agreement index of {AGREEMENT_THRESHOLD:.2f} or more is conventionally read as "
+    "agreement (1 = everyone gave the same answer, 0 = no more agreement than chance)."
+)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _index(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _score_line(report: Any) -> str:
+    if report.hidden or report.score is None:
+        return (
+            f"Not enough answers to report: {report.respondents} respondent(s), "
+            f"at least {report.min_group_size} needed to keep answers anonymous."
+        )
+    line = f"Alignment score: {report.score:.0f}/100"
+    if report.score_interval:
+        low, high = report.score_interval
+        line += f" (95% interval {low:.0f}-{high:.0f})"
+    return line
+
+
+def _extra_lines(report: Any) -> list[str]:
+    lines = []
+    if report.alpha is not None:
+        lines.append(f"Krippendorff's alpha over the scale questions (beyond chance): {report.alpha:.2f}")
+    if report.rwg_j is not None:
+        lines.append(f"r_WG(J) for the scale block: {report.rwg_j:.2f}")
+    if getattr(report, "mean_confidence", None) is not None:
+        lines.append(f"Mean confidence of respondents: {report.mean_confidence:.1f}")
+    return lines
+
+
+def _teams_line(report: Any) -> str:
+    if not report.teams:
+        return "Teams: none given"
+    return "Teams: " + ", ".join(f"{team} {count}" for team, count in report.teams.items())
+
+
+def _scored(report: Any) -> list[Any]:
+    return [q for q in report.questions if q.agreement is not None]
+
+
+def to_text(report: Any) -> str:
+    """A plain-text report that a leader can read in a terminal."""
+    out = [f"ICP alignment report: {report.template_name}", "=" * 60,
+           f"Respondents: {report.respondents}", _teams_line(report), _score_line(report)]
+    out += _extra_lines(report)
+    if not report.hidden:
+        out += ["", READING, "", f"{'question':<44} {'n':>3} {'index':>6}  consensus"]
+        for q in report.questions:
+            if q.kind == "text" or q.role in ("team",):
+                continue
+            if q.hidden:
+                out.append(f"{q.prompt[:44]:<44} {q.n:>3} {'hidden':>6}  (fewer than {report.min_group_size} answers)")
+                continue
+            mark = "" if q.agreed is None else (" ✓" if q.agreed else " ✗")
+            share = f" ({_pct(q.consensus_share)})" if q.consensus_share is not None else ""
+            label = q.consensus_label or "no majority"
+            out.append(f"{q.prompt[:44]:<44} {q.n:>3} {_index(q.agreement):>6}{mark}  {label}{share}")
+        if report.splits:
+            out += ["", "Where teams split:"]
+            out += [f"- {s.prompt}: {s.text} (distance {s.distance:.2f})" for s in report.splits]
+        for summary in report.texts:
+            if summary.hidden if hasattr(summary, "hidden") else False:
+                continue
+            out += ["", f"{summary.prompt} ({summary.count} answers, anonymous):"]
+            out += [f'  "{quote}"' for quote in summary.quotes[:5]]
+            if summary.terms:
+                out.append("  frequent terms: " + ", ".join(f"{t} ({c})" for t, c in summary.terms[:8]))
+    return "\n".join(out) + "\n"
+
+
+def to_markdown(report: Any) -> str:
+    """A Markdown report, for a wiki page or a pull request."""
+    out = [f"# ICP alignment report: {report.template_name}", "",
+           f"**{_score_line(report)}**", "", f"Respondents: {report.respondents}. {_teams_line(report)}."]
+    out += [f"{line}." for line in _extra_lines(report)]
+    if not report.hidden:
+        out += ["", f"> {READING}", "", "| question | n | agreement | consensus | share |",
+                "| --- | ---: | ---: | --- | ---: |"]
+        for q in report.questions:
+            if q.kind == "text" or q.role == "team":
+                continue
+            if q.hidden:
+                out.append(f"| {q.prompt} | {q.n} | hidden | fewer than {report.min_group_size} answers | |")
+                continue
+            out.append(f"| {q.prompt} | {q.n} | {_index(q.agreement)} | "
+                       f"{(q.consensus_label or 'no majority').replace('|', '/')} | {_pct(q.consensus_share)} |")
+        if report.splits:
+            out += ["", "## Where teams split", ""]
+            out += [f"- **{s.prompt}**: {s.text} (Jensen-Shannon distance {s.distance:.2f})" for s in report.splits]
+        for summary in report.texts:
+            if getattr(summary, "hidden", False):
+                continue
+            out += ["", f"## {summary.prompt}", ""]
+            out += [f"> {quote}" for quote in summary.quotes[:5]]
+    return "\n".join(out) + "\n"
+
+
+def to_json(report: Any) -> str:
+    """The report as JSON: every field of the report model, no respondent ids."""
+    return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+FORMATS = {"text": to_text, "markdown": to_markdown, "json": to_json}
