@@ -1,0 +1,28 @@
+"""The Web API client: Slack's base URL from the settings, and slack_sdk's retry handlers.
+
+A 429 is retried after its Retry-After, a 5xx and a dropped connection a couple of times;
+everything else (``channel_not_found``, ``user_not_found``...) is an answer, not a fault to
+retry, and is handled by the caller.
+"""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+
+def make_client(base_url: str, token: str | None = None, *, timeout: int = 15) -> WebClient:
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=5),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )

@@ -1,0 +1,92 @@
+"""Messages to staff: the invitation DM, its receipt after the last section, reminders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    SectionBlock,
+)
+
+from bot.views.text import date_token, escape, mrkdwn, plain
+
+START = "survey_start"
+SNOOZE = "survey_snooze"
+EDIT = "survey_edit"
+
+
+def _closes(closes_at: datetime | None) -> str:
+    if closes_at is None:
+        return "until a leader closes the round"
+    return "until " + date_token(closes_at.timestamp(), closes_at.strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def invite_blocks(round_id: int, title: str, minutes: int, closes_at: datetime | None,
+                  started: bool = False) -> tuple[str, list[Block]]:
+    """The DM that invites one person to a round: StrategyCheck framing, close date, buttons."""
+    text = f"StrategyCheck: who is our ideal customer? ({title})"
+    blocks: list[Block] = [
+        HeaderBlock(text=plain("StrategyCheck: who is our ideal customer?", 150)),
+        SectionBlock(text=mrkdwn(
+            f"Leadership wants to know whether we agree on the customers we should win. "
+            f"*{escape(title)}* takes about *{minutes} minutes*; it is open {_closes(closes_at)}.\n"
+            "Your answers are anonymous: nobody sees who answered what, and no figure is shown "
+            "for a group smaller than three. Each step is saved as you go."
+        )),
+        ActionsBlock(block_id=f"invite:{round_id}", elements=[
+            ButtonElement(action_id=START, text=plain("Continue" if started else "Start", 75),
+                          value=str(round_id), style="primary"),
+            ButtonElement(action_id=SNOOZE, text=plain("Remind me later", 75), value=str(round_id)),
+        ]),
+    ]
+    return text, blocks
+
+
+def snoozed_blocks(round_id: int, title: str, minutes: int, closes_at: datetime | None) -> tuple[str, list[Block]]:
+    text, blocks = invite_blocks(round_id, title, minutes, closes_at)
+    blocks.insert(2, ContextBlock(elements=[mrkdwn(
+        ":alarm_clock: OK, I will remind you later. You can start any time with the button below.")]))
+    return text, blocks
+
+
+def receipt_blocks(round_id: int, title: str, closes_at: datetime | None, *, open_: bool = True) -> tuple[str, list[Block]]:
+    """The invitation, turned into a receipt once every section is in."""
+    text = f"Thank you: your answers to {title} are saved."
+    body = f":white_check_mark: *Thank you: your answers to {escape(title)} are saved.*\n"
+    if open_:
+        body += f"You can edit them while the round is open ({_closes(closes_at)})."
+    else:
+        body += "The round is closed; leaders will share what the team agreed on."
+    blocks: list[Block] = [SectionBlock(text=mrkdwn(body))]
+    if open_:
+        blocks.append(ActionsBlock(block_id=f"receipt:{round_id}", elements=[
+            ButtonElement(action_id=EDIT, text=plain("Edit my answers", 75), value=str(round_id)),
+        ]))
+    return text, blocks
+
+
+def reminder_blocks(round_id: int, title: str, minutes: int, closes_at: datetime | None,
+                    started: bool) -> tuple[str, list[Block]]:
+    """A reminder to someone who has not finished; names nobody else."""
+    text = f"Reminder: {title} is still open for you"
+    lead = ("You started the ICP survey: pick up where you left off, your answers so far are saved."
+            if started else "The ICP survey is still waiting for your view: it takes about "
+            f"{minutes} minutes.")
+    blocks: list[Block] = [
+        SectionBlock(text=mrkdwn(f":wave: {lead}\nIt is open {_closes(closes_at)}.")),
+        ActionsBlock(block_id=f"reminder:{round_id}", elements=[
+            ButtonElement(action_id=START, text=plain("Continue" if started else "Start", 75),
+                          value=str(round_id), style="primary"),
+        ]),
+    ]
+    return text, blocks
+
+
+def closed_blocks(title: str) -> tuple[str, list[Block]]:
+    text = f"{title} is closed"
+    return text, [SectionBlock(text=mrkdwn(f"*{escape(title)}* is closed: answers can no longer be changed."))]

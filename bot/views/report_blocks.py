@@ -1,0 +1,166 @@
+"""Leader-facing Block Kit: the alignment report, round status, the ICP profile, a fit score.
+
+Everything here renders figures that ``survey/`` computed; nothing here computes. Reports
+stay under Slack's 50 blocks per message by grouping questions into a few sections, and
+free text is escaped and never attributed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    SectionBlock,
+)
+
+from bot.views.text import date_token, escape, mrkdwn, plain, truncate
+from survey.agreement import AGREEMENT_THRESHOLD
+from survey.profile import FitResult, IcpProfile, describe_value
+from survey.template import Template
+
+POST_REPORT = "report_post"
+REMIND = "round_remind"
+MAX_LINES_PER_SECTION = 8
+SECTION_TEXT_LIMIT = 3000
+
+
+def _bar(value: float, width: int = 10) -> str:
+    filled = max(0, min(width, round(value * width)))
+    return "█" * filled + "░" * (width - filled)
+
+
+def _chunks(lines: list[str]) -> list[SectionBlock]:
+    """Group lines into section blocks of bounded size."""
+    blocks: list[SectionBlock] = []
+    current: list[str] = []
+    for line in lines:
+        candidate = "\n".join([*current, line])
+        if current and (len(current) >= MAX_LINES_PER_SECTION or len(candidate) > SECTION_TEXT_LIMIT):
+            blocks.append(SectionBlock(text=mrkdwn("\n".join(current))))
+            current = []
+        current.append(truncate(line, SECTION_TEXT_LIMIT))
+    if current:
+        blocks.append(SectionBlock(text=mrkdwn("\n".join(current))))
+    return blocks
+
+
+def score_text(report: Any) -> str:
+    if report.hidden or report.score is None:
+        return (f"Not enough answers to show figures yet: {report.respondents} respondent(s); "
+                f"at least {report.min_group_size} keep answers anonymous.")
+    text = f"*Alignment score: {report.score:.0f}/100*"
+    if report.score_interval:
+        low, high = report.score_interval
+        text += f"  (95% interval {low:.0f}-{high:.0f})"
+    return text
+
+
+def report_blocks(report: Any, title: str, *, round_id: int | None = None,
+                  post_channel: str | None = None, previous_score: float | None = None) -> list[Block]:
+    """The alignment report; with ``post_channel`` a button offers to post it there."""
+    blocks: list[Block] = [HeaderBlock(text=plain(f"ICP alignment: {title}", 150))]
+    summary = score_text(report)
+    if previous_score is not None and report.score is not None:
+        delta = report.score - previous_score
+        summary += f"  ({'+' if delta >= 0 else ''}{delta:.0f} since the last round)"
+    summary += f"\n{report.respondents} respondents"
+    if report.teams:
+        summary += " · " + ", ".join(f"{escape(t)} {n}" for t, n in report.teams.items())
+    blocks.append(SectionBlock(text=mrkdwn(summary)))
+    if not report.hidden and report.score is not None:
+        extra = [f"An index of {AGREEMENT_THRESHOLD:.2f} or more reads as agreement (1 = everyone gave the same answer)."]
+        if report.alpha is not None:
+            extra.append(f"Krippendorff's alpha (scales, beyond chance): {report.alpha:.2f}")
+        if report.rwg_j is not None:
+            extra.append(f"r_WG(J) (scales): {report.rwg_j:.2f}")
+        blocks.append(ContextBlock(elements=[mrkdwn(" · ".join(extra))]))
+        blocks.append(DividerBlock())
+        lines = []
+        for q in report.questions:
+            if q.kind == "text" or q.role == "team" or q.role == "confidence":
+                continue
+            if q.hidden or q.agreement is None:
+                lines.append(f"• {escape(q.prompt)}: _hidden (fewer than {report.min_group_size} answers)_")
+                continue
+            mark = ":large_green_circle:" if q.agreed else ":large_orange_circle:"
+            share = f" ({q.consensus_share:.0%})" if q.consensus_share is not None else ""
+            consensus = escape(q.consensus_label or "no majority")
+            lines.append(f"{mark} `{_bar(q.agreement)}` {q.agreement:.2f}  *{escape(q.prompt)}*: {consensus}{share}")
+        blocks += _chunks(lines)
+        if report.splits:
+            blocks.append(DividerBlock())
+            split_lines = ["*Where teams split*"]
+            split_lines += [f"• {escape(s.prompt)}: {escape(s.text)}" for s in report.splits[:8]]
+            blocks += _chunks(split_lines)
+        for summary_ in report.texts:
+            if getattr(summary_, "hidden", False) or not summary_.quotes:
+                continue
+            quotes = "\n".join(f"> {escape(truncate(q, 280))}" for q in summary_.quotes[:3])
+            blocks.append(SectionBlock(text=mrkdwn(truncate(f"*{escape(summary_.prompt)}* (anonymous)\n{quotes}", 3000))))
+    if post_channel and round_id is not None:
+        blocks.append(ActionsBlock(block_id="report_actions", elements=[
+            ButtonElement(action_id=POST_REPORT, text=plain("Post to this channel", 75),
+                          value=f"{round_id}:{post_channel}"),
+        ]))
+    return blocks[:50]
+
+
+def status_blocks(*, round_id: int, title: str, invited: int, started: int, completed: int,
+                  closes_at: datetime | None, status: str, can_remind: bool) -> list[Block]:
+    """A round's progress: counts only, never names."""
+    rate = completed / invited if invited else 0.0
+    lines = [f"*{escape(title)}* (round {round_id}, {status})",
+             f"Invited: {invited} · finished: {completed} ({rate:.0%}) · started, not finished: {started}"]
+    if closes_at is not None:
+        lines.append(("Closes " if status == "open" else "Closed ") + date_token(closes_at.timestamp(),
+                                                                               closes_at.strftime("%Y-%m-%d")))
+    blocks: list[Block] = [SectionBlock(text=mrkdwn("\n".join(lines)))]
+    pending = invited - completed
+    if can_remind and status == "open" and pending > 0:
+        blocks.append(ActionsBlock(block_id="status_actions", elements=[
+            ButtonElement(action_id=REMIND, text=plain(f"Remind the {pending} who have not finished", 75),
+                          value=str(round_id)),
+        ]))
+    return blocks
+
+
+def profile_blocks(profile: IcpProfile | None, template: Template | None) -> list[Block]:
+    """The ratified ICP for everyone to read."""
+    if profile is None or template is None:
+        return [SectionBlock(text=mrkdwn("No ICP has been ratified yet. Leaders can run `/icp-check ratify` "
+                                         "after a round."))]
+    head = f"*Our ideal customer profile (version {profile.version})*"
+    if profile.ratified_at:
+        head += " · ratified " + date_token(profile.ratified_at.timestamp(), profile.ratified_at.strftime("%Y-%m-%d"),
+                                            "{date_short_pretty}")
+    lines = [head]
+    for trait in profile.traits:
+        if not template.has_question(trait.question_id):
+            continue
+        question = template.question(trait.question_id)
+        lines.append(f"• *{escape(question.prompt)}*: {escape(describe_value(question, trait.value, trait.low, trait.high))}")
+    if profile.disqualifiers and profile.disqualifier_question and template.has_question(profile.disqualifier_question):
+        question = template.question(profile.disqualifier_question)
+        lines.append("*Walk away when:* " + "; ".join(escape(question.option_label(d)) for d in profile.disqualifiers))
+    return _chunks(lines)
+
+
+def fit_blocks(result: FitResult, prospect_name: str | None = None) -> list[Block]:
+    """Why a prospect fits or not, at a glance."""
+    who = escape(prospect_name) if prospect_name else "This prospect"
+    score = "-" if result.score is None else f"{result.score}/100"
+    lines = [f"*{who}: {result.verdict}* (fit {score})"]
+    if result.disqualifiers_hit:
+        lines.append(":no_entry: Walk-away signs: " + "; ".join(escape(d) for d in result.disqualifiers_hit))
+    lines += [f":white_check_mark: {escape(c.prompt)}: {escape(c.actual)}" for c in result.matches]
+    lines += [f":x: {escape(c.prompt)}: {escape(c.actual)} (ICP: {escape(c.expected)})" for c in result.misses]
+    if result.unknown:
+        lines.append(f"_Not described: {len(result.unknown)} trait(s)_")
+    return _chunks(lines)
