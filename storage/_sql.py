@@ -1,0 +1,26 @@
+"""Dialect-aware SQL the ORM does not spell portably (INSERT .. ON CONFLICT)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert(session: Session, entity: Any):
+    """An INSERT that supports ``on_conflict_do_update`` / ``on_conflict_do_nothing``.
+
+    Both SQLite (3.24+) and PostgreSQL resolve the conflict inside the statement, so two
+    concurrent inserts of the same key cannot fail with IntegrityError.
+    """
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(entity)
+    if name == "sqlite":
+        return sqlite.insert(entity)
+    raise NotImplementedError(f"ICP Align supports SQLite and PostgreSQL, not {name}")
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"

@@ -1,0 +1,114 @@
+"""Answers: one row per (round, participant, question), upserted.
+
+A submission is written with one ``INSERT .. ON CONFLICT DO UPDATE`` statement, so repeating
+it never duplicates or loses an answer, an edit replaces the old value, other questions'
+answers are kept, and two concurrent submissions of the same answer cannot collide. Values are
+stored as the canonical JSON values ``survey.answers`` produces (validate before saving).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from storage._sql import insert
+from storage.errors import NotParticipant
+from storage.models import Answer, RoundParticipant, utcnow
+from storage.rounds import lock_open_round
+from survey.answers import AnswerValue, Response
+from survey.template import Template
+
+
+def save_answers(
+    session: Session,
+    round_id: int,
+    user_id: str,
+    answers: Mapping[str, AnswerValue | None],
+    *,
+    at: datetime | None = None,
+) -> None:
+    """Upsert ``{question_id: value}`` for one participant of an open round.
+
+    A value of None clears that answer (an optional question emptied in an edit). Raises
+    RoundClosed for a closed round and NotParticipant for someone not invited; in both cases
+    nothing is written.
+    """
+    lock_open_round(session, round_id)
+    if session.get(RoundParticipant, (round_id, user_id)) is None:
+        raise NotParticipant(round_id, user_id)
+    now = at or utcnow()
+    rows = [
+        {"round_id": round_id, "user_id": user_id, "question_id": qid, "value": value, "updated_at": now}
+        for qid, value in answers.items()
+        if value is not None
+    ]
+    cleared = [qid for qid, value in answers.items() if value is None]
+    if rows:
+        stmt = insert(session, Answer).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["round_id", "user_id", "question_id"],
+            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+            # An identical resubmission leaves the row (and its updated_at) alone.
+            where=Answer.value.is_distinct_from(stmt.excluded.value),
+        )
+        session.execute(stmt)
+    if cleared:
+        session.execute(
+            delete(Answer).where(
+                Answer.round_id == round_id,
+                Answer.user_id == user_id,
+                Answer.question_id.in_(cleared),
+            )
+        )
+
+
+def answers_of(session: Session, round_id: int, user_id: str) -> dict[str, AnswerValue]:
+    """One participant's current answers (to prefill the survey modal for an edit)."""
+    stmt = select(Answer.question_id, Answer.value).where(
+        Answer.round_id == round_id, Answer.user_id == user_id
+    )
+    return {qid: value for qid, value in session.execute(stmt)}
+
+
+def responses_for_round(
+    session: Session, round_id: int, template: Template, *, completed_only: bool = False
+) -> list[Response]:
+    """Every participant's answers to ``template``'s questions, ready for the survey layer.
+
+    One query (answers joined to participants). ``respondent`` is the participant's per-round
+    pseudonym, never a Slack user id; ``team`` is the participant's team, or, when the round
+    has none for them, their answer to the template's team question. Participants without any
+    answer are left out; ``completed_only`` also leaves out those who have not finished.
+    Ordered by pseudonym, so exports are stable.
+    """
+    question_ids = [q.id for q in template.questions]
+    team_question = template.team_question
+    stmt = (
+        select(RoundParticipant.pseudonym, RoundParticipant.team, Answer.question_id, Answer.value)
+        .join(
+            RoundParticipant,
+            (RoundParticipant.round_id == Answer.round_id)
+            & (RoundParticipant.user_id == Answer.user_id),
+        )
+        .where(Answer.round_id == round_id, Answer.question_id.in_(question_ids))
+    )
+    if completed_only:
+        stmt = stmt.where(RoundParticipant.completed_at.is_not(None))
+    grouped: dict[str, tuple[str | None, dict[str, AnswerValue]]] = {}
+    for pseudonym, team, question_id, value in session.execute(stmt).tuples():
+        entry = grouped.get(pseudonym)
+        if entry is None:
+            entry = grouped[pseudonym] = (team, {})
+        entry[1][question_id] = value
+    responses = []
+    for pseudonym in sorted(grouped):
+        team, values = grouped[pseudonym]
+        if team is None and team_question is not None:
+            answered_team = values.get(team_question.id)
+            team = answered_team if isinstance(answered_team, str) else None
+        # Values were validated when saved; skip re-validating millions of them here.
+        responses.append(Response.model_construct(respondent=pseudonym, team=team, answers=values))
+    return responses

@@ -1,0 +1,171 @@
+"""One engine, one session factory, and the migrations that shape the database.
+
+``Database(url)`` is the only place that knows about drivers and dialect quirks:
+
+- ``postgresql://`` (and Heroku's ``postgres://``) URLs are rewritten to psycopg 3
+  (``postgresql+psycopg://``); an explicit driver in the URL is kept.
+- SQLite connections get ``foreign_keys=ON`` and a ``busy_timeout``; file databases also get
+  ``journal_mode=WAL`` so that readers never block the writer.
+- SQLite transactions are started by us, not by the sqlite3 module (SQLAlchemy's documented
+  recipe): a unit of work begins with ``BEGIN IMMEDIATE``, so it holds the write lock from its
+  first statement and concurrent writers queue on ``busy_timeout`` instead of failing with
+  "database is locked" when a read snapshot cannot be upgraded to a write. Units of work are
+  therefore serialisable on SQLite, which is what a single-process bot wants. A session opened
+  with ``read_only=True`` uses a deferred ``BEGIN`` instead: a consistent snapshot that does not
+  hold up writers (reports, exports).
+
+``db.session()`` is the unit of work: commit when the block ends, roll back when it raises.
+Objects stay readable after the block (``expire_on_commit=False``), so a repository can return
+ORM rows to a Slack listener that renders them after the transaction is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "icp_read_only"  # execution option read by the SQLite "begin" hook
+
+# An arbitrary constant: the PostgreSQL advisory lock key that serialises concurrent upgrades.
+_MIGRATION_LOCK_KEY = 0x1C9A1160
+
+
+def normalize_url(url: str | URL) -> URL:
+    """The URL the engine is built from: PostgreSQL without a driver means psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _is_sqlite_file(url: URL) -> bool:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return False
+    return url.query.get("mode") != "memory"
+
+
+def migrations_path() -> Path:
+    """The Alembic script directory inside the installed ``storage`` package."""
+    return Path(str(resources.files("storage").joinpath("migrations")))
+
+
+class Database:
+    """An engine and its session factory for one database URL."""
+
+    def __init__(self, url: str | URL, *, echo: bool = False, **engine_options: Any):
+        self.url = normalize_url(url)
+        options: dict[str, Any] = {"echo": echo, **engine_options}
+        if self.dialect == "postgresql":
+            options.setdefault("pool_pre_ping", True)
+        self.engine: Engine = create_engine(self.url, **options)
+        if self.dialect == "sqlite":
+            self._configure_sqlite(self.engine, wal=_is_sqlite_file(self.url))
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.url.get_backend_name()
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    @staticmethod
+    def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):  # pragma: no cover - trivial
+            # Take transaction control away from the sqlite3 module (see module docstring).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                if wal:
+                    cursor.execute("PRAGMA journal_mode=WAL")
+            finally:
+                cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    @contextmanager
+    def session(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A unit of work: commits when the block ends, rolls back if it raises.
+
+        ``read_only=True`` for long reads (reports, exports): on SQLite it reads a snapshot
+        without taking the write lock; on PostgreSQL the transaction is READ ONLY.
+        """
+        with self._sessions.begin() as session:
+            if read_only:
+                opts: dict[str, Any] = {READ_ONLY: True}
+                if self.dialect == "postgresql":
+                    opts["postgresql_readonly"] = True
+                session.connection(execution_options=opts)
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection (tests, shutdown)."""
+        self.engine.dispose()
+
+    # -- migrations -------------------------------------------------------------------------
+
+    def alembic_config(self):
+        """An Alembic config built in code: works from any cwd and from an installed wheel."""
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(migrations_path()).replace("%", "%%"))
+        config.set_main_option(
+            "sqlalchemy.url", self.url.render_as_string(hide_password=False).replace("%", "%%")
+        )
+        return config
+
+    def _run_alembic(self, fn, *args: Any) -> None:
+        config = self.alembic_config()
+        with self.engine.begin() as connection:
+            if self.dialect == "postgresql":
+                # Two replicas starting at once must not both run the same migration.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+            config.attributes["connection"] = connection
+            fn(config, *args)
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Run the Alembic migrations up to ``revision`` (default: the newest)."""
+        from alembic import command
+
+        self._run_alembic(command.upgrade, revision)
+
+    def downgrade(self, revision: str = "base") -> None:
+        """Undo migrations down to ``revision`` (default: an empty database)."""
+        from alembic import command
+
+        self._run_alembic(command.downgrade, revision)
+
+    def current_revision(self) -> str | None:
+        """The revision the database is at, None when it was never migrated."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        """The newest revision the installed code knows."""
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+
+    def is_up_to_date(self) -> bool:
+        return self.current_revision() == self.head_revision()

@@ -1,0 +1,171 @@
+"""Survey templates as stored: the exact YAML each round was asked with.
+
+Rows are immutable: a round points at the template row it used, so editing a template never
+changes what an old round asked. Workspace templates are keyed by (workspace, template id,
+version); built-in templates (``survey/templates``) are stored with ``team_id`` NULL the first
+time a workspace uses them, one row per shipped version.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage._sql import insert
+from storage.errors import NotFound, TemplateConflict
+from storage.models import TemplateRecord, utcnow
+from storage.workspaces import get_or_create_workspace
+from survey.template import BUILTIN_TEMPLATES, Template, parse_template
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredTemplate:
+    """A template and the row id rounds refer to (``SurveyRound.template_id``)."""
+
+    id: int
+    team_id: str | None
+    template: Template
+
+    @property
+    def builtin(self) -> bool:
+        return self.team_id is None
+
+    @property
+    def key(self) -> str:
+        return self.template.id
+
+    @property
+    def version(self) -> int:
+        return self.template.version
+
+
+@lru_cache(maxsize=128)
+def _parse(source_yaml: str, source: str) -> Template:
+    # Stored YAML never changes under a row, so parsing once per text is enough.
+    return parse_template(source_yaml, source)
+
+
+def _stored(row: TemplateRecord) -> StoredTemplate:
+    source = f"template {row.key} v{row.version} (row {row.id})"
+    return StoredTemplate(id=row.id, team_id=row.team_id, template=_parse(row.source_yaml, source))
+
+
+def _builtin_source(key: str) -> str:
+    return resources.files("survey.templates").joinpath(f"{key}.yaml").read_text("utf-8")
+
+
+def save_template(
+    session: Session, team_id: str | None, template: Template, source_yaml: str
+) -> StoredTemplate:
+    """Store ``template`` (parsed from ``source_yaml``) for a workspace, or as a built-in if None.
+
+    Saving the same YAML again returns the existing row. A different YAML under an id and
+    version already stored raises TemplateConflict: bump ``version:`` in the YAML, because
+    rounds already asked with the old text must keep it.
+    """
+    if parse_template(source_yaml, f"template {template.id}") != template:
+        raise ValueError(f"source_yaml does not describe template {template.id!r} v{template.version}")
+    if team_id is not None:
+        get_or_create_workspace(session, team_id)
+    stmt = insert(session, TemplateRecord).values(
+        team_id=team_id,
+        key=template.id,
+        version=template.version,
+        name=template.name,
+        source_yaml=source_yaml,
+        created_at=utcnow(),
+    )
+    # No conflict target: the unique constraint (workspace rows) and the partial unique
+    # index (built-in rows, team_id NULL) are both covered.
+    session.execute(stmt.on_conflict_do_nothing())
+    row = session.scalars(
+        select(TemplateRecord).where(
+            TemplateRecord.team_id.is_(None) if team_id is None else TemplateRecord.team_id == team_id,
+            TemplateRecord.key == template.id,
+            TemplateRecord.version == template.version,
+        )
+    ).one()
+    if row.source_yaml != source_yaml and _parse(row.source_yaml, "stored") != template:
+        raise TemplateConflict(
+            f"template {template.id!r} version {template.version} is already saved with different "
+            "content; raise its version to save the change"
+        )
+    return _stored(row)
+
+
+def get_stored_template(session: Session, template_id: int) -> StoredTemplate:
+    row = session.get(TemplateRecord, template_id)
+    if row is None:
+        raise NotFound(f"no template with row id {template_id}")
+    return _stored(row)
+
+
+def get_template(session: Session, template_id: int) -> Template:
+    """The template stored under row id ``template_id`` (e.g. ``SurveyRound.template_id``)."""
+    return get_stored_template(session, template_id).template
+
+
+def latest_template(session: Session, team_id: str, key: str) -> StoredTemplate:
+    """The newest version of template ``key`` for a workspace.
+
+    A workspace's own template wins; otherwise the built-in one shipped with the package
+    (stored on first use, so rounds can refer to it). Raises NotFound for an unknown key.
+    """
+    row = session.scalars(
+        select(TemplateRecord)
+        .where(TemplateRecord.team_id == team_id, TemplateRecord.key == key)
+        .order_by(TemplateRecord.version.desc())
+        .limit(1)
+    ).first()
+    if row is not None:
+        return _stored(row)
+    if key in BUILTIN_TEMPLATES:
+        return store_builtin(session, key)
+    raise NotFound(
+        f"no template {key!r} in this workspace; built-in templates: {', '.join(BUILTIN_TEMPLATES)}"
+    )
+
+
+def store_builtin(session: Session, key: str) -> StoredTemplate:
+    """The row of the built-in template ``key`` as shipped now, stored if it is not yet."""
+    source = _builtin_source(key)
+    template = _parse(source, f"survey/templates/{key}.yaml")
+    try:
+        return save_template(session, None, template, source)
+    except TemplateConflict:
+        # The shipped file changed without a version bump: keep asking the stored text
+        # (rounds must stay comparable) rather than stop the bot; say so loudly.
+        log.warning("built-in template %s v%s changed without a version bump; using the stored "
+                    "text until its version is raised", key, template.version)
+        row = session.scalars(
+            select(TemplateRecord).where(
+                TemplateRecord.team_id.is_(None),
+                TemplateRecord.key == key,
+                TemplateRecord.version == template.version,
+            )
+        ).one()
+        return _stored(row)
+
+
+def list_templates(session: Session, team_id: str) -> list[StoredTemplate]:
+    """What a leader can start a round with: the workspace's templates (newest version of
+    each) and the built-ins it has not overridden, ordered by template id."""
+    rows = session.scalars(
+        select(TemplateRecord)
+        .where(TemplateRecord.team_id == team_id)
+        .order_by(TemplateRecord.key, TemplateRecord.version.desc())
+    )
+    newest: dict[str, StoredTemplate] = {}
+    for row in rows:
+        newest.setdefault(row.key, _stored(row))
+    for key in BUILTIN_TEMPLATES:
+        if key not in newest:
+            newest[key] = store_builtin(session, key)
+    return [newest[k] for k in sorted(newest)]

@@ -1,0 +1,65 @@
+"""Shared fixtures: ``db``, a migrated database per test, on SQLite and on PostgreSQL.
+
+SQLite is a file in the test's tmp_path. PostgreSQL runs when ICP_TEST_DATABASE_URL points at a
+server (``.ci/run`` starts one): each test module gets its own fresh database, dropped after the
+module, and each test starts from empty tables. Without the variable the PostgreSQL cases are
+skipped with a reason; with it set but unreachable they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import URL, create_engine, inspect, text
+
+from storage.db import Database, normalize_url
+
+PG_ENV = "ICP_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="module")
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[URL]:
+    """A fresh PostgreSQL database for one test module, dropped afterwards."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    admin_url = normalize_url(base)
+    module = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
+    name = f"icp_{module[:40]}_{secrets.token_hex(3)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _empty_tables(database: Database) -> None:
+    with database.engine.begin() as conn:
+        tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
+    """A database migrated to head with empty tables."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'icp.db'}")
+        database.upgrade()
+    else:
+        database = Database(request.getfixturevalue("postgres_url"))
+        database.upgrade()
+        _empty_tables(database)
+    try:
+        yield database
+    finally:
+        database.dispose()
