@@ -66,6 +66,37 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    import logging
+
+    from bot.app import create_app
+    from bot.server import run_http, run_socket_mode
+    from bot.settings import Mode, SettingsError, load_settings
+    from storage.db import Database
+
+    mode = Mode.OAUTH if args.oauth else Mode.HTTP if args.http else Mode.SOCKET
+    try:
+        settings = load_settings()
+        settings.require(mode)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.icp_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db = Database(settings.database_url)
+    if db.dialect == "sqlite" or args.migrate:
+        db.upgrade()
+    elif not db.is_up_to_date():
+        print("error: the database schema is behind this version; run `icp-bot db upgrade` "
+              "(or start with --migrate)", file=sys.stderr)
+        return 2
+    app = create_app(settings, db=db, mode=mode)
+    if mode == Mode.SOCKET:
+        run_socket_mode(app, settings.slack_app_token or "")
+    else:
+        run_http(app, args.host, args.port, settings.icp_log_level)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="icp-bot", description="ICP Align: does your team agree on its ideal customer?")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     validate = template_sub.add_parser("validate", help="check a template YAML file")
     validate.add_argument("file")
     validate.set_defaults(func=_cmd_template_validate)
+
+    run = sub.add_parser("run", help="connect to Slack (Socket Mode by default)")
+    how = run.add_mutually_exclusive_group()
+    how.add_argument("--http", action="store_true", help="serve HTTP at /slack/events (SLACK_SIGNING_SECRET)")
+    how.add_argument("--oauth", action="store_true", help="HTTP with OAuth for many workspaces")
+    run.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
+    run.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    run.add_argument("--migrate", action="store_true", help="apply migrations before start (PostgreSQL)")
+    run.set_defaults(func=_cmd_run)
 
     db = sub.add_parser("db", help="database")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.pacing import Pacer
 from storage.db import Database
@@ -20,4 +21,4 @@ class Deps:
     pacer: Pacer = field(default_factory=Pacer)
     now: Callable[[], datetime] = _utcnow
     # Called after a person's data changed (answers, a new round) so App Home can refresh.
-    on_change: Callable[[str | None, str], None] = lambda team_id, user_id: None
+    on_change: Callable[[Any, str | None, str], None] = lambda client, team_id, user_id: None

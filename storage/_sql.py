@@ -12,13 +12,17 @@ def insert(session: Session, entity: Any):
     """An INSERT that supports ``on_conflict_do_update`` / ``on_conflict_do_nothing``.
 
     Both SQLite (3.24+) and PostgreSQL resolve the conflict inside the statement, so two
-    concurrent inserts of the same key cannot fail with IntegrityError.
+    concurrent inserts of the same key cannot fail with IntegrityError. Built on the Core
+    table, not the ORM entity: it runs as plain Core (executemany, RETURNING), and callers
+    learn whether a row was inserted from RETURNING (``rowcount`` of an INSERT is not
+    reliable across drivers).
     """
+    table = getattr(entity, "__table__", entity)
     name = session.get_bind().dialect.name
     if name == "postgresql":
-        return postgresql.insert(entity)
+        return postgresql.insert(table)
     if name == "sqlite":
-        return sqlite.insert(entity)
+        return sqlite.insert(table)
     raise NotImplementedError(f"ICP Align supports SQLite and PostgreSQL, not {name}")
 
 

@@ -40,8 +40,8 @@ def claim(
         key=key, kind=kind, team_id=team_id, target=target, status="claimed",
         attempts=1, created_at=now, claimed_at=now,
     )
-    result = session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-    return result.rowcount == 1
+    stmt = stmt.on_conflict_do_nothing(index_elements=["key"]).returning(SentMessage.id)
+    return session.execute(stmt).first() is not None
 
 
 def reclaim(

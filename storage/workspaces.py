@@ -115,8 +115,8 @@ def add_leader(
     stmt = insert(session, WorkspaceLeader).values(
         team_id=team_id, user_id=user_id, added_by=added_by, added_at=at or utcnow()
     )
-    result = session.execute(stmt.on_conflict_do_nothing(index_elements=["team_id", "user_id"]))
-    return result.rowcount == 1
+    stmt = stmt.on_conflict_do_nothing(index_elements=["team_id", "user_id"])
+    return session.execute(stmt.returning(WorkspaceLeader.user_id)).first() is not None
 
 
 def remove_leader(session: Session, team_id: str, user_id: str) -> bool:

@@ -287,7 +287,9 @@ def _distribution(question: Question, item: ItemAgreement) -> list[OptionShare]:
             for p in range(1, points + 1)
         ]
     return [
-        OptionShare(option=o.id, label=o.label, count=item.counts[o.id], share=item.counts[o.id] / n)
+        OptionShare(
+            option=o.id, label=o.label, count=item.counts[o.id], share=item.counts[o.id] / n
+        )
         for o in question.options
     ]
 
@@ -439,7 +441,9 @@ def _weighted_score(indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
     w = np.where(defined, weights, 0.0)
     total = w.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, 100.0 * (np.where(defined, indices, 0.0) * w).sum(-1) / total, np.nan)
+        return np.where(
+            total > 0, 100.0 * (np.where(defined, indices, 0.0) * w).sum(-1) / total, np.nan
+        )
 
 
 def _bootstrap_scores(
@@ -610,7 +614,11 @@ def build_report(
         if a.question.kind == QuestionKind.TEXT
     ]
     confidence = next(
-        (a for a, r in zip(collected, results, strict=True) if a.question.role == "confidence" and not r.hidden),
+        (
+            a
+            for a, r in zip(collected, results, strict=True)
+            if a.question.role == "confidence" and not r.hidden
+        ),
         None,
     )
     if confidence is not None:

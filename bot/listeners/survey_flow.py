@@ -176,4 +176,4 @@ def register(app: App, deps: Deps) -> None:
                 client.chat_update(channel=participant.dm_channel, ts=participant.invite_ts, text=text, blocks=blocks)
             except SlackApiError as exc:
                 log.info("could not turn the invitation into a receipt: %s", exc.response.get("error"))
-        deps.on_change(submission.team_id, user_id)
+        deps.on_change(client, submission.team_id, user_id)

@@ -1,0 +1,48 @@
+"""A loopback fake of Slack for end-to-end tests and ``icp-bot demo``.
+
+- ``FakeSlack``: Web API + response_url + file upload URLs + Socket Mode server.
+- ``SlackClientSim``: Slack's side of interactions (signed HTTP or Socket Mode envelopes).
+- ``fill_view``: state.values for any modal, the way Slack's client builds it.
+- ``serve_bolt_app``: run a bolt App over HTTP for the simulator to call.
+"""
+
+from .blockkit import BlockKitValidator, default_schema_path
+from .bolt_server import serve_bolt_app
+from .client import (
+    AckBody,
+    SimResponse,
+    SlackClientSim,
+    ViewSubmissionBlocked,
+    client_side_problems,
+    element_state,
+    fill_view,
+    sign,
+)
+from .server import Call, FakeSlack, SlackApiFailure
+from .socket_mode import SocketModeServer, SocketModeTimeout
+from .workspace import Channel, Ephemeral, Message, User, Usergroup, ViewRecord
+
+__all__ = [
+    "AckBody",
+    "BlockKitValidator",
+    "Call",
+    "Channel",
+    "Ephemeral",
+    "FakeSlack",
+    "Message",
+    "SimResponse",
+    "SlackApiFailure",
+    "SlackClientSim",
+    "SocketModeServer",
+    "SocketModeTimeout",
+    "User",
+    "Usergroup",
+    "ViewRecord",
+    "ViewSubmissionBlocked",
+    "client_side_problems",
+    "default_schema_path",
+    "element_state",
+    "fill_view",
+    "serve_bolt_app",
+    "sign",
+]

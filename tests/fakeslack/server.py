@@ -364,7 +364,7 @@ class FakeSlack:
                     return result
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError("condition not met within %.1fs" % timeout)
+                    raise TimeoutError(f"condition not met within {timeout:.1f}s")
                 self._changed.wait(min(remaining, 0.05))
 
     def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:

@@ -32,7 +32,13 @@ def open_round(db: Database) -> OpenRound:
         return OpenRound(id=survey_round.id, template_id=stored.id)
 
 
-def race(n: int, fn: Callable[[int], Any]) -> list[Any]:
+@pytest.fixture
+def race() -> Callable[[int, Callable[[int], Any]], list[Any]]:
+    """``race(n, fn)``: see ``run_in_threads``."""
+    return run_in_threads
+
+
+def run_in_threads(n: int, fn: Callable[[int], Any]) -> list[Any]:
     """Run ``fn(i)`` in ``n`` threads released at the same moment; re-raise the first error."""
     barrier = threading.Barrier(n)
     results: list[Any] = [None] * n

@@ -153,7 +153,9 @@ def test_multi_undefined_below_two_answers():
 def test_multi_sampled_estimate_is_close_to_exact():
     rng = np.random.default_rng(3)
     options = [f"o{i}" for i in range(12)]
-    answers = [list(rng.choice(options, size=rng.integers(1, 5), replace=False)) for _ in range(600)]
+    answers = [
+        list(rng.choice(options, size=rng.integers(1, 5), replace=False)) for _ in range(600)
+    ]
     exact = multi_agreement(answers, options)
     sampled = multi_agreement(answers, options, max_exact_sets=10, pair_samples=200_000)
     assert exact.details["estimated"] is False and sampled.details["estimated"] is True
@@ -356,7 +358,9 @@ def test_weighted_variance_is_the_pairwise_form(weights, data):
 @given(weights_st, st.data())
 def test_weighted_jaccard_is_the_pairwise_form(weights, data):
     sets = data.draw(
-        st.lists(st.frozensets(st.sampled_from("abc")), min_size=len(weights), max_size=len(weights))
+        st.lists(
+            st.frozensets(st.sampled_from("abc")), min_size=len(weights), max_size=len(weights)
+        )
     )
     distinct = sorted(set(sets), key=sorted)
     counts = np.zeros(len(distinct))

@@ -1,0 +1,425 @@
+"""``/icp-check``: the leaders' command, and ``profile`` / ``help`` for everyone.
+
+Every subcommand acks at once (Slack allows 3 s) and answers with an ephemeral message
+through the command's response_url, or opens a modal with the command's trigger_id.
+Leader-only subcommands refuse everyone else politely; an unknown subcommand or a bad
+argument answers with what was wrong and the right usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.deps import Deps
+from bot.payloads import BlockAction, MalformedPayload, SlashCommand, ViewSubmission, parse
+from bot.services import access
+from bot.services import rounds as round_service
+from bot.services.reporting import round_report
+from bot.views import leader_modals, report_blocks
+from bot.views.text import escape
+from storage import icp, rounds, templates, workspaces
+from storage.db import Database
+from survey.profile import IcpProfile
+from survey.template import BUILTIN_TEMPLATES, TemplateError, load_builtin
+
+log = logging.getLogger(__name__)
+
+USAGE = {
+    "help": "`/icp-check help`: what you can do here",
+    "profile": "`/icp-check profile`: our current ideal customer profile",
+    "start": "`/icp-check start`: start a survey round (a form opens)",
+    "status": "`/icp-check status [round]`: who has answered, in numbers",
+    "report": "`/icp-check report [round]`: the alignment report",
+    "remind": "`/icp-check remind`: remind those who have not finished",
+    "close": "`/icp-check close [round]`: close the open round",
+    "ratify": "`/icp-check ratify [round]`: adopt the consensus as our ICP (a form opens)",
+    "fit": "`/icp-check fit`: score a prospect against our ICP (a form opens)",
+    "leaders": "`/icp-check leaders [add|remove @user]`: who may run rounds",
+    "export": "`/icp-check export [round]`: a CSV of the answers with pseudonyms, by DM",
+}
+EVERYONE = ("help", "profile")
+MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+class UsageError(ValueError):
+    """A bad argument; the message says what was wrong."""
+
+
+@dataclass
+class Call:
+    """One /icp-check invocation, with what a subcommand needs to answer it."""
+
+    command: SlashCommand
+    args: list[str]
+    client: WebClient
+    respond: Respond
+    deps: Deps
+    leader: bool
+
+    @property
+    def db(self) -> Database:
+        return self.deps.db
+
+    @property
+    def team_id(self) -> str:
+        return self.command.team_id
+
+    def reply(self, text: str, blocks=None) -> None:
+        self.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+Handler = Callable[[Call], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def subcommand(name: str):
+    def decorate(fn: Handler) -> Handler:
+        HANDLERS[name] = fn
+        return fn
+    return decorate
+
+
+def round_arg(call: Call) -> int | None:
+    """An optional round number argument ("report 3" or "report #3")."""
+    if not call.args:
+        return None
+    text = call.args[0].lstrip("#")
+    if not text.isdigit():
+        raise UsageError(f"'{call.args[0]}' is not a round number")
+    return int(text)
+
+
+def help_text(leader: bool, open_round) -> str:
+    lines = ["*ICP Align*: does our team agree on who our ideal customer is?"]
+    if open_round is not None:
+        lines.append(f"Current round: *{escape(open_round.title)}* (round {open_round.id}, open)")
+    else:
+        lines.append("No survey round is open right now.")
+    names = list(USAGE) if leader else list(EVERYONE)
+    lines += [USAGE[n] for n in names]
+    if not leader:
+        lines.append("_Leaders (workspace admins and people a leader added) can start rounds and see reports._")
+    return "\n".join(lines)
+
+
+@subcommand("help")
+def _help(call: Call) -> None:
+    with call.db.session(read_only=True) as session:
+        open_round = rounds.open_round_for(session, call.team_id)
+    call.reply(help_text(call.leader, open_round))
+
+
+@subcommand("profile")
+def _profile(call: Call) -> None:
+    with call.db.session(read_only=True) as session:
+        current = icp.current_icp(session, call.team_id)
+        template = None
+        profile = None
+        if current is not None:
+            profile = IcpProfile.model_validate({**current.profile, "version": current.version,
+                                                 "ratified_at": current.ratified_at})
+            try:
+                template = templates.latest_template(session, call.team_id, profile.template_id).template
+            except (TemplateError, LookupError):
+                template = None
+    blocks = report_blocks.profile_blocks(profile, template)
+    call.reply("Our ideal customer profile", blocks)
+
+
+@subcommand("start")
+def _start(call: Call) -> None:
+    if not call.command.trigger_id:
+        raise UsageError("Slack sent no trigger to open the form; try again")
+    open_start_modal(call.db, call.client, call.team_id, call.command.trigger_id)
+
+
+def open_start_modal(db: Database, client: WebClient, team_id: str, trigger_id: str) -> None:
+    """The start-a-round form, with the workspace's templates and user groups to choose from."""
+    with db.session() as session:
+        workspace = workspaces.get_or_create_workspace(session, team_id)
+        tz = ZoneInfo(workspace.timezone)
+        stored = templates.list_templates(session, team_id)
+    choices = {t.key: t.template.name for t in stored}
+    for key in BUILTIN_TEMPLATES:
+        choices.setdefault(key, load_builtin(key).name)
+    try:
+        groups = round_service.usergroup_handles(client)
+    except SlackApiError:
+        groups = {}
+    today = datetime.now(tz).date()
+    view = leader_modals.start_round_view(list(choices.items()), groups, today + timedelta(days=7),
+                                          f"ICP survey {today:%B %Y}")
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+@subcommand("status")
+def _status(call: Call) -> None:
+    round_id = round_arg(call)
+    with call.db.session(read_only=True) as session:
+        rnd = rounds.get_round(session, round_id) if round_id else rounds.latest_round(session, call.team_id)
+        if rnd is None or rnd.team_id != call.team_id:
+            call.reply("There is no such survey round yet. Start one with `/icp-check start`.")
+            return
+        counts = rounds.participation(session, rnd.id)
+    blocks = report_blocks.status_blocks(
+        round_id=rnd.id, title=rnd.title, invited=counts.invited, started=counts.answered - counts.completed,
+        completed=counts.completed, closes_at=rnd.closes_at, status=rnd.status, can_remind=True)
+    call.reply(f"{rnd.title}: {counts.completed} of {counts.invited} finished", blocks)
+
+
+@subcommand("report")
+def _report(call: Call) -> None:
+    round_id = round_arg(call)
+    result = round_report(call.db, call.team_id, round_id)
+    if result is None:
+        call.reply("There is no such survey round yet. Start one with `/icp-check start`.")
+        return
+    blocks = report_blocks.report_blocks(result.report, result.round.title, round_id=result.round.id,
+                                         post_channel=call.command.channel_id,
+                                         previous_score=result.previous_score)
+    call.reply(f"ICP alignment report: {result.round.title}", blocks)
+
+
+@subcommand("remind")
+def _remind(call: Call) -> None:
+    with call.db.session(read_only=True) as session:
+        rnd = rounds.open_round_for(session, call.team_id)
+    if rnd is None:
+        call.reply("No round is open, so there is nobody to remind.")
+        return
+    call.reply(remind_round(call.deps, call.client, rnd.id))
+
+
+def remind_round(deps: Deps, client: WebClient, round_id: int) -> str:
+    outcome = round_service.send_reminders(deps.db, client, round_id, now=deps.now(), pacer=deps.pacer)
+    text = f"Reminded {outcome.sent} people who have not finished."
+    if outcome.sent == 0:
+        text = "Nobody to remind: everyone finished, or already had the reminders this round allows."
+    if outcome.unreachable:
+        text += f" {len(outcome.unreachable)} could not be reached by DM."
+    return text
+
+
+@subcommand("close")
+def _close(call: Call) -> None:
+    round_id = round_arg(call)
+    with call.db.session() as session:
+        rnd = rounds.get_round(session, round_id) if round_id else rounds.open_round_for(session, call.team_id)
+        if rnd is None or rnd.team_id != call.team_id:
+            call.reply("There is no open round to close.")
+            return
+        was_open = rnd.is_open
+        rnd = rounds.close_round(session, rnd.id, at=call.deps.now())
+        counts = rounds.participation(session, rnd.id)
+    if not was_open:
+        call.reply(f"Round {rnd.id} was already closed.")
+        return
+    call.reply(f"Closed *{escape(rnd.title)}*: {counts.completed} of {counts.invited} finished. "
+               f"See `/icp-check report {rnd.id}`.")
+    round_service.refresh_invitations_after_close(call.db, call.client, rnd.id, call.deps.pacer)
+
+
+@subcommand("leaders")
+def _leaders(call: Call) -> None:
+    if not call.args:
+        with call.db.session(read_only=True) as session:
+            names = [f"<@{leader.user_id}>" for leader in workspaces.list_leaders(session, call.team_id)]
+        extra = ", ".join(names) if names else "nobody added yet"
+        call.reply(f"Leaders: workspace owners and admins, and {extra}.")
+        return
+    if len(call.args) != 2 or call.args[0] not in ("add", "remove"):
+        raise UsageError("say `add` or `remove` and one @person")
+    match = MENTION.match(call.args[1])
+    if not match:
+        raise UsageError(f"'{call.args[1]}' is not a @mention of a person")
+    user_id = match.group(1)
+    with call.db.session() as session:
+        if call.args[0] == "add":
+            workspaces.add_leader(session, call.team_id, user_id, added_by=call.command.user_id)
+            call.reply(f"<@{user_id}> is now an ICP Align leader.")
+        elif workspaces.remove_leader(session, call.team_id, user_id):
+            call.reply(f"<@{user_id}> is no longer an ICP Align leader.")
+        else:
+            call.reply(f"<@{user_id}> was not on the list of leaders (admins are leaders anyway).")
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command("/icp-check")
+    def icp_check(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        try:
+            command = parse(SlashCommand, body)
+        except MalformedPayload as exc:
+            log.warning("malformed slash command: %s", exc)
+            return
+        words = command.words
+        name = words[0].lower() if words else "help"
+        if name not in HANDLERS:
+            respond(response_type="ephemeral", text=f"I don't know `{escape(name)}`.\n" + "\n".join(USAGE.values()))
+            return
+        leader = access.is_leader(deps.db, client, command.team_id, command.user_id)
+        if name not in EVERYONE and not leader:
+            respond(response_type="ephemeral",
+                    text=f"Sorry, `/icp-check {name}` is for ICP Align leaders (workspace admins and the people "
+                         "they add). You can use `/icp-check profile` to see our ideal customer profile.")
+            return
+        with deps.db.session() as session:
+            workspaces.get_or_create_workspace(session, command.team_id)
+        call = Call(command=command, args=words[1:], client=client, respond=respond, deps=deps, leader=leader)
+        try:
+            HANDLERS[name](call)
+        except UsageError as exc:
+            respond(response_type="ephemeral", text=f"{exc}. Usage: {USAGE[name]}")
+
+    @app.view(leader_modals.START_CALLBACK)
+    def start_submitted(ack: Ack, body: dict, client: WebClient) -> None:
+        try:
+            submission = parse(ViewSubmission, body)
+        except MalformedPayload:
+            ack()
+            return
+        if not access.is_leader(deps.db, client, submission.team_id or "", submission.user.id):
+            ack(response_action="errors", errors={"template": "Only ICP Align leaders can start a round."})
+            return
+        values = _start_form_values(submission.view.values)
+        errors = {}
+        if not (values.get("users") or values.get("usergroups") or values.get("channels")):
+            errors["users"] = "Choose people, user groups or channels to ask."
+        try:
+            close_on = date.fromisoformat(values.get("closes") or "")
+        except ValueError:
+            close_on = None
+            errors["closes"] = "Choose the day the round closes."
+        with deps.db.session() as session:
+            workspace = workspaces.get_or_create_workspace(session, submission.team_id or "")
+            tz = ZoneInfo(workspace.timezone)
+            min_group = workspace.min_group_size
+        closes_at = None
+        if close_on is not None:
+            closes_at = datetime(close_on.year, close_on.month, close_on.day, 17, 0, tzinfo=tz)
+            if closes_at <= deps.now():
+                errors["closes"] = "The close date must be in the future."
+        key = values.get("template") or "icp-core"
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        _launch_round(deps, client, submission, key, values, closes_at, min_group)
+
+    def _launch_round(deps: Deps, client: WebClient, submission: ViewSubmission, key: str, values: dict,
+                      closes_at: datetime | None, min_group: int) -> None:
+        leader = submission.user.id
+        team_id = submission.team_id or ""
+        try:
+            audience = round_service.resolve_audience(
+                client, users=values.get("users") or [], usergroups=values.get("usergroups") or [],
+                channels=values.get("channels") or [], team_groups=values.get("team_groups") or [])
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            hint = " Add ICP Align to the private channel first." if error in ("not_in_channel", "channel_not_found") else ""
+            client.chat_postMessage(channel=leader, text=f"I could not read the audience of your round ({error}).{hint}")
+            return
+        if len(audience.user_ids) < min_group:
+            client.chat_postMessage(channel=leader, text=(
+                f"The round was not started: it would ask {len(audience.user_ids)} people, and figures are only "
+                f"shown for groups of {min_group} or more. Choose more people and try again."))
+            return
+        title = (values.get("title") or "").strip() or f"ICP survey {deps.now():%B %Y}"
+        with deps.db.session() as session:
+            stored = templates.latest_template(session, team_id, key)
+            rnd = rounds.create_round(session, team_id, stored.id, title=title, created_by=leader,
+                                      audience=audience.description, closes_at=closes_at,
+                                      max_reminders=int(values.get("reminders") or 2))
+            rounds.add_participants(session, rnd.id, list(audience.teams.items()))
+            round_id = rnd.id
+        outcome = round_service.send_invitations(deps.db, client, round_id, deps.pacer)
+        text = f"Round {round_id}, *{escape(title)}*, is open: {outcome.sent} people invited."
+        if outcome.unreachable:
+            text += f" {len(outcome.unreachable)} could not be reached by DM (deactivated or unknown)."
+        if audience.skipped:
+            text += f" {audience.skipped} bots or deactivated accounts were left out."
+        text += " Follow it with `/icp-check status`."
+        client.chat_postMessage(channel=leader, text=text)
+        deps.on_change(client, team_id, leader)
+
+    @app.action(report_blocks.REMIND)
+    def remind_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        try:
+            action = parse(BlockAction, body)
+            round_id = int(action.action.value or "")
+        except (MalformedPayload, ValueError):
+            return
+        if not access.is_leader(deps.db, client, action.team_id or "", action.user.id):
+            log.warning("refused remind click from non-leader %s", action.user.id)
+            respond(response_type="ephemeral", replace_original=False, text="Only ICP Align leaders can send reminders.")
+            return
+        with deps.db.session(read_only=True) as session:
+            rnd = rounds.get_round(session, round_id)
+        if rnd is None or rnd.team_id != action.team_id:
+            return
+        respond(response_type="ephemeral", replace_original=False, text=remind_round(deps, client, round_id))
+
+    @app.action(report_blocks.POST_REPORT)
+    def post_report(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        try:
+            action = parse(BlockAction, body)
+            round_text, channel = (action.action.value or "").split(":", 1)
+            round_id = int(round_text)
+        except (MalformedPayload, ValueError):
+            return
+        if not access.is_leader(deps.db, client, action.team_id or "", action.user.id):
+            respond(response_type="ephemeral", replace_original=False, text="Only ICP Align leaders can post reports.")
+            return
+        result = round_report(deps.db, action.team_id or "", round_id)
+        if result is None:
+            return
+        blocks = report_blocks.report_blocks(result.report, result.round.title, previous_score=result.previous_score)
+        try:
+            client.chat_postMessage(channel=channel, text=f"ICP alignment report: {result.round.title}", blocks=blocks)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            hint = {"not_in_channel": "invite @ICP Align to the channel first",
+                    "channel_not_found": "invite @ICP Align to the channel first",
+                    "is_archived": "the channel is archived"}.get(error, error)
+            respond(response_type="ephemeral", replace_original=False, text=f"Could not post the report: {hint}.")
+            return
+        respond(response_type="ephemeral", replace_original=False, text="Posted the report to the channel.")
+
+
+def _start_form_values(state_values: dict) -> dict:
+    """The start form's fields from ``view.state.values``, by block id."""
+    out: dict = {}
+    title = state_values.get("title", {}).get(leader_modals.VALUE, {})
+    if isinstance(title, dict):
+        out["title"] = title.get("value")
+    users = state_values.get("users", {}).get(leader_modals.VALUE, {})
+    if isinstance(users, dict) and users.get("selected_users"):
+        out["users"] = list(users["selected_users"])
+    channels = state_values.get("channels", {}).get(leader_modals.VALUE, {})
+    if isinstance(channels, dict) and channels.get("selected_conversations"):
+        out["channels"] = list(channels["selected_conversations"])
+    for block in ("usergroups", "team_groups"):
+        element = state_values.get(block, {}).get(leader_modals.VALUE, {})
+        if isinstance(element, dict):
+            out[block] = [o.get("value") for o in element.get("selected_options") or []]
+    reminders = state_values.get("reminders", {}).get(leader_modals.VALUE, {})
+    if isinstance(reminders, dict) and reminders.get("selected_option"):
+        out["reminders"] = reminders["selected_option"].get("value")
+    template = state_values.get("template", {}).get(leader_modals.VALUE, {})
+    if isinstance(template, dict) and template.get("selected_option"):
+        out["template"] = template["selected_option"].get("value")
+    closes = state_values.get("closes", {}).get(leader_modals.VALUE, {})
+    if isinstance(closes, dict):
+        out["closes"] = closes.get("selected_date")
+    return out

@@ -1,0 +1,561 @@
+"""Tests of tests/fakeslack itself, driving a tiny real bolt App through it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
+
+try:  # tests/ is not a package yet; pytest puts tests/ itself on sys.path then
+    from tests.fakeslack import (
+        BlockKitValidator,
+        FakeSlack,
+        SlackClientSim,
+        ViewSubmissionBlocked,
+        default_schema_path,
+        fill_view,
+        serve_bolt_app,
+        sign,
+    )
+except ModuleNotFoundError:
+    from fakeslack import (
+        BlockKitValidator,
+        FakeSlack,
+        SlackClientSim,
+        ViewSubmissionBlocked,
+        default_schema_path,
+        fill_view,
+        serve_bolt_app,
+        sign,
+    )
+
+SECRET = "test-signing-secret"
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "slack-reference"
+
+
+def modal(title: str = "Survey", blocks: list | None = None, **extra) -> dict:
+    return {
+        "type": "modal",
+        "callback_id": "survey",
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks
+        if blocks is not None
+        else [
+            {
+                "type": "input",
+                "block_id": "segment",
+                "label": {"type": "plain_text", "text": "Segment"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "answer",
+                    "options": [
+                        {"text": {"type": "plain_text", "text": t}, "value": t.lower()}
+                        for t in ("SMB", "Mid", "Enterprise")
+                    ],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "why",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Why?"},
+                "element": {"type": "plain_text_input", "action_id": "answer", "multiline": True},
+            },
+        ],
+        **extra,
+    }
+
+
+@pytest.fixture
+def fake():
+    with FakeSlack(team_id="T0001") as fake:
+        fake.add_user("U1", "ana", tz="Europe/Paris", is_admin=True)
+        fake.add_user("U2", "ben")
+        fake.add_user("U3", "cyd", deleted=True)
+        fake.add_channel("C1", "general", members=["U1", "U2"])
+        fake.add_channel("C2", "secret", members=["U1"], bot_member=False)
+        fake.add_channel("C3", "old", members=["U1"], archived=True)
+        fake.add_usergroup("S1", "sales", ["U1", "U2"])
+        yield fake
+
+
+@pytest.fixture
+def client(fake):
+    return WebClient(token=fake.bot_token, base_url=fake.api_url)
+
+
+def build_app(fake: FakeSlack) -> App:
+    app = App(client=WebClient(token=fake.bot_token, base_url=fake.api_url), signing_secret=SECRET)
+
+    @app.command("/icp")
+    def open_survey(ack, body, client, respond):
+        ack()
+        if body["text"] == "late":
+            time.sleep(0)  # the test expires the trigger via the fake's clock instead
+        client.views_open(trigger_id=body["trigger_id"], view=modal(private_metadata="round-1"))
+        respond("Survey opened")
+
+    @app.view("survey")
+    def submitted(ack, view, body, client):
+        values = view["state"]["values"]
+        if values["segment"]["answer"]["selected_option"]["value"] == "smb":
+            ack(response_action="errors", errors={"segment": "SMB is not allowed here"})
+            return
+        ack()
+        client.chat_postMessage(
+            channel=body["user"]["id"],
+            text="Thanks",
+            blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": "Thanks!"}},
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": "again",
+                            "text": {"type": "plain_text", "text": "Again"},
+                            "value": "again",
+                        }
+                    ],
+                },
+            ],
+        )
+
+    @app.action("again")
+    def again(ack, respond):
+        ack()
+        respond(replace_original=True, text="Done")
+
+    @app.event("app_home_opened")
+    def home(event, client):
+        client.views_publish(
+            user_id=event["user"],
+            view={"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hi"}}]},
+        )
+
+    return app
+
+
+# ------------------------------------------------------------------------------ signing
+def test_signature_docs_example():
+    body = (REFERENCE / "payloads" / "slash_command__docs_signing_example_body.txt").read_text().strip()
+    verifier = SignatureVerifier("8f742231b10e8888abcd99yyyzzz85a5", clock=FixedClock(1531420618))
+    expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+    headers = sign("8f742231b10e8888abcd99yyyzzz85a5", body, timestamp=1531420618)
+    assert headers["X-Slack-Signature"] == expected
+    assert verifier.is_valid(body=body, timestamp="1531420618", signature=expected)
+
+
+class FixedClock:
+    def __init__(self, now: float):
+        self._now = now
+
+    def now(self) -> float:
+        return self._now
+
+
+# ------------------------------------------------------------------------------ web api
+def test_auth_and_unknown_method(fake, client):
+    assert client.auth_test()["bot_id"] == fake.bot_id
+    with pytest.raises(SlackApiError) as err:
+        WebClient(token="xoxb-wrong", base_url=fake.api_url).auth_test()
+    assert err.value.response["error"] == "invalid_auth"
+    with pytest.raises(SlackApiError) as err:
+        WebClient(base_url=fake.api_url).auth_test()
+    assert err.value.response["error"] == "not_authed"
+    with pytest.raises(SlackApiError) as err:
+        client.api_call("nope.nothing")
+    assert err.value.response["error"] == "unknown_method"
+    # the token may also come as a form field
+    req = urllib.request.Request(fake.api_url + "auth.test", data=b"token=xoxb-test")
+    assert json.loads(urllib.request.urlopen(req).read())["ok"] is True
+
+
+def test_post_to_user_goes_to_dm_and_errors(fake, client):
+    resp = client.chat_postMessage(channel="U1", text="hello")
+    assert resp["channel"] == "DU1"
+    assert client.conversations_open(users="U1")["channel"]["id"] == "DU1"
+    assert [m.text for m in fake.messages("U1")] == ["hello"]
+    for channel, error in [("C404", "channel_not_found"), ("C2", "not_in_channel"), ("C3", "is_archived")]:
+        with pytest.raises(SlackApiError) as err:
+            client.chat_postMessage(channel=channel, text="x")
+        assert err.value.response["error"] == error
+    with pytest.raises(SlackApiError) as err:
+        client.conversations_open(users="U3")
+    assert err.value.response["error"] == "user_disabled"
+    with pytest.raises(SlackApiError) as err:
+        client.users_info(user="U404")
+    assert err.value.response["error"] == "user_not_found"
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postEphemeral(channel="C1", user="U3", text="x")
+    assert err.value.response["error"] == "user_not_in_channel"
+
+
+def test_update_delete_and_ephemeral(fake, client):
+    ts = client.chat_postMessage(channel="C1", text="v1")["ts"]
+    client.chat_update(channel="C1", ts=ts, text="v2")
+    ts2 = client.chat_postMessage(channel="C1", text="gone")["ts"]
+    client.chat_delete(channel="C1", ts=ts2)
+    assert [(m.ts, m.text) for m in fake.messages("C1")] == [(ts, "v2")]
+    with pytest.raises(SlackApiError) as err:
+        client.chat_update(channel="C1", ts="1.2", text="x")
+    assert err.value.response["error"] == "message_not_found"
+    client.chat_postEphemeral(channel="C1", user="U2", text="psst")
+    assert [e.text for e in fake.ephemerals("U2")] == ["psst"]
+
+
+def test_users_and_pagination(fake, client):
+    info = client.users_info(user="U1")["user"]
+    assert (info["tz"], info["is_admin"], info["is_owner"], info["is_bot"], info["deleted"]) == (
+        "Europe/Paris", True, False, False, False,
+    )
+    assert client.users_info(user="U3")["user"]["deleted"] is True
+    ids = []
+    for page in client.users_list(limit=2):
+        ids += [m["id"] for m in page["members"]]
+    assert set(ids) == {"U0BOT", "USLACKBOT", "U1", "U2", "U3"}
+    pages = list(client.conversations_members(channel="C1", limit=1))
+    assert len(pages) == 3 and pages[-1]["response_metadata"]["next_cursor"] == ""
+    assert client.usergroups_users_list(usergroup="S1")["users"] == ["U1", "U2"]
+    assert client.usergroups_list()["usergroups"][0]["handle"] == "sales"
+    assert client.conversations_info(channel="C1")["channel"]["name"] == "general"
+    assert client.team_info()["team"]["id"] == "T0001"
+
+
+def test_too_many_blocks_is_invalid_blocks(fake, client):
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"{i}"}} for i in range(51)]
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="C1", text="x", blocks=blocks)
+    body = err.value.response.data
+    assert body["error"] == "invalid_blocks"
+    assert body["response_metadata"]["messages"] == [
+        "[ERROR] no more than 50 items allowed [json-pointer:/blocks]"
+    ]
+    assert fake.messages("C1") == []
+
+
+@pytest.mark.parametrize(
+    "view, pointer",
+    [
+        (modal(title="x" * 25), "/view/title/text"),
+        (modal(private_metadata="x" * 3001), "/view/private_metadata"),
+        (modal(blocks=[{"type": "divider"}] * 101), "/view/blocks"),
+        (modal(blocks=[{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}]), "/view/blocks/0/text/text"),
+    ],
+)
+def test_invalid_views_answer_invalid_arguments(fake, client, view, pointer):
+    with pytest.raises(SlackApiError) as err:
+        client.views_open(trigger_id=fake.new_trigger_id("U1"), view=view)
+    assert err.value.response["error"] == "invalid_arguments"
+    assert any(pointer + "]" in m for m in err.value.response["response_metadata"]["messages"])
+
+
+def test_trigger_ids(fake, client):
+    now = [100.0]
+    fake.clock = lambda: now[0]
+    with pytest.raises(SlackApiError) as err:
+        client.views_open(trigger_id="1.2.unknown", view=modal())
+    assert err.value.response["error"] == "invalid_trigger_id"
+    tid = fake.new_trigger_id("U1")
+    now[0] += 3.5
+    with pytest.raises(SlackApiError) as err:
+        client.views_open(trigger_id=tid, view=modal())
+    assert err.value.response["error"] == "expired_trigger_id"
+    tid = fake.new_trigger_id("U1")
+    client.views_open(trigger_id=tid, view=modal())
+    with pytest.raises(SlackApiError) as err:
+        client.views_open(trigger_id=tid, view=modal())
+    assert err.value.response["error"] == "exchanged_trigger_id"
+
+
+def test_view_stack_update_and_hash(fake, client):
+    root = client.views_open(trigger_id=fake.new_trigger_id("U1"), view=modal(external_id="ext-1"))["view"]
+    for _ in range(2):
+        client.views_push(trigger_id=fake.new_trigger_id("U1"), view=modal(title="Pushed"))
+    with pytest.raises(SlackApiError) as err:
+        client.views_push(trigger_id=fake.new_trigger_id("U1"), view=modal())
+    assert err.value.response["error"] == "push_limit_reached"
+    assert [v.id for v in fake.modal_stack("U1")][0] == root["id"]
+    with pytest.raises(SlackApiError) as err:
+        client.views_update(view_id=root["id"], hash="1.stale", view=modal())
+    assert err.value.response["error"] == "hash_conflict"
+    updated = client.views_update(external_id="ext-1", hash=root["hash"], view=modal(title="New", external_id="ext-1"))
+    assert updated["view"]["id"] == root["id"] and updated["view"]["hash"] != root["hash"]
+    assert fake.views[root["id"]].definition["title"]["text"] == "New"
+    with pytest.raises(SlackApiError) as err:
+        client.views_update(view_id="V404", view=modal())
+    assert err.value.response["error"] == "not_found"
+
+
+def test_files_upload_v2(fake, client):
+    resp = client.files_upload_v2(channel="C1", content="a,b\n1,2\n", filename="report.csv", title="Report")
+    file_id = resp["file"]["id"]
+    assert fake.files[file_id]["content"] == b"a,b\n1,2\n"
+    assert fake.messages("C1")[-1].files[0]["id"] == file_id
+    assert [c.method for c in fake.calls] == ["files.getUploadURLExternal", "files.completeUploadExternal"]
+
+
+# ------------------------------------------------------------------------------ rate limits
+def test_429_retried_by_sdk_handler(fake):
+    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    client = WebClient(token=fake.bot_token, base_url=fake.api_url, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+    started = time.monotonic()
+    assert client.chat_postMessage(channel="C1", text="hi")["ok"]
+    assert time.monotonic() - started >= 1.0
+    assert fake.rate_limited_count == 1
+    first = fake.calls_to("chat.postMessage")[0]
+    assert first.response == {"ok": False, "error": "ratelimited"}
+
+
+def test_429_headers_and_forced_errors(fake, client):
+    fake.fail_next("users.info", status=429, retry_after=7)
+    with pytest.raises(SlackApiError) as err:
+        client.users_info(user="U1")
+    assert err.value.response.status_code == 429
+    assert err.value.response.headers["Retry-After"] == "7"
+    fake.fail_next("users.info", error="ratelimited")
+    with pytest.raises(SlackApiError) as err:
+        client.users_info(user="U1")
+    assert (err.value.response.status_code, err.value.response["error"]) == (200, "ratelimited")
+    fake.fail_next("users.info", status=500)
+    with pytest.raises(SlackApiError) as err:
+        client.users_info(user="U1")
+    assert err.value.response.status_code == 500
+
+
+def test_token_buckets():
+    now = [0.0]
+    with FakeSlack(rate_limits=True, clock=lambda: now[0]) as fake:
+        fake.add_channel("C1", "general")
+        client = WebClient(token=fake.bot_token, base_url=fake.api_url)
+        sent = 0
+        with pytest.raises(SlackApiError) as err:
+            for _ in range(10):
+                client.chat_postMessage(channel="C1", text="x")
+                sent += 1
+        assert sent == 3  # ~1/s per channel, a short burst allowed
+        assert err.value.response.status_code == 429 and int(err.value.response.headers["Retry-After"]) >= 1
+        client.chat_postMessage(channel="U0BOT", text="other channel is fine")
+        now[0] += 1.0
+        client.chat_postMessage(channel="C1", text="after a second")
+        for _ in range(20):
+            client.users_list()  # Tier 2: 20 per minute
+        with pytest.raises(SlackApiError):
+            client.users_list()
+        assert fake.rate_limited_count == 2
+
+
+# ------------------------------------------------------------------------------ block kit
+def test_schema_is_found_and_overridable(tmp_path, monkeypatch):
+    assert BlockKitValidator().schema_loaded == default_schema_path().is_file()
+    monkeypatch.setenv("FAKESLACK_BLOCKKIT_SCHEMA", str(tmp_path / "absent.json"))
+    validator = BlockKitValidator()
+    assert not validator.schema_loaded
+    # limits are still enforced without the schema
+    long = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+    assert validator.validate_blocks(long) == [
+        "[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]"
+    ]
+
+
+@pytest.mark.skipif(not default_schema_path().is_file(), reason="Block Kit schema not available")
+def test_schema_catches_what_limits_do_not():
+    errors = BlockKitValidator().validate_blocks(
+        [{"type": "section", "text": {"type": "plain_text", "text": "x", "verbatim": True}}]
+    )
+    assert errors == ["[ERROR] invalid additional property: verbatim [json-pointer:/blocks/0/text]"]
+
+
+def test_documented_limits():
+    v = BlockKitValidator(schema_path=False)
+    opt = lambda t, val: {"text": {"type": "plain_text", "text": t}, "value": val}  # noqa: E731
+    cases = {
+        "/blocks/0/elements/0/text/text": {"type": "actions", "elements": [{"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "b" * 76}}]},
+        "/blocks/0/accessory/options": {"type": "section", "text": {"type": "mrkdwn", "text": "s"}, "accessory": {"type": "static_select", "action_id": "s", "options": [opt("o", str(i)) for i in range(101)]}},
+        "/blocks/0/element/options": {"type": "input", "label": {"type": "plain_text", "text": "l"}, "element": {"type": "checkboxes", "action_id": "c", "options": [opt("o", str(i)) for i in range(11)]}},
+        "/blocks/0/element/options/0/value": {"type": "input", "label": {"type": "plain_text", "text": "l"}, "element": {"type": "radio_buttons", "action_id": "r", "options": [opt("o", "v" * 151)]}},
+        "/blocks/0/elements": {"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11},
+        "/blocks/0/element/max_length": {"type": "input", "label": {"type": "plain_text", "text": "l"}, "element": {"type": "plain_text_input", "max_length": 3001}},
+        "/blocks/0/label/text": {"type": "input", "label": {"type": "plain_text", "text": "l" * 2001}, "element": {"type": "plain_text_input"}},
+    }
+    for pointer, block in cases.items():
+        errors = v.validate_blocks([block])
+        assert len(errors) == 1 and errors[0].endswith(f"[json-pointer:{pointer}]"), (pointer, errors)
+    dup = [{"type": "divider", "block_id": "a"}, {"type": "divider", "block_id": "a"}]
+    assert v.validate_blocks(dup) == ["[ERROR] block_id must be unique: 'a' [json-pointer:/blocks/1/block_id]"]
+    # the same action_id in two different input blocks is fine (unique per containing block)
+    view = modal()
+    assert v.validate_view(view) == []
+    assert BlockKitValidator().validate_view(view) == []
+
+
+def test_fill_view_shapes():
+    view = modal(
+        blocks=[
+            {"type": "input", "block_id": b, "label": {"type": "plain_text", "text": b}, "element": el}
+            for b, el in {
+                "sel": {"type": "static_select", "action_id": "a1", "options": [{"text": {"type": "plain_text", "text": "A"}, "value": "a"}]},
+                "multi": {"type": "multi_static_select", "action_id": "a2", "options": [{"text": {"type": "plain_text", "text": "A"}, "value": "a"}, {"text": {"type": "plain_text", "text": "B"}, "value": "b"}]},
+                "boxes": {"type": "checkboxes", "action_id": "a3", "options": [{"text": {"type": "mrkdwn", "text": "*A*"}, "value": "a"}]},
+                "radio": {"type": "radio_buttons", "action_id": "a4", "options": [{"text": {"type": "plain_text", "text": "A"}, "value": "a"}]},
+                "text": {"type": "plain_text_input", "action_id": "a5"},
+                "num": {"type": "number_input", "action_id": "a6", "is_decimal_allowed": False},
+                "who": {"type": "users_select", "action_id": "a7"},
+                "whom": {"type": "multi_users_select", "action_id": "a8"},
+                "where": {"type": "conversations_select", "action_id": "a9"},
+                "when": {"type": "datepicker", "action_id": "a10"},
+            }.items()
+        ]
+    )
+    values = fill_view(view, {"a1": "a", "a2": ["a", "b"], "boxes": ["a"], "a4": "a", "a5": "hi", "a6": 7, "a7": "U1", "a8": ["U1", "U2"], "a9": "C1", "a10": "2024-05-01"})
+    assert values["sel"]["a1"] == {"type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "A"}, "value": "a"}}
+    assert [o["value"] for o in values["multi"]["a2"]["selected_options"]] == ["a", "b"]
+    assert values["boxes"]["a3"]["selected_options"][0]["text"]["type"] == "mrkdwn"
+    assert values["radio"]["a4"]["selected_option"]["value"] == "a"
+    assert values["text"]["a5"] == {"type": "plain_text_input", "value": "hi"}
+    assert values["num"]["a6"] == {"type": "number_input", "value": "7"}
+    assert values["who"]["a7"] == {"type": "users_select", "selected_user": "U1"}
+    assert values["whom"]["a8"]["selected_users"] == ["U1", "U2"]
+    assert values["where"]["a9"] == {"type": "conversations_select", "selected_conversation": "C1"}
+    assert values["when"]["a10"] == {"type": "datepicker", "selected_date": "2024-05-01"}
+    with pytest.raises(ValueError):
+        fill_view(view, {"a1": "nope"})
+    with pytest.raises(ValueError, match="several blocks"):
+        fill_view(modal(), {"answer": "smb"})
+
+
+# ------------------------------------------------------------------------------ bolt over HTTP
+def test_slash_modal_submit_errors_then_ok(fake):
+    app = build_app(fake)
+    with serve_bolt_app(app) as url:
+        slack = SlackClientSim(fake, url, SECRET)
+        resp = slack.slash("U1", "")
+        assert resp.status == 200
+        fake.wait_for(lambda: fake.responses(resp.response_url))
+        assert fake.responses(resp.response_url)[0]["text"] == "Survey opened"
+        view = fake.current_view("U1")
+        assert view.private_metadata == "round-1" and view.user == "U1"
+
+        with pytest.raises(ViewSubmissionBlocked):
+            slack.submit("U1", values={"why": "no segment"})  # required select left empty
+
+        ack = slack.submit("U1", values={"segment": "smb"})
+        assert ack.response_action == "errors" and ack.errors == {"segment": "SMB is not allowed here"}
+        assert fake.current_view("U1").id == view.id
+
+        ack = slack.submit("U1", values={"segment": "enterprise", "why": "big"})
+        assert ack == {} and fake.current_view("U1") is None
+        dm = fake.wait_for(lambda: fake.messages("U1"))
+        assert dm[0].blocks[1]["elements"][0]["action_id"] == "again"
+        assert all(b.get("block_id") for b in dm[0].blocks)  # Slack fills block_ids in
+
+        slack.click("U1", dm[0], "again")
+        fake.wait_for(lambda: fake.messages("U1")[0].text == "Done")
+
+
+def test_bad_signature_rejected(fake):
+    app = build_app(fake)
+    with serve_bolt_app(app) as url:
+        resp = SlackClientSim(fake, url, "wrong-secret").slash("U1", "")
+        assert resp.status == 401
+        assert fake.calls_to("views.open") == []
+
+
+def test_expired_trigger_refused_through_bolt(fake):
+    now = [0.0]
+    fake.clock = lambda: now[0]
+    app = build_app(fake)
+    original = fake.new_trigger_id
+
+    def stale_trigger(user_id):
+        tid = original(user_id)
+        now[0] += 5  # the bot only gets to views.open after 5 s
+        return tid
+
+    fake.new_trigger_id = stale_trigger
+    with serve_bolt_app(app) as url:
+        SlackClientSim(fake, url, SECRET).slash("U1", "late")
+        call = fake.wait_for_calls("views.open")[0]
+    assert call.response == {"ok": False, "error": "expired_trigger_id"}
+    assert fake.views == {}
+
+
+def test_home_opened_publishes(fake):
+    with serve_bolt_app(build_app(fake)) as url:
+        resp = SlackClientSim(fake, url, SECRET).home_opened("U2")
+        assert resp.status == 200
+        fake.wait_for(lambda: "U2" in fake.home_views)
+    assert fake.home_views["U2"].blocks[0]["text"]["text"] == "Hi"
+
+
+# ------------------------------------------------------------------------------ socket mode
+def test_socket_mode_round_trip(fake):
+    app = build_app(fake)
+    handler = SocketModeHandler(app, fake.app_token)
+    assert handler.client.web_client.base_url == fake.api_url
+    handler.connect()
+    try:
+        fake.socket.wait_connected()
+        assert fake.calls_to("apps.connections.open")[0].response["url"].startswith("ws://127.0.0.1:")
+        slack = SlackClientSim(fake, socket_mode=True)
+        resp = slack.slash("U1", "")
+        assert resp.status == 200
+        fake.wait_for(lambda: fake.current_view("U1"))
+        ack = slack.submit("U1", values={"segment": "smb"})
+        assert ack.response_action == "errors"
+        ack = slack.submit("U1", values={"segment": "mid"})
+        assert fake.current_view("U1") is None
+        fake.wait_for(lambda: fake.messages("U1"))
+        slack.home_opened("U2")
+        fake.wait_for(lambda: "U2" in fake.home_views)
+        # the builtin client answers our pings (RFC 6455 control frames)
+        with fake.socket._lock:
+            conn = fake.socket._connections[-1]
+        assert conn.ping().wait(5)
+    finally:
+        handler.close()
+
+
+def test_socket_mode_raw_envelope(fake):
+    app = App(client=WebClient(token=fake.bot_token, base_url=fake.api_url), signing_secret=SECRET)
+    got = threading.Event()
+
+    @app.command("/hello-socket-mode")
+    def hello(ack):
+        got.set()
+        ack("Hi!")
+
+    envelopes = json.loads((REFERENCE / "payloads" / "socket_mode_envelopes__bolt_python_test.json").read_text())
+    slash = next(e for e in envelopes if e["type"] == "slash_commands")
+    handler = SocketModeHandler(app, fake.app_token)
+    handler.connect()
+    try:
+        ack = fake.socket_send(slash)
+    finally:
+        handler.close()
+    assert got.is_set()
+    assert ack["envelope_id"] == slash["envelope_id"]
+    assert ack["payload"]["text"] == "Hi!"
+
+
+def test_app_token_only_for_connections_open(fake, client):
+    with pytest.raises(SlackApiError) as err:
+        client.apps_connections_open(app_token=fake.bot_token)
+    assert err.value.response["error"] == "not_allowed_token_type"
+    assert client.apps_connections_open(app_token=fake.app_token)["url"].startswith("ws://")
+
+
+logging.getLogger("slack_bolt").setLevel(logging.WARNING)

@@ -1,0 +1,515 @@
+"""The alignment report: score, bootstrap, team splits, anonymity, labels."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import survey.report as report_module
+from survey.agreement import (
+    multi_agreement,
+    number_agreement,
+    scale_agreement,
+    single_agreement,
+)
+from survey.answers import Response
+from survey.report import (
+    OTHER_TEAMS,
+    SPLIT_THRESHOLD,
+    AlignmentReport,
+    build_report,
+)
+from survey.template import load_builtin, parse_template
+
+SMALL = """
+id: small
+name: Small test template
+sections:
+  - id: main
+    title: Main
+    questions:
+      - id: team
+        kind: single
+        role: team
+        prompt: Your team?
+        options:
+          - {id: sales, label: Sales}
+          - {id: support, label: Support}
+          - {id: success, label: Customer success}
+      - id: size
+        kind: single
+        prompt: Company size?
+        weight: 2
+        options:
+          - {id: smb, label: SMB}
+          - {id: mid, label: Mid-market}
+          - {id: enterprise, label: Enterprise}
+          - {id: any, label: Any size}
+      - id: industry
+        kind: multi
+        prompt: Industries?
+        options:
+          - {id: software, label: Software / SaaS}
+          - {id: healthcare, label: Healthcare}
+          - {id: retail, label: Retail}
+      - id: innovation
+        kind: scale
+        prompt: Attitude to change
+        points: 5
+        low_label: Cautious
+        high_label: Early adopter
+      - id: risk
+        kind: scale
+        prompt: Risk profile
+        points: 5
+        low_label: Risk averse
+        high_label: Risk taking
+      - id: deal
+        kind: number
+        prompt: Deal size
+        unit: USD
+        min: 0
+        max: 10000000
+      - id: sentence
+        kind: text
+        prompt: One sentence
+        required: false
+      - id: confidence
+        kind: scale
+        role: confidence
+        prompt: How sure are you?
+        points: 5
+        low_label: Guessing
+        high_label: Very sure
+"""
+
+
+@pytest.fixture(scope="module")
+def small():
+    return parse_template(SMALL)
+
+
+def resp(rid, team=None, **answers):
+    """A response; ``team`` is the answer to the team question, not an assigned team."""
+    if team is not None:
+        answers["team"] = team
+    return Response(respondent=rid, answers=answers)
+
+
+def six():
+    """Six respondents with moderate agreement, two teams of three."""
+    rows = [
+        ("U1", "sales", "enterprise", ["software"], 4, 4, 50_000, "Fast growing SaaS firms", 4),
+        (
+            "U2",
+            "sales",
+            "enterprise",
+            ["software", "healthcare"],
+            5,
+            4,
+            60_000,
+            "SaaS scale-ups",
+            5,
+        ),
+        ("U3", "sales", "mid", ["software"], 4, 3, 40_000, "Mid-size SaaS with a CFO", 3),
+        ("U4", "support", "smb", ["retail"], 2, 2, 10_000, "Small shops that churn", 4),
+        ("U5", "support", "smb", ["retail", "software"], 2, 3, 15_000, "Small retailers", 3),
+        ("U6", "support", "mid", ["retail"], 3, 2, 12_000, "Retail chains", 4),
+    ]
+    return [
+        resp(
+            r,
+            team=team,
+            size=size,
+            industry=ind,
+            innovation=inn,
+            risk=risk,
+            deal=deal,
+            sentence=text,
+            confidence=conf,
+        )
+        for r, team, size, ind, inn, risk, deal, text, conf in rows
+    ]
+
+
+# -- score -----------------------------------------------------------------------------------
+
+
+def test_score_is_the_weighted_mean_of_the_indices(small):
+    responses = six()
+    report = build_report(small, responses, bootstrap=0)
+    col = {
+        q: [r.answers[q] for r in responses]
+        for q in ("size", "industry", "innovation", "risk", "deal")
+    }
+    expected_idx = {
+        "size": single_agreement(col["size"], ["smb", "mid", "enterprise", "any"]).index,
+        "industry": multi_agreement(col["industry"], ["software", "healthcare", "retail"]).index,
+        "innovation": scale_agreement(col["innovation"], 5).index,
+        "risk": scale_agreement(col["risk"], 5).index,
+        "deal": number_agreement(col["deal"]).index,
+    }
+    weights = {"size": 2.0, "industry": 1.0, "innovation": 1.0, "risk": 1.0, "deal": 1.0}
+    expected = 100 * sum(weights[q] * expected_idx[q] for q in weights) / sum(weights.values())
+    assert report.score == pytest.approx(expected)
+    by_id = {q.id: q for q in report.questions}
+    for q, idx in expected_idx.items():
+        assert by_id[q].agreement == pytest.approx(idx)
+        assert by_id[q].agreed == (idx >= 0.70)
+    assert by_id["size"].weight == 2.0
+    assert report.score_interval is None  # bootstrap=0
+
+
+def test_weights_override_changes_the_score(small):
+    responses = six()
+    base = build_report(small, responses, bootstrap=0)
+    only_size = build_report(
+        small,
+        responses,
+        bootstrap=0,
+        weights={"industry": 0, "innovation": 0, "risk": 0, "deal": 0},
+    )
+    size = next(q for q in base.questions if q.id == "size")
+    assert only_size.score == pytest.approx(100 * size.agreement)
+    assert only_size.score != pytest.approx(base.score)
+    with pytest.raises(ValueError):
+        build_report(small, responses, weights={"size": -1})
+
+
+def test_everyone_agreeing_scores_100(small):
+    same = dict(team="sales", size="mid", industry=["software"], innovation=4, risk=4, deal=30_000)
+    report = build_report(small, [resp(f"U{i}", **same) for i in range(5)], bootstrap=200)
+    assert report.score == pytest.approx(100.0)
+    assert report.score_interval == pytest.approx((100.0, 100.0))
+
+
+def test_bootstrap_interval_contains_the_score_and_is_deterministic(small):
+    rng = random.Random(1)
+    responses = [
+        resp(
+            f"U{i}",
+            team=rng.choice(["sales", "support"]),
+            size=rng.choice(["smb", "mid", "mid", "mid", "enterprise"]),
+            industry=rng.choice([["software"], ["software", "retail"], ["healthcare"]]),
+            innovation=rng.choice([3, 4, 4, 5]),
+            risk=rng.choice([2, 3, 3, 4]),
+            deal=rng.choice([20_000, 30_000, 40_000, 50_000]),
+        )
+        for i in range(60)
+    ]
+    a = build_report(small, responses, bootstrap=500, seed=11)
+    b = build_report(small, responses, bootstrap=500, seed=11)
+    c = build_report(small, responses, bootstrap=500, seed=12)
+    lo, hi = a.score_interval
+    assert lo <= a.score <= hi
+    assert lo < hi
+    assert a.score_interval == b.score_interval
+    assert c.score_interval != a.score_interval
+    assert c.score == a.score
+
+
+def test_bootstrap_does_not_depend_on_chunking(small, monkeypatch):
+    responses = six() * 1  # 6 respondents
+    whole = build_report(small, responses, bootstrap=300, seed=5).score_interval
+    monkeypatch.setattr(report_module, "BOOTSTRAP_CELLS", 7)  # one resample per chunk
+    assert build_report(small, responses, bootstrap=300, seed=5).score_interval == whole
+
+
+def test_alpha_and_rwg_j_over_the_scale_block(small):
+    report = build_report(small, six(), bootstrap=0)
+    innovation = [4, 5, 4, 2, 2, 3]
+    risk = [4, 4, 3, 2, 3, 2]
+    v = np.mean([np.var(innovation, ddof=1) / 2, np.var(risk, ddof=1) / 2])
+    expected = 2 * (1 - v) / (2 * (1 - v) + v) if v < 1 else 0.0
+    assert report.rwg_j == pytest.approx(expected)
+    assert report.alpha is not None and -1.0 <= report.alpha <= 1.0
+
+
+def test_confidence_is_reported_not_scored(small):
+    report = build_report(small, six(), bootstrap=0)
+    conf = next(q for q in report.questions if q.id == "confidence")
+    assert conf.agreement is None and conf.agreed is None
+    assert report.mean_confidence == pytest.approx(np.mean([4, 5, 3, 4, 3, 4]))
+    team = next(q for q in report.questions if q.id == "team")
+    assert team.agreement is None and team.distribution == []
+
+
+# -- anonymity -------------------------------------------------------------------------------
+
+
+def test_two_respondents_give_a_hidden_report(small):
+    responses = six()[:2]
+    report = build_report(small, responses, min_group_size=3)
+    assert report.hidden is True and report.respondents == 2
+    assert report.score is None and report.score_interval is None
+    assert report.alpha is None and report.rwg_j is None and report.mean_confidence is None
+    assert report.splits == [] and report.teams == {}
+    assert all(q.hidden and q.agreement is None and q.consensus is None for q in report.questions)
+    assert all(q.distribution == [] for q in report.questions)
+
+
+def test_a_question_answered_by_too_few_is_hidden(small):
+    responses = [r.model_copy(update={"answers": dict(r.answers)}) for r in six()]
+    for r in responses[2:]:
+        del r.answers["deal"]  # only U1 and U2 answer the deal size
+    report = build_report(small, responses, bootstrap=0)
+    deal = next(q for q in report.questions if q.id == "deal")
+    assert deal.hidden and deal.n == 2
+    assert deal.agreement is None and deal.consensus is None and deal.details == {}
+    assert report.score is not None  # the other questions still count
+
+
+def test_missing_answers_use_those_who_answered(small):
+    responses = six()
+    for r in responses[:2]:
+        r.answers.pop("size")
+    report = build_report(small, responses, bootstrap=300)
+    lo, hi = report.score_interval  # resampling respondents who skipped a question works
+    assert lo <= report.score <= hi
+    size = next(q for q in report.questions if q.id == "size")
+    remaining = ["mid", "smb", "smb", "mid"]
+    assert size.n == 4
+    assert size.agreement == pytest.approx(
+        single_agreement(remaining, ["smb", "mid", "enterprise", "any"]).index
+    )
+    assert sum(o.count for o in size.distribution) == 4
+
+
+def test_small_teams_are_folded_and_never_split(small):
+    responses = six() + [
+        resp(
+            "L1",
+            team="leadership",
+            size="any",
+            industry=["healthcare"],
+            innovation=1,
+            risk=1,
+            deal=1e6,
+        ),
+        resp(
+            "L2",
+            team="leadership",
+            size="any",
+            industry=["healthcare"],
+            innovation=1,
+            risk=1,
+            deal=1e6,
+        ),
+    ]
+    report = build_report(small, responses, bootstrap=0)
+    assert report.teams == {"sales": 3, "support": 3, OTHER_TEAMS: 2}
+    assert all("leadership" not in (s.team_a, s.team_b) for s in report.splits)
+
+
+def test_no_respondent_id_anywhere_in_the_report(small):
+    responses = [r.model_copy(update={"respondent": f"SECRET{i}X"}) for i, r in enumerate(six())]
+    dumped = build_report(small, responses, bootstrap=50).model_dump_json()
+    assert "SECRET" not in dumped
+
+
+def test_text_answers_are_shuffled_anonymous_quotes(small):
+    responses = six()
+    report = build_report(small, responses, bootstrap=0)
+    (text,) = report.texts
+    given_order = [r.answers["sentence"] for r in responses]
+    assert text.count == 6 and sorted(text.quotes) == sorted(given_order)
+    assert text.quotes != given_order
+    assert dict(text.terms)["saas"] == 3
+    assert "with" not in dict(text.terms) and "a" not in dict(text.terms)
+    shuffled = list(reversed(responses))
+    assert build_report(small, shuffled, bootstrap=0).texts == report.texts
+
+
+def test_text_hidden_when_too_few_wrote(small):
+    responses = six()
+    for r in responses[2:]:
+        r.answers.pop("sentence")
+    (text,) = build_report(small, responses, bootstrap=0).texts
+    assert text.hidden and text.count == 2 and text.quotes == [] and text.terms == []
+
+
+# -- team splits -----------------------------------------------------------------------------
+
+
+def test_split_detected_between_sales_and_support():
+    template = load_builtin("icp-core")
+    sales = [resp(f"S{i}", team="sales", company_size="1001-5000") for i in range(4)]
+    support = [resp(f"T{i}", team="support", company_size="11-50") for i in range(3)]
+    report = build_report(template, sales + support, bootstrap=0)
+    (split,) = [s for s in report.splits if s.question_id == "company_size"]
+    assert split.team_a == "sales" and split.team_b == "support"
+    assert split.distance == pytest.approx(1.0) and split.flagged
+    assert split.a_answer == "1001-5000 employees" and split.a_share == 1.0
+    assert split.text == "Sales: 1001-5000 employees (100%) / Support: 11-50 employees (100%)"
+    assert report.top_splits(1) == [split]
+
+
+def test_team_comes_from_the_team_question_when_not_assigned(small):
+    report = build_report(small, six(), bootstrap=0)
+    assert report.teams == {"sales": 3, "support": 3}
+    size = next(s for s in report.splits if s.question_id == "size")
+    # sales: enterprise 2/3, mid 1/3; support: smb 2/3, mid 1/3
+    assert size.text == "Sales: Enterprise (67%) / Support: SMB (67%)"
+    assert size.distance >= SPLIT_THRESHOLD
+    distances = [s.distance for s in report.splits]
+    assert distances == sorted(distances, reverse=True)
+    assert all(s.flagged for s in report.splits)
+
+
+def test_assigned_team_wins_and_unknown_teams_are_capitalised(small):
+    responses = [r.model_copy(update={"team": "emea"}) for r in six()[:3]] + six()[3:]
+    report = build_report(small, responses, bootstrap=0)
+    assert report.teams == {"emea": 3, "support": 3}
+    size = next(s for s in report.splits if s.question_id == "size")
+    assert size.text.startswith("Emea: Enterprise (67%) / Support:")
+
+
+def test_no_split_when_teams_agree(small):
+    same = dict(size="mid", industry=["software"], innovation=4, risk=4, deal=30_000)
+    responses = [resp(f"A{i}", team="sales", **same) for i in range(3)]
+    responses += [resp(f"B{i}", team="support", **same) for i in range(3)]
+    assert build_report(small, responses, bootstrap=0).splits == []
+
+
+def test_number_split_uses_pooled_quartile_bins(small):
+    responses = [
+        resp(f"A{i}", team="sales", deal=d) for i, d in enumerate([90_000, 100_000, 110_000])
+    ]
+    responses += [
+        resp(f"B{i}", team="support", deal=d) for i, d in enumerate([5_000, 6_000, 7_000])
+    ]
+    report = build_report(small, responses, bootstrap=0)
+    split = next(s for s in report.splits if s.question_id == "deal")
+    assert split.distance > 0.9
+    assert split.a_answer == "100,000 USD" and split.a_share == 1.0
+
+
+# -- labels and helpers ----------------------------------------------------------------------
+
+
+def test_consensus_labels_read_like_the_design():
+    template = load_builtin("icp-core")
+    answers = [
+        dict(
+            company_size="51-200",
+            industry=["software", "healthcare"],
+            innovation_attitude=4,
+            deal_size=30_000,
+        ),
+        dict(
+            company_size="51-200",
+            industry=["software", "healthcare"],
+            innovation_attitude=4,
+            deal_size=30_000,
+        ),
+        dict(
+            company_size="51-200",
+            industry=["software", "healthcare"],
+            innovation_attitude=4,
+            deal_size=50_000,
+        ),
+        dict(company_size="11-50", industry=["retail"], innovation_attitude=5, deal_size=80_000),
+        dict(company_size="51-200", industry=["software"], innovation_attitude=3, deal_size=80_000),
+    ]
+    report = build_report(
+        template, [resp(f"U{i}", **a) for i, a in enumerate(answers)], bootstrap=0
+    )
+    q = {r.id: r for r in report.questions}
+    assert q["company_size"].consensus == "51-200"
+    assert q["company_size"].consensus_label == "51-200 employees"
+    assert q["company_size"].consensus_share == pytest.approx(0.8)
+    assert q["industry"].consensus == ["software", "healthcare"]  # template order
+    assert q["industry"].consensus_label == "Software / SaaS; Healthcare"
+    assert q["industry"].consensus_share == pytest.approx(0.6)
+    assert q["innovation_attitude"].consensus_label == "4 of 5 (Early adopter side)"
+    assert q["deal_size"].consensus_label == "50,000 USD (IQR 30,000-80,000)"
+    assert q["deal_size"].details["iqr"] == pytest.approx(50_000)
+    dist = {o.option: o for o in q["innovation_attitude"].distribution}
+    assert dist["5"].label == "5 (Early adopter)" and dist["4"].count == 3
+    assert dist["4"].share == pytest.approx(0.6)
+    assert q["deal_size"].distribution == []
+    # unanswered questions of the template are listed, hidden
+    assert q["why_us"].n == 0 and q["why_us"].hidden
+    assert [r.id for r in report.questions] == [x.id for x in template.questions]
+
+
+def test_top_agreements_and_disagreements(small):
+    report = build_report(small, six(), bootstrap=0)
+    ranked = sorted(
+        (q for q in report.questions if q.agreement is not None), key=lambda q: q.agreement
+    )
+    assert report.top_agreements(2) == ranked[::-1][:2]
+    assert report.top_disagreements(1) == ranked[:1]
+
+
+def test_report_round_trips_through_json(small):
+    report = build_report(small, six(), bootstrap=100)
+    again = AlignmentReport.model_validate_json(report.model_dump_json())
+    assert again == report
+    data = json.loads(report.model_dump_json())
+    assert {
+        "score",
+        "score_interval",
+        "alpha",
+        "rwg_j",
+        "questions",
+        "splits",
+        "teams",
+        "texts",
+    } <= set(data)
+
+
+def test_duplicate_respondents_count_once(small):
+    responses = six()
+    report = build_report(small, responses + responses[:2], bootstrap=0)
+    assert report.respondents == 6
+    assert report.score == build_report(small, responses, bootstrap=0).score
+
+
+def test_answers_that_do_not_fit_the_template_are_ignored(small):
+    responses = six() + [resp("X", size="galactic", innovation=9, deal="lots", industry=["nope"])]
+    report = build_report(small, responses, bootstrap=0)
+    q = {r.id: r for r in report.questions}
+    assert q["size"].n == 6 and q["innovation"].n == 6 and q["deal"].n == 6 and q["industry"].n == 6
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_report_does_not_depend_on_respondent_order(small, rnd):
+    responses = six()
+    shuffled = responses[:]
+    rnd.shuffle(shuffled)
+    a = build_report(small, responses, bootstrap=50, seed=3)
+    b = build_report(small, shuffled, bootstrap=50, seed=3)
+    assert a == b
+
+
+def test_many_distinct_sets_are_estimated_and_bootstrapped():
+    options = [f"o{i}" for i in range(12)]
+    template = parse_template(
+        "id: wide\nname: Wide\nsections:\n  - id: s\n    title: S\n    questions:\n"
+        "      - id: picks\n        kind: multi\n        prompt: Pick any\n        options:\n"
+        + "".join(f"          - {{id: {o}, label: {o.upper()}}}\n" for o in options)
+    )
+    rng = np.random.default_rng(0)
+    responses = [
+        Response(
+            respondent=f"U{i}",
+            answers={
+                "picks": sorted(rng.choice(options, rng.integers(1, 7), replace=False).tolist())
+            },
+        )
+        for i in range(1500)
+    ]
+    report = build_report(template, responses, bootstrap=200)
+    (picks,) = report.questions
+    assert picks.details["estimated"] is True
+    exact = multi_agreement([r.answers["picks"] for r in responses], options, max_exact_sets=10**6)
+    assert picks.agreement == pytest.approx(exact.index, abs=0.005)
+    lo, hi = report.score_interval
+    assert lo <= report.score <= hi and hi - lo < 5
