@@ -98,7 +98,7 @@ def responses_for_round(
     if completed_only:
         stmt = stmt.where(RoundParticipant.completed_at.is_not(None))
     grouped: dict[str, tuple[str | None, dict[str, AnswerValue]]] = {}
-    for pseudonym, team, question_id, value in session.execute(stmt).tuples():
+    for pseudonym, team, question_id, value in session.execute(stmt):
         entry = grouped.get(pseudonym)
         if entry is None:
             entry = grouped[pseudonym] = (team, {})

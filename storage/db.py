@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 15_000
 READ_ONLY = "icp_read_only"  # execution option read by the SQLite "begin" hook
 
 # An arbitrary constant: the PostgreSQL advisory lock key that serialises concurrent upgrades.

@@ -51,6 +51,9 @@ Kernel = Callable[[np.ndarray, np.ndarray | None], np.ndarray]
 
 __all__ = [
     "AGREEMENT_THRESHOLD",
+    "MAX_EXACT_SETS",
+    "NUMBER_TOLERANCE",
+    "PAIR_SAMPLES",
     "ItemAgreement",
     "average_deviation",
     "free_marginal_kappa",
@@ -284,7 +287,7 @@ def js_distance(p, q) -> float:
 # -- item summaries: answers in, index + consensus out -----------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ItemAgreement:
     """Agreement on one question, computed on the respondents who answered it.
 

@@ -143,7 +143,10 @@ def build_app(fake: FakeSlack) -> App:
     def home(event, client):
         client.views_publish(
             user_id=event["user"],
-            view={"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hi"}}]},
+            view={
+                "type": "home",
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hi"}}],
+            },
         )
 
     return app
@@ -151,7 +154,11 @@ def build_app(fake: FakeSlack) -> App:
 
 # ------------------------------------------------------------------------------ signing
 def test_signature_docs_example():
-    body = (REFERENCE / "payloads" / "slash_command__docs_signing_example_body.txt").read_text().strip()
+    body = (
+        (REFERENCE / "payloads" / "slash_command__docs_signing_example_body.txt")
+        .read_text()
+        .strip()
+    )
     verifier = SignatureVerifier("8f742231b10e8888abcd99yyyzzz85a5", clock=FixedClock(1531420618))
     expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
     headers = sign("8f742231b10e8888abcd99yyyzzz85a5", body, timestamp=1531420618)
@@ -189,7 +196,11 @@ def test_post_to_user_goes_to_dm_and_errors(fake, client):
     assert resp["channel"] == "DU1"
     assert client.conversations_open(users="U1")["channel"]["id"] == "DU1"
     assert [m.text for m in fake.messages("U1")] == ["hello"]
-    for channel, error in [("C404", "channel_not_found"), ("C2", "not_in_channel"), ("C3", "is_archived")]:
+    for channel, error in [
+        ("C404", "channel_not_found"),
+        ("C2", "not_in_channel"),
+        ("C3", "is_archived"),
+    ]:
         with pytest.raises(SlackApiError) as err:
             client.chat_postMessage(channel=channel, text="x")
         assert err.value.response["error"] == error
@@ -220,7 +231,11 @@ def test_update_delete_and_ephemeral(fake, client):
 def test_users_and_pagination(fake, client):
     info = client.users_info(user="U1")["user"]
     assert (info["tz"], info["is_admin"], info["is_owner"], info["is_bot"], info["deleted"]) == (
-        "Europe/Paris", True, False, False, False,
+        "Europe/Paris",
+        True,
+        False,
+        False,
+        False,
     )
     assert client.users_info(user="U3")["user"]["deleted"] is True
     ids = []
@@ -253,7 +268,10 @@ def test_too_many_blocks_is_invalid_blocks(fake, client):
         (modal(title="x" * 25), "/view/title/text"),
         (modal(private_metadata="x" * 3001), "/view/private_metadata"),
         (modal(blocks=[{"type": "divider"}] * 101), "/view/blocks"),
-        (modal(blocks=[{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}]), "/view/blocks/0/text/text"),
+        (
+            modal(blocks=[{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}]),
+            "/view/blocks/0/text/text",
+        ),
     ],
 )
 def test_invalid_views_answer_invalid_arguments(fake, client, view, pointer):
@@ -282,7 +300,9 @@ def test_trigger_ids(fake, client):
 
 
 def test_view_stack_update_and_hash(fake, client):
-    root = client.views_open(trigger_id=fake.new_trigger_id("U1"), view=modal(external_id="ext-1"))["view"]
+    root = client.views_open(trigger_id=fake.new_trigger_id("U1"), view=modal(external_id="ext-1"))[
+        "view"
+    ]
     for _ in range(2):
         client.views_push(trigger_id=fake.new_trigger_id("U1"), view=modal(title="Pushed"))
     with pytest.raises(SlackApiError) as err:
@@ -292,7 +312,9 @@ def test_view_stack_update_and_hash(fake, client):
     with pytest.raises(SlackApiError) as err:
         client.views_update(view_id=root["id"], hash="1.stale", view=modal())
     assert err.value.response["error"] == "hash_conflict"
-    updated = client.views_update(external_id="ext-1", hash=root["hash"], view=modal(title="New", external_id="ext-1"))
+    updated = client.views_update(
+        external_id="ext-1", hash=root["hash"], view=modal(title="New", external_id="ext-1")
+    )
     assert updated["view"]["id"] == root["id"] and updated["view"]["hash"] != root["hash"]
     assert fake.views[root["id"]].definition["title"]["text"] == "New"
     with pytest.raises(SlackApiError) as err:
@@ -301,17 +323,26 @@ def test_view_stack_update_and_hash(fake, client):
 
 
 def test_files_upload_v2(fake, client):
-    resp = client.files_upload_v2(channel="C1", content="a,b\n1,2\n", filename="report.csv", title="Report")
+    resp = client.files_upload_v2(
+        channel="C1", content="a,b\n1,2\n", filename="report.csv", title="Report"
+    )
     file_id = resp["file"]["id"]
     assert fake.files[file_id]["content"] == b"a,b\n1,2\n"
     assert fake.messages("C1")[-1].files[0]["id"] == file_id
-    assert [c.method for c in fake.calls] == ["files.getUploadURLExternal", "files.completeUploadExternal"]
+    assert [c.method for c in fake.calls] == [
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
 
 
 # ------------------------------------------------------------------------------ rate limits
 def test_429_retried_by_sdk_handler(fake):
     fake.fail_next("chat.postMessage", status=429, retry_after=1)
-    client = WebClient(token=fake.bot_token, base_url=fake.api_url, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+    client = WebClient(
+        token=fake.bot_token,
+        base_url=fake.api_url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
     started = time.monotonic()
     assert client.chat_postMessage(channel="C1", text="hi")["ok"]
     assert time.monotonic() - started >= 1.0
@@ -347,7 +378,10 @@ def test_token_buckets():
                 client.chat_postMessage(channel="C1", text="x")
                 sent += 1
         assert sent == 3  # ~1/s per channel, a short burst allowed
-        assert err.value.response.status_code == 429 and int(err.value.response.headers["Retry-After"]) >= 1
+        assert (
+            err.value.response.status_code == 429
+            and int(err.value.response.headers["Retry-After"]) >= 1
+        )
         client.chat_postMessage(channel="U0BOT", text="other channel is fine")
         now[0] += 1.0
         client.chat_postMessage(channel="C1", text="after a second")
@@ -381,21 +415,73 @@ def test_schema_catches_what_limits_do_not():
 
 def test_documented_limits():
     v = BlockKitValidator(schema_path=False)
-    opt = lambda t, val: {"text": {"type": "plain_text", "text": t}, "value": val}  # noqa: E731
+
+    def opt(t, val):
+        return {"text": {"type": "plain_text", "text": t}, "value": val}
+
     cases = {
-        "/blocks/0/elements/0/text/text": {"type": "actions", "elements": [{"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "b" * 76}}]},
-        "/blocks/0/accessory/options": {"type": "section", "text": {"type": "mrkdwn", "text": "s"}, "accessory": {"type": "static_select", "action_id": "s", "options": [opt("o", str(i)) for i in range(101)]}},
-        "/blocks/0/element/options": {"type": "input", "label": {"type": "plain_text", "text": "l"}, "element": {"type": "checkboxes", "action_id": "c", "options": [opt("o", str(i)) for i in range(11)]}},
-        "/blocks/0/element/options/0/value": {"type": "input", "label": {"type": "plain_text", "text": "l"}, "element": {"type": "radio_buttons", "action_id": "r", "options": [opt("o", "v" * 151)]}},
-        "/blocks/0/elements": {"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11},
-        "/blocks/0/element/max_length": {"type": "input", "label": {"type": "plain_text", "text": "l"}, "element": {"type": "plain_text_input", "max_length": 3001}},
-        "/blocks/0/label/text": {"type": "input", "label": {"type": "plain_text", "text": "l" * 2001}, "element": {"type": "plain_text_input"}},
+        "/blocks/0/elements/0/text/text": {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "a",
+                    "text": {"type": "plain_text", "text": "b" * 76},
+                }
+            ],
+        },
+        "/blocks/0/accessory/options": {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "s"},
+            "accessory": {
+                "type": "static_select",
+                "action_id": "s",
+                "options": [opt("o", str(i)) for i in range(101)],
+            },
+        },
+        "/blocks/0/element/options": {
+            "type": "input",
+            "label": {"type": "plain_text", "text": "l"},
+            "element": {
+                "type": "checkboxes",
+                "action_id": "c",
+                "options": [opt("o", str(i)) for i in range(11)],
+            },
+        },
+        "/blocks/0/element/options/0/value": {
+            "type": "input",
+            "label": {"type": "plain_text", "text": "l"},
+            "element": {
+                "type": "radio_buttons",
+                "action_id": "r",
+                "options": [opt("o", "v" * 151)],
+            },
+        },
+        "/blocks/0/elements": {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": "c"}] * 11,
+        },
+        "/blocks/0/element/max_length": {
+            "type": "input",
+            "label": {"type": "plain_text", "text": "l"},
+            "element": {"type": "plain_text_input", "max_length": 3001},
+        },
+        "/blocks/0/label/text": {
+            "type": "input",
+            "label": {"type": "plain_text", "text": "l" * 2001},
+            "element": {"type": "plain_text_input"},
+        },
     }
     for pointer, block in cases.items():
         errors = v.validate_blocks([block])
-        assert len(errors) == 1 and errors[0].endswith(f"[json-pointer:{pointer}]"), (pointer, errors)
+        assert len(errors) == 1 and errors[0].endswith(f"[json-pointer:{pointer}]"), (
+            pointer,
+            errors,
+        )
     dup = [{"type": "divider", "block_id": "a"}, {"type": "divider", "block_id": "a"}]
-    assert v.validate_blocks(dup) == ["[ERROR] block_id must be unique: 'a' [json-pointer:/blocks/1/block_id]"]
+    assert v.validate_blocks(dup) == [
+        "[ERROR] block_id must be unique: 'a' [json-pointer:/blocks/1/block_id]"
+    ]
     # the same action_id in two different input blocks is fine (unique per containing block)
     view = modal()
     assert v.validate_view(view) == []
@@ -405,12 +491,36 @@ def test_documented_limits():
 def test_fill_view_shapes():
     view = modal(
         blocks=[
-            {"type": "input", "block_id": b, "label": {"type": "plain_text", "text": b}, "element": el}
+            {
+                "type": "input",
+                "block_id": b,
+                "label": {"type": "plain_text", "text": b},
+                "element": el,
+            }
             for b, el in {
-                "sel": {"type": "static_select", "action_id": "a1", "options": [{"text": {"type": "plain_text", "text": "A"}, "value": "a"}]},
-                "multi": {"type": "multi_static_select", "action_id": "a2", "options": [{"text": {"type": "plain_text", "text": "A"}, "value": "a"}, {"text": {"type": "plain_text", "text": "B"}, "value": "b"}]},
-                "boxes": {"type": "checkboxes", "action_id": "a3", "options": [{"text": {"type": "mrkdwn", "text": "*A*"}, "value": "a"}]},
-                "radio": {"type": "radio_buttons", "action_id": "a4", "options": [{"text": {"type": "plain_text", "text": "A"}, "value": "a"}]},
+                "sel": {
+                    "type": "static_select",
+                    "action_id": "a1",
+                    "options": [{"text": {"type": "plain_text", "text": "A"}, "value": "a"}],
+                },
+                "multi": {
+                    "type": "multi_static_select",
+                    "action_id": "a2",
+                    "options": [
+                        {"text": {"type": "plain_text", "text": "A"}, "value": "a"},
+                        {"text": {"type": "plain_text", "text": "B"}, "value": "b"},
+                    ],
+                },
+                "boxes": {
+                    "type": "checkboxes",
+                    "action_id": "a3",
+                    "options": [{"text": {"type": "mrkdwn", "text": "*A*"}, "value": "a"}],
+                },
+                "radio": {
+                    "type": "radio_buttons",
+                    "action_id": "a4",
+                    "options": [{"text": {"type": "plain_text", "text": "A"}, "value": "a"}],
+                },
                 "text": {"type": "plain_text_input", "action_id": "a5"},
                 "num": {"type": "number_input", "action_id": "a6", "is_decimal_allowed": False},
                 "who": {"type": "users_select", "action_id": "a7"},
@@ -420,8 +530,25 @@ def test_fill_view_shapes():
             }.items()
         ]
     )
-    values = fill_view(view, {"a1": "a", "a2": ["a", "b"], "boxes": ["a"], "a4": "a", "a5": "hi", "a6": 7, "a7": "U1", "a8": ["U1", "U2"], "a9": "C1", "a10": "2024-05-01"})
-    assert values["sel"]["a1"] == {"type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "A"}, "value": "a"}}
+    values = fill_view(
+        view,
+        {
+            "a1": "a",
+            "a2": ["a", "b"],
+            "boxes": ["a"],
+            "a4": "a",
+            "a5": "hi",
+            "a6": 7,
+            "a7": "U1",
+            "a8": ["U1", "U2"],
+            "a9": "C1",
+            "a10": "2024-05-01",
+        },
+    )
+    assert values["sel"]["a1"] == {
+        "type": "static_select",
+        "selected_option": {"text": {"type": "plain_text", "text": "A"}, "value": "a"},
+    }
     assert [o["value"] for o in values["multi"]["a2"]["selected_options"]] == ["a", "b"]
     assert values["boxes"]["a3"]["selected_options"][0]["text"]["type"] == "mrkdwn"
     assert values["radio"]["a4"]["selected_option"]["value"] == "a"
@@ -453,7 +580,9 @@ def test_slash_modal_submit_errors_then_ok(fake):
             slack.submit("U1", values={"why": "no segment"})  # required select left empty
 
         ack = slack.submit("U1", values={"segment": "smb"})
-        assert ack.response_action == "errors" and ack.errors == {"segment": "SMB is not allowed here"}
+        assert ack.response_action == "errors" and ack.errors == {
+            "segment": "SMB is not allowed here"
+        }
         assert fake.current_view("U1").id == view.id
 
         ack = slack.submit("U1", values={"segment": "enterprise", "why": "big"})
@@ -509,7 +638,9 @@ def test_socket_mode_round_trip(fake):
     handler.connect()
     try:
         fake.socket.wait_connected()
-        assert fake.calls_to("apps.connections.open")[0].response["url"].startswith("ws://127.0.0.1:")
+        assert (
+            fake.calls_to("apps.connections.open")[0].response["url"].startswith("ws://127.0.0.1:")
+        )
         slack = SlackClientSim(fake, socket_mode=True)
         resp = slack.slash("U1", "")
         assert resp.status == 200
@@ -538,7 +669,9 @@ def test_socket_mode_raw_envelope(fake):
         got.set()
         ack("Hi!")
 
-    envelopes = json.loads((REFERENCE / "payloads" / "socket_mode_envelopes__bolt_python_test.json").read_text())
+    envelopes = json.loads(
+        (REFERENCE / "payloads" / "socket_mode_envelopes__bolt_python_test.json").read_text()
+    )
     slash = next(e for e in envelopes if e["type"] == "slash_commands")
     handler = SocketModeHandler(app, fake.app_token)
     handler.connect()

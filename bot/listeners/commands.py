@@ -148,9 +148,9 @@ def open_start_modal(db: Database, client: WebClient, team_id: str, trigger_id: 
         workspace = workspaces.get_or_create_workspace(session, team_id)
         tz = ZoneInfo(workspace.timezone)
         stored = templates.list_templates(session, team_id)
-    choices = {t.key: t.template.name for t in stored}
-    for key in BUILTIN_TEMPLATES:
-        choices.setdefault(key, load_builtin(key).name)
+    # Built-ins first (the default, icp-core, at the top), then the workspace's own templates.
+    choices = {key: load_builtin(key).name for key in BUILTIN_TEMPLATES}
+    choices.update({t.key: t.template.name for t in stored if not t.builtin})
     try:
         groups = round_service.usergroup_handles(client)
     except SlackApiError:

@@ -37,6 +37,7 @@ class SimResponse:
     status: int
     body: str
     headers: dict[str, str] = field(default_factory=dict)
+    response_url: str | None = None  # slash(): where the bot can respond()
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -100,7 +101,9 @@ def _rich_text(value: Any) -> Any:
     }
 
 
-def element_state(element: dict[str, Any], value: Any = None, answered: bool = True) -> dict[str, Any]:
+def element_state(
+    element: dict[str, Any], value: Any = None, answered: bool = True
+) -> dict[str, Any]:
     """One ``state.values[block_id][action_id]`` entry, in Slack's shape per element type."""
     etype = element.get("type")
     where = f"{etype} {element.get('action_id')!r}"
@@ -113,19 +116,29 @@ def element_state(element: dict[str, Any], value: Any = None, answered: bool = T
         if not answered:
             state["selected_option"] = copy.deepcopy(element.get("initial_option"))
         else:
-            state["selected_option"] = None if value is None else _find_option(element, value, where)
+            state["selected_option"] = (
+                None if value is None else _find_option(element, value, where)
+            )
     elif etype in ("multi_static_select", "multi_external_select", "checkboxes"):
         if not answered:
             state["selected_options"] = copy.deepcopy(element.get("initial_options") or [])
         else:
-            values = [] if value is None else (value if isinstance(value, list | tuple | set) else [value])
+            values = (
+                []
+                if value is None
+                else (value if isinstance(value, list | tuple | set) else [value])
+            )
             state["selected_options"] = [_find_option(element, v, where) for v in values]
     elif etype == "users_select":
         state["selected_user"] = element.get("initial_user") if not answered else value
     elif etype == "multi_users_select":
-        state["selected_users"] = list(element.get("initial_users") or []) if not answered else list(value or [])
+        state["selected_users"] = (
+            list(element.get("initial_users") or []) if not answered else list(value or [])
+        )
     elif etype == "conversations_select":
-        state["selected_conversation"] = element.get("initial_conversation") if not answered else value
+        state["selected_conversation"] = (
+            element.get("initial_conversation") if not answered else value
+        )
     elif etype == "multi_conversations_select":
         state["selected_conversations"] = (
             list(element.get("initial_conversations") or []) if not answered else list(value or [])
@@ -163,21 +176,27 @@ def _stateful_elements(view: dict[str, Any]) -> list[tuple[dict[str, Any], dict[
         if btype == "input" and isinstance(block.get("element"), dict):
             out.append((block, block["element"]))
         elif btype == "actions":
-            out.extend((block, el) for el in block.get("elements", []) if el.get("type") != "button")
+            out.extend(
+                (block, el) for el in block.get("elements", []) if el.get("type") != "button"
+            )
         elif btype == "section" and isinstance(block.get("accessory"), dict):
             if block["accessory"].get("type") not in ("button", "image", "overflow"):
                 out.append((block, block["accessory"]))
     return out
 
 
-def _match(answers: Answers, block: dict[str, Any], element: dict[str, Any], counts: dict[str, int]) -> tuple[bool, Any]:
+def _match(
+    answers: Answers, block: dict[str, Any], element: dict[str, Any], counts: dict[str, int]
+) -> tuple[bool, Any]:
     bid, aid = block.get("block_id"), element.get("action_id")
     for key in ((bid, aid), f"{bid}/{aid}", bid):
         if key in answers:
             return True, answers[key]
     if aid in answers:
         if counts.get(aid, 0) > 1:
-            raise ValueError(f"action_id {aid!r} is used by several blocks: key the answer by block_id")
+            raise ValueError(
+                f"action_id {aid!r} is used by several blocks: key the answer by block_id"
+            )
         return True, answers[aid]
     return False, None
 
@@ -204,9 +223,12 @@ def fill_view(view: dict[str, Any] | ViewRecord, answers: Answers) -> dict[str, 
         if not answered and block.get("type") != "input":
             continue
         if answered:
-            for key in ((block.get("block_id"), element.get("action_id")),
-                        f"{block.get('block_id')}/{element.get('action_id')}",
-                        block.get("block_id"), element.get("action_id")):
+            for key in (
+                (block.get("block_id"), element.get("action_id")),
+                f"{block.get('block_id')}/{element.get('action_id')}",
+                block.get("block_id"),
+                element.get("action_id"),
+            ):
                 used.add(key)
         values.setdefault(block["block_id"], {})[element["action_id"]] = element_state(
             element, value, answered
@@ -256,7 +278,12 @@ def client_side_problems(view: dict[str, Any], values: dict[str, Any]) -> dict[s
                 problems[block["block_id"]] = f"Enter a number of {el['min_value']} or more."
             if "max_value" in el and number > float(el["max_value"]):
                 problems[block["block_id"]] = f"Enter a number of {el['max_value']} or less."
-        elif el.get("type") in ("multi_static_select", "multi_users_select", "multi_conversations_select", "multi_channels_select"):
+        elif el.get("type") in (
+            "multi_static_select",
+            "multi_users_select",
+            "multi_conversations_select",
+            "multi_channels_select",
+        ):
             chosen = next((v for k, v in state.items() if k.startswith("selected_")), [])
             if "max_selected_items" in el and len(chosen) > el["max_selected_items"]:
                 problems[block["block_id"]] = f"Select up to {el['max_selected_items']} items."
@@ -286,12 +313,20 @@ class SlackClientSim:
         self.command = command
 
     # ------------------------------------------------------------------ transport
-    def _post(self, body: str, content_type: str, headers: dict[str, str] | None = None) -> SimResponse:
+    def _post(
+        self, body: str, content_type: str, headers: dict[str, str] | None = None
+    ) -> SimResponse:
         assert self.bot_url
-        all_headers = {"Content-Type": content_type, **sign(self.signing_secret, body), **(headers or {})}
-        req = urllib.request.Request(self.bot_url, data=body.encode("utf-8"), headers=all_headers, method="POST")
+        all_headers = {
+            "Content-Type": content_type,
+            **sign(self.signing_secret, body),
+            **(headers or {}),
+        }
+        req = urllib.request.Request(
+            self.bot_url, data=body.encode("utf-8"), headers=all_headers, method="POST"
+        )
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - loopback
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 return SimResponse(resp.status, resp.read().decode("utf-8"), dict(resp.headers))
         except urllib.error.HTTPError as err:
             return SimResponse(err.code, err.read().decode("utf-8"), dict(err.headers))
@@ -338,7 +373,10 @@ class SlackClientSim:
             "event_context": "4-" + uuid.uuid4().hex,
         }
         if self.socket_mode:
-            extra = {"retry_attempt": retry_num or 0, "retry_reason": "timeout" if retry_num else ""}
+            extra = {
+                "retry_attempt": retry_num or 0,
+                "retry_reason": "timeout" if retry_num else "",
+            }
             return self._envelope("events_api", payload, **extra)
         headers = {}
         if retry_num:
@@ -361,7 +399,9 @@ class SlackClientSim:
         return channel.name
 
     # ------------------------------------------------------------------ slash commands
-    def slash(self, user: str, text: str = "", channel: str | None = None, command: str | None = None) -> SimResponse:
+    def slash(
+        self, user: str, text: str = "", channel: str | None = None, command: str | None = None
+    ) -> SimResponse:
         """A slash command (form-encoded; in Socket Mode a ``slash_commands`` envelope).
 
         ``.response_url`` on the result is the url the bot may ``respond()`` to.
@@ -390,11 +430,13 @@ class SlackClientSim:
             result = self._envelope("slash_commands", form)
         else:
             result = self._post(urlencode(form), "application/x-www-form-urlencoded")
-        result.response_url = response_url  # type: ignore[attr-defined]
+        result.response_url = response_url
         return result
 
     # ------------------------------------------------------------------ block_actions
-    def _find_action(self, blocks: list[dict[str, Any]], action_id: str, block_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _find_action(
+        self, blocks: list[dict[str, Any]], action_id: str, block_id: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         for block in blocks:
             if block_id and block.get("block_id") != block_id:
                 continue
@@ -432,8 +474,6 @@ class SlackClientSim:
             action.update({k: v for k, v in element_state(element, value).items() if k != "type"})
             if "placeholder" in element:
                 action["placeholder"] = element["placeholder"]
-            if etype in ("static_select", "radio_buttons", "checkboxes", "multi_static_select"):
-                pass
         return action
 
     def click(
@@ -469,7 +509,9 @@ class SlackClientSim:
             block, element = self._find_action(where.blocks, action_id, block_id)
             action = self._action(block, element, value)
             if element.get("type") != "button" and block.get("type") == "input":
-                where.state_values.setdefault(block["block_id"], {})[element["action_id"]] = element_state(element, value)
+                where.state_values.setdefault(block["block_id"], {})[element["action_id"]] = (
+                    element_state(element, value)
+                )
             payload["container"] = {"type": "view", "view_id": where.id}
             payload["view"] = where.to_api()
             payload["actions"] = [action]
@@ -514,7 +556,13 @@ class SlackClientSim:
             raise ValueError(f"no open view {view_id!r}")
         return record
 
-    def submit(self, user: str, view_id: str | None = None, values: Answers | None = None, check_client_side: bool = True) -> AckBody:
+    def submit(
+        self,
+        user: str,
+        view_id: str | None = None,
+        values: Answers | None = None,
+        check_client_side: bool = True,
+    ) -> AckBody:
         """Submit the user's current modal (or ``view_id``) with ``values`` (see ``fill_view``).
 
         Reads the view as the bot last opened/updated/pushed it, posts a view_submission,
@@ -561,7 +609,9 @@ class SlackClientSim:
                 block_ids = {b.get("block_id") for b in record.blocks if b.get("type") == "input"}
                 unknown = set(record.errors) - block_ids
                 if unknown:
-                    raise AssertionError(f"response_action=errors names no input block: {sorted(unknown)}")
+                    raise AssertionError(
+                        f"response_action=errors names no input block: {sorted(unknown)}"
+                    )
                 return record
             if action in ("update", "push"):
                 view = ack.get("view") or {}

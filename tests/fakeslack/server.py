@@ -148,7 +148,9 @@ class FakeSlack:
         self.users[bot_user_id] = User(bot_user_id, bot_name, team_id, is_bot=True)
         if include_slackbot:
             # users.list returns Slackbot too, with is_bot false (a classic trap).
-            self.users["USLACKBOT"] = User("USLACKBOT", "slackbot", team_id, tz="America/Los_Angeles")
+            self.users["USLACKBOT"] = User(
+                "USLACKBOT", "slackbot", team_id, tz="America/Los_Angeles"
+            )
 
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -163,7 +165,10 @@ class FakeSlack:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="fakeslack-http", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fakeslack-http",
+            daemon=True,
         )
         self._thread.start()
         if self._socket_mode_enabled:
@@ -219,8 +224,17 @@ class FakeSlack:
     ) -> User:
         offset = tz_offset if tz_offset is not None else _tz_offset(tz)
         user = User(
-            user_id, name, self.team_id, tz=tz, tz_offset=offset, is_admin=is_admin,
-            is_owner=is_owner, is_bot=is_bot, deleted=deleted, real_name=real_name, email=email,
+            user_id,
+            name,
+            self.team_id,
+            tz=tz,
+            tz_offset=offset,
+            is_admin=is_admin,
+            is_owner=is_owner,
+            is_bot=is_bot,
+            deleted=deleted,
+            real_name=real_name,
+            email=email,
         )
         with self.lock:
             self.users[user_id] = user
@@ -243,7 +257,9 @@ class FakeSlack:
             self.channels[channel_id] = channel
         return channel
 
-    def add_usergroup(self, usergroup_id: str, handle: str, users: list[str], name: str = "") -> Usergroup:
+    def add_usergroup(
+        self, usergroup_id: str, handle: str, users: list[str], name: str = ""
+    ) -> Usergroup:
         group = Usergroup(usergroup_id, handle, list(users), name=name, team_id=self.team_id)
         with self.lock:
             self.usergroups[usergroup_id] = group
@@ -369,7 +385,7 @@ class FakeSlack:
 
     def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         return self.wait_for(
-            lambda: (calls if len(calls := self.calls_to(method)) >= count else None), timeout
+            lambda: calls if len(calls := self.calls_to(method)) >= count else None, timeout
         )
 
     def socket_send(self, envelope: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
@@ -410,7 +426,11 @@ class FakeSlack:
                     headers["Retry-After"] = str(forced.retry_after)
                 return 429, headers, {"ok": False, "error": forced.error or "ratelimited"}
             if forced.status >= 500:
-                return forced.status, headers, {"ok": False, "error": forced.error or "internal_error"}
+                return (
+                    forced.status,
+                    headers,
+                    {"ok": False, "error": forced.error or "internal_error"},
+                )
             return forced.status, headers, {"ok": False, "error": forced.error or "fatal_error"}
 
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
@@ -454,7 +474,11 @@ class FakeSlack:
         channel = self.channels.get(dm_id)
         if channel is None:
             channel = Channel(
-                dm_id, dm_id, [user_id, self.bot_user_id], is_im=True, im_user=user_id,
+                dm_id,
+                dm_id,
+                [user_id, self.bot_user_id],
+                is_im=True,
+                im_user=user_id,
                 archived=self.users[user_id].deleted,
             )
             self.channels[dm_id] = channel
@@ -508,7 +532,9 @@ class FakeSlack:
                 return m
         raise SlackApiFailure("message_not_found")
 
-    def _paginate(self, items: list[Any], params: dict[str, Any], default: int | None) -> tuple[list[Any], str]:
+    def _paginate(
+        self, items: list[Any], params: dict[str, Any], default: int | None
+    ) -> tuple[list[Any], str]:
         offset = _decode_cursor(params.get("cursor"))
         limit_raw = params.get("limit")
         limit = int(limit_raw) if limit_raw not in (None, "", 0, "0") else default
@@ -558,8 +584,13 @@ class FakeSlack:
             self._find_message(channel.id, thread_ts)
         metadata = params.get("metadata")
         message = Message(
-            channel=channel.id, ts=self._next_ts(), text=text, blocks=blocks,
-            user=self.bot_user_id, bot_id=self.bot_id, thread_ts=thread_ts,
+            channel=channel.id,
+            ts=self._next_ts(),
+            text=text,
+            blocks=blocks,
+            user=self.bot_user_id,
+            bot_id=self.bot_id,
+            thread_ts=thread_ts,
             metadata=_json_param(metadata, "metadata") if metadata else None,
         )
         self._messages.setdefault(channel.id, []).append(message)
@@ -588,7 +619,10 @@ class FakeSlack:
         if message.user != self.bot_user_id:
             raise SlackApiFailure("cant_update_message")
         if "blocks" in params or "text" in params:
-            merged = {"text": params.get("text", message.text), "blocks": params.get("blocks", message.blocks)}
+            merged = {
+                "text": params.get("text", message.text),
+                "blocks": params.get("blocks", message.blocks),
+            }
             text, blocks = self._content(merged)
             message.text, message.blocks = text, blocks
         message.edited = True
@@ -636,7 +670,9 @@ class FakeSlack:
         if channel.id in self._opened_ims:
             body.update({"no_op": True, "already_open": True})
         self._opened_ims.add(channel.id)
-        body["channel"] = channel.to_api() if _truthy(params.get("return_im")) else {"id": channel.id}
+        body["channel"] = (
+            channel.to_api() if _truthy(params.get("return_im")) else {"id": channel.id}
+        )
         return body
 
     def _m_conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -685,7 +721,9 @@ class FakeSlack:
             raise SlackApiFailure("invalid_arguments", ["[ERROR] missing required field: view"])
         view = _json_param(params["view"], "view")
         if not isinstance(view, dict):
-            raise SlackApiFailure("invalid_arguments", ["[ERROR] must provide an object [json-pointer:/view]"])
+            raise SlackApiFailure(
+                "invalid_arguments", ["[ERROR] must provide an object [json-pointer:/view]"]
+            )
         if not view_size_ok(view):
             raise SlackApiFailure("view_too_large")
         errors = self.validator.validate_view(view)
@@ -704,7 +742,9 @@ class FakeSlack:
     def _use_trigger(self, params: dict[str, Any]) -> str:
         tid = params.get("trigger_id") or params.get("interactivity_pointer")
         if not tid:
-            raise SlackApiFailure("invalid_arguments", ["[ERROR] missing required field: trigger_id"])
+            raise SlackApiFailure(
+                "invalid_arguments", ["[ERROR] missing required field: trigger_id"]
+            )
         entry = self._triggers.get(tid)
         if entry is None:
             raise SlackApiFailure("invalid_trigger_id")
@@ -716,14 +756,23 @@ class FakeSlack:
         self._triggers[tid] = (user, issued, True)
         return user
 
-    def _new_view(self, user: str, view: dict[str, Any], root: str | None, previous: str | None) -> ViewRecord:
+    def _new_view(
+        self, user: str, view: dict[str, Any], root: str | None, previous: str | None
+    ) -> ViewRecord:
         definition = copy.deepcopy(view)
         definition["blocks"] = fill_ids(definition.get("blocks", []))
         view_id = slack_id("V", 10)
         record = ViewRecord(
-            id=view_id, user=user, type=definition["type"], definition=definition,
-            hash=self._new_hash(), team_id=self.team_id, app_id=self.app_id, bot_id=self.bot_id,
-            root_view_id=root or view_id, previous_view_id=previous,
+            id=view_id,
+            user=user,
+            type=definition["type"],
+            definition=definition,
+            hash=self._new_hash(),
+            team_id=self.team_id,
+            app_id=self.app_id,
+            bot_id=self.bot_id,
+            root_view_id=root or view_id,
+            previous_view_id=previous,
         )
         self.views[view_id] = record
         return record
@@ -806,7 +855,9 @@ class FakeSlack:
     def _m_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
         filename, length = params.get("filename"), params.get("length")
         if not filename or length in (None, ""):
-            raise SlackApiFailure("invalid_arguments", ["[ERROR] missing required field: filename/length"])
+            raise SlackApiFailure(
+                "invalid_arguments", ["[ERROR] missing required field: filename/length"]
+            )
         file_id = slack_id("F", 10)
         token = secrets.token_urlsafe(16)
         self._upload_tokens[token] = file_id
@@ -843,17 +894,28 @@ class FakeSlack:
             record["completed"] = True
             records.append(record)
         out = [
-            {"id": r["id"], "created": int(time.time()), "name": r["name"], "title": r["title"],
-             "size": len(r["content"]), "user": self.bot_user_id}
+            {
+                "id": r["id"],
+                "created": int(time.time()),
+                "name": r["name"],
+                "title": r["title"],
+                "size": len(r["content"]),
+                "user": self.bot_user_id,
+            }
             for r in records
         ]
         for channel in channels:
             for r in records:
                 r["channels"].append(channel.id)
             message = Message(
-                channel=channel.id, ts=self._next_ts(), text=params.get("initial_comment") or "",
-                blocks=None, user=self.bot_user_id, bot_id=self.bot_id,
-                thread_ts=params.get("thread_ts") or None, files=out,
+                channel=channel.id,
+                ts=self._next_ts(),
+                text=params.get("initial_comment") or "",
+                blocks=None,
+                user=self.bot_user_id,
+                bot_id=self.bot_id,
+                thread_ts=params.get("thread_ts") or None,
+                files=out,
             )
             self._messages.setdefault(channel.id, []).append(message)
         return {"ok": True, "files": out}
@@ -900,11 +962,20 @@ class FakeSlack:
                             m.text, m.blocks, m.edited = text, blocks, True
             elif payload.get("response_type") == "in_channel":
                 self._messages.setdefault(channel_id, []).append(
-                    Message(channel_id, self._next_ts(), text, blocks, self.bot_user_id, self.bot_id,
-                            thread_ts=payload.get("thread_ts"))
+                    Message(
+                        channel_id,
+                        self._next_ts(),
+                        text,
+                        blocks,
+                        self.bot_user_id,
+                        self.bot_id,
+                        thread_ts=payload.get("thread_ts"),
+                    )
                 )
             else:
-                self._ephemerals.append(Ephemeral(channel_id, user_id, self._next_ts(), text, blocks))
+                self._ephemerals.append(
+                    Ephemeral(channel_id, user_id, self._next_ts(), text, blocks)
+                )
         self._notify()
         return 200, "ok"
 
@@ -920,7 +991,7 @@ def _tz_offset(tz: str) -> int:
 
         offset = datetime.now(ZoneInfo(tz)).utcoffset()
         return int(offset.total_seconds()) if offset is not None else 0
-    except Exception:  # noqa: BLE001 - unknown zone names fall back to UTC
+    except Exception:
         return 0
 
 
@@ -928,14 +999,20 @@ class _Handler(BaseHTTPRequestHandler):
     fake: FakeSlack
     server_version = "FakeSlack/1.0"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body: str | bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: str | bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -945,10 +1022,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self._handle()
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         self._handle()
 
     def _handle(self) -> None:
@@ -981,13 +1058,25 @@ class _Handler(BaseHTTPRequestHandler):
                 try:
                     body = json.loads(raw)
                 except ValueError:
-                    self._send(200, json.dumps({"ok": False, "error": "invalid_json"}), "application/json; charset=utf-8")
+                    self._send(
+                        200,
+                        json.dumps({"ok": False, "error": "invalid_json"}),
+                        "application/json; charset=utf-8",
+                    )
                     return
                 if isinstance(body, dict):
                     params.update(body)
             else:
-                params.update({k: v[0] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()})
-                if content_type.startswith("application/x-www-form-urlencoded") and "charset" not in content_type:
+                params.update(
+                    {
+                        k: v[0]
+                        for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()
+                    }
+                )
+                if (
+                    content_type.startswith("application/x-www-form-urlencoded")
+                    and "charset" not in content_type
+                ):
                     warnings.append("missing_charset")
         token = None
         auth = self.headers.get("Authorization") or ""

@@ -67,7 +67,7 @@ class SocketModeServer:
         for conn in conns:
             try:
                 conn.close()
-            except Exception:  # noqa: BLE001 - best effort on shutdown
+            except Exception:
                 pass
         self._server.shutdown()
         self._thread.join(timeout=5)
@@ -115,7 +115,7 @@ class SocketModeServer:
                     if envelope_id:
                         self._acks[envelope_id] = message
                         self._ack_cond.notify_all()
-        except Exception:  # noqa: BLE001 - a dropped client is normal
+        except Exception:
             pass
         finally:
             with self._lock:

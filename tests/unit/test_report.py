@@ -501,10 +501,10 @@ def test_many_distinct_sets_are_estimated_and_bootstrapped():
         Response(
             respondent=f"U{i}",
             answers={
-                "picks": sorted(rng.choice(options, rng.integers(1, 7), replace=False).tolist())
+                "picks": sorted(rng.choice(options, rng.integers(2, 9), replace=False).tolist())
             },
         )
-        for i in range(1500)
+        for i in range(3000)
     ]
     report = build_report(template, responses, bootstrap=200)
     (picks,) = report.questions
