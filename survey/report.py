@@ -27,6 +27,10 @@ who wrote them. Decisions where the design is silent:
   (``teams`` holds team sizes, small teams folded); ``mean_confidence`` is on the
   confidence question's own 1..A scale;
 - number questions have no ``distribution`` (their spread is in ``details``: q1, q3, iqr);
+- a team split is flagged when the distance reaches ``SPLIT_THRESHOLD`` *and* the two teams'
+  typical answers differ (another modal option or scale point, or medians more than 25%
+  apart): with teams of 5-10 people the distance alone runs high on sampling noise, and
+  "51-200 (75%) / 51-200 (70%)" is no split a leader can act on;
 - ``splits`` holds the flagged team splits, largest first, at most ``MAX_SPLITS``
   (``splits_total`` counts them all).
 """
@@ -313,7 +317,7 @@ def _team_of(template: Template, response: Response) -> str | None:
 
 
 def _split_profile(question: Question, answers: _Answers, mask: np.ndarray, edges: np.ndarray):
-    """(distribution for the JSD, modal answer text, its share) of one team's answers."""
+    """(distribution for the JSD, modal answer text, its share, typical answer) of one team."""
     values = [v for v, keep in zip(answers.values, mask, strict=True) if keep]
     n = len(values)
     kind = question.kind
@@ -321,21 +325,30 @@ def _split_profile(question: Question, answers: _Answers, mask: np.ndarray, edge
         ids = [o.id for o in question.options]
         counts = np.array([values.count(i) for i in ids], dtype=float)
         top = int(np.argmax(counts))
-        return counts, question.option_label(ids[top]), counts[top] / n
+        return counts, question.option_label(ids[top]), counts[top] / n, ids[top]
     if kind == QuestionKind.MULTI:
         ids = [o.id for o in question.options]
         counts = np.array([sum(1 for v in values if i in v) for i in ids], dtype=float)
         top = int(np.argmax(counts))
-        return counts, question.option_label(ids[top]), counts[top] / n
+        return counts, question.option_label(ids[top]), counts[top] / n, ids[top]
     if kind == QuestionKind.SCALE:
         counts = np.bincount(np.asarray(values) - 1, minlength=question.points or 2).astype(float)
         top = int(np.argmax(counts))
-        return counts, _scale_point(question, top + 1), counts[top] / n
+        return counts, _scale_point(question, top + 1), counts[top] / n, top + 1
     x = np.asarray(values, dtype=float)
     counts = np.bincount(np.searchsorted(edges, x, side="left"), minlength=4).astype(float)
     median = float(np.median(x))
     share = float(np.mean(np.abs(x - median) <= NUMBER_TOLERANCE * abs(median)))
-    return counts, _with_unit(question, median), share
+    return counts, _with_unit(question, median), share, median
+
+
+def _typical_answers_differ(question: Question, a: object, b: object) -> bool:
+    """Whether two teams' typical answers differ: another modal option or scale point, or
+    medians more than ``NUMBER_TOLERANCE`` apart (relative to the larger one)."""
+    if question.kind == QuestionKind.NUMBER:
+        fa, fb = float(a), float(b)  # type: ignore[arg-type]
+        return abs(fa - fb) > NUMBER_TOLERANCE * max(abs(fa), abs(fb))
+    return a != b
 
 
 def _splits(
@@ -359,7 +372,7 @@ def _splits(
         )
         profiles = {t: _split_profile(q, answers, teams == t, edges) for t in eligible}
         for a, b in combinations(eligible, 2):
-            (pa, a_ans, a_share), (pb, b_ans, b_share) = profiles[a], profiles[b]
+            (pa, a_ans, a_share, a_key), (pb, b_ans, b_share, b_key) = profiles[a], profiles[b]
             distance = js_distance(pa, pb)
             la, lb = _team_label(template, a), _team_label(template, b)
             out.append(
@@ -369,7 +382,7 @@ def _splits(
                     team_a=a,
                     team_b=b,
                     distance=distance,
-                    flagged=distance >= SPLIT_THRESHOLD,
+                    flagged=distance >= SPLIT_THRESHOLD and _typical_answers_differ(q, a_key, b_key),
                     a_answer=a_ans,
                     a_share=float(a_share),
                     b_answer=b_ans,

@@ -16,6 +16,14 @@ READING = (
 )
 
 
+SHOWN_SPLITS = 10
+
+
+def _more_splits(report: Any) -> list[str]:
+    more = len(report.splits) - SHOWN_SPLITS
+    return [f"- ... and {more} smaller split(s) (all of them in --format json)"] if more > 0 else []
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
@@ -77,7 +85,8 @@ def to_text(report: Any) -> str:
             out.append(f"{q.prompt[:44]:<44} {q.n:>3} {_index(q.agreement):>6}{mark}  {label}{share}")
         if report.splits:
             out += ["", "Where teams split:"]
-            out += [f"- {s.prompt}: {s.text} (distance {s.distance:.2f})" for s in report.splits]
+            out += [f"- {s.prompt}: {s.text} (distance {s.distance:.2f})" for s in report.splits[:SHOWN_SPLITS]]
+            out += _more_splits(report)
         for summary in report.texts:
             if summary.hidden if hasattr(summary, "hidden") else False:
                 continue
@@ -106,7 +115,9 @@ def to_markdown(report: Any) -> str:
                        f"{(q.consensus_label or 'no majority').replace('|', '/')} | {_pct(q.consensus_share)} |")
         if report.splits:
             out += ["", "## Where teams split", ""]
-            out += [f"- **{s.prompt}**: {s.text} (Jensen-Shannon distance {s.distance:.2f})" for s in report.splits]
+            out += [f"- **{s.prompt}**: {s.text} (Jensen-Shannon distance {s.distance:.2f})"
+                    for s in report.splits[:SHOWN_SPLITS]]
+            out += _more_splits(report)
         for summary in report.texts:
             if getattr(summary, "hidden", False):
                 continue
