@@ -692,3 +692,65 @@ def test_app_token_only_for_connections_open(fake, client):
 
 
 logging.getLogger("slack_bolt").setLevel(logging.WARNING)
+
+
+def test_response_actions_and_view_closed(fake):
+    app = App(client=WebClient(token=fake.bot_token, base_url=fake.api_url), signing_secret=SECRET)
+    closed = threading.Event()
+
+    @app.command("/icp")
+    def open_modal(ack, body, client):
+        ack()
+        client.views_open(
+            trigger_id=body["trigger_id"], view=modal(callback_id="step", notify_on_close=True)
+        )
+
+    @app.view("step")
+    def step(ack, view):
+        choice = view["state"]["values"]["segment"]["answer"]["selected_option"]["value"]
+        if choice == "mid":
+            ack(response_action="push", view=modal(title="Step 2", callback_id="step2"))
+        else:
+            ack(response_action="update", view=modal(title="Updated", callback_id="step"))
+
+    @app.view("step2")
+    def step2(ack):
+        ack(response_action="clear")
+
+    @app.view_closed("step")
+    def on_close(ack):
+        ack()
+        closed.set()
+
+    with serve_bolt_app(app) as url:
+        slack = SlackClientSim(fake, url, SECRET)
+        slack.slash("U1")
+        root = fake.wait_for(lambda: fake.current_view("U1"))
+        ack = slack.submit("U1", values={"segment": "enterprise"})
+        assert ack.response_action == "update" and ack.view.id == root.id
+        assert root.definition["title"]["text"] == "Updated"
+        ack = slack.submit("U1", values={"segment": "mid"})
+        assert [v.definition["title"]["text"] for v in fake.modal_stack("U1")] == [
+            "Updated",
+            "Step 2",
+        ]
+        assert ack.view.previous_view_id == root.id
+        ack = slack.submit("U1", values={"segment": "smb"})
+        assert ack.response_action == "clear" and fake.modal_stack("U1") == []
+
+        slack.slash("U1")
+        fake.wait_for(lambda: fake.current_view("U1"))
+        resp = slack.close_view("U1")
+        assert resp is not None and resp.status == 200
+        assert closed.wait(5)
+
+
+def test_json_body_warnings(fake):
+    req = urllib.request.Request(
+        fake.api_url + "auth.test",
+        data=b"{}",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer xoxb-test"},
+    )
+    body = json.loads(urllib.request.urlopen(req).read())
+    assert body["warning"] == "missing_charset"
+    assert body["response_metadata"]["warnings"] == ["missing_charset"]

@@ -70,7 +70,7 @@ def report_blocks(report: Any, title: str, *, round_id: int | None = None,
     if previous_score is not None and report.score is not None:
         delta = report.score - previous_score
         summary += f"  ({'+' if delta >= 0 else ''}{delta:.0f} since the last round)"
-    summary += f"\n{report.respondents} respondents"
+    summary += f"\n{report.respondents} respondent{'' if report.respondents == 1 else 's'}"
     if report.teams:
         summary += " · " + ", ".join(f"{escape(t)} {n}" for t, n in report.teams.items())
     blocks.append(SectionBlock(text=mrkdwn(summary)))
@@ -104,7 +104,7 @@ def report_blocks(report: Any, title: str, *, round_id: int | None = None,
                 continue
             quotes = "\n".join(f"> {escape(truncate(q, 280))}" for q in summary_.quotes[:3])
             blocks.append(SectionBlock(text=mrkdwn(truncate(f"*{escape(summary_.prompt)}* (anonymous)\n{quotes}", 3000))))
-    if post_channel and round_id is not None:
+    if post_channel and round_id is not None and not report.hidden:
         blocks.append(ActionsBlock(block_id="report_actions", elements=[
             ButtonElement(action_id=POST_REPORT, text=plain("Post to this channel", 75),
                           value=f"{round_id}:{post_channel}"),

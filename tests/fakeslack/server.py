@@ -1066,6 +1066,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 if isinstance(body, dict):
                     params.update(body)
+                if "charset" not in content_type:
+                    warnings.append("missing_charset")
             else:
                 params.update(
                     {
@@ -1073,11 +1075,13 @@ class _Handler(BaseHTTPRequestHandler):
                         for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()
                     }
                 )
+                # slack_sdk dropped "; charset=utf-8" from form posts because Slack
+                # answered it with this warning (python-slack-sdk#692).
                 if (
                     content_type.startswith("application/x-www-form-urlencoded")
-                    and "charset" not in content_type
+                    and "charset" in content_type
                 ):
-                    warnings.append("missing_charset")
+                    warnings.append("superfluous_charset")
         token = None
         auth = self.headers.get("Authorization") or ""
         if auth.lower().startswith("bearer "):

@@ -1,0 +1,241 @@
+"""Leaders' ICP modals: ratify the consensus (editable), and score a prospect against the ICP.
+
+Every trait is an input built by ``survey_modal.question_block`` (block id ``q:<question id>``,
+action id ``answer``), so ``survey_modal.state_to_raw`` reads the submission and field errors
+go back by the same block ids. Every input is optional here: in the ratify form a blank trait
+is dropped from the ICP, in the fit form a blank trait is "not known" about the prospect.
+
+Limits kept: at most 100 blocks per view (a template with more traits shows the first
+``MAX_TRAIT_INPUTS``; the rest keep their consensus value), titles of 24 characters,
+``private_metadata`` under 3000 characters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    InputBlock,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.views import report_blocks, survey_modal
+from bot.views.text import escape, mrkdwn, plain
+from survey.profile import FitResult, IcpProfile
+from survey.template import Question, Template
+
+RATIFY_CALLBACK = "icp_ratify"
+RATIFIED_CALLBACK = "icp_ratified"
+FIT_CALLBACK = "icp_fit"
+FIT_RESULT_CALLBACK = "icp_fit_result"
+FIT_AGAIN = "icp_fit_again"
+NOTICE_CALLBACK = "icp_notice"
+PROSPECT_BLOCK = "prospect_name"
+PROSPECT_ACTION = "value"
+PROSPECT_NAME_LENGTH = 100
+DISQUALIFIER_LABEL = "Warning signs you have seen"
+MAX_BLOCKS = 100
+MAX_TRAIT_INPUTS = 95
+METADATA_LIMIT = 3000
+
+
+def trait_questions(template: Template) -> list[Question]:
+    """The questions a profile can hold: scored traits and the disqualifier, template order."""
+    return [q for q in template.questions if q.scored]
+
+
+def ratify_questions(template: Template) -> list[Question]:
+    """The traits the ratify form shows (the first ``MAX_TRAIT_INPUTS``)."""
+    return trait_questions(template)[:MAX_TRAIT_INPUTS]
+
+
+def fit_questions(profile: IcpProfile, template: Template) -> list[Question]:
+    """The fit form's questions: the profile's traits, then its disqualifier question."""
+    wanted = {t.question_id for t in profile.traits}
+    if profile.disqualifier_question:
+        wanted.add(profile.disqualifier_question)
+    return [q for q in template.questions if q.id in wanted][:MAX_TRAIT_INPUTS]
+
+
+def _optional(block: InputBlock, label: str | None = None) -> InputBlock:
+    block.optional = True
+    if label:
+        block.label = plain(label, 2000)
+    return block
+
+
+def notice_view(title: str, text: str) -> View:
+    return View(type="modal", callback_id=NOTICE_CALLBACK, title=plain(title, 24), close=plain("Close", 24),
+                blocks=[SectionBlock(text=mrkdwn(text))])
+
+
+# -- ratify ----------------------------------------------------------------------------------
+
+
+def ratify_metadata(round_id: int, template_row_id: int, profile: IcpProfile) -> str:
+    """Round id, template row id, and the ranges of the number traits as shown (so that an
+    unchanged number keeps its interquartile range). Ranges are dropped, last first, if the
+    JSON would not fit Slack's 3000 characters."""
+    ranges = {t.question_id: [t.value, t.low, t.high] for t in profile.traits
+              if t.low is not None or t.high is not None}
+    while True:
+        text = json.dumps({"round": round_id, "template": template_row_id, "ranges": ranges},
+                          separators=(",", ":"))
+        if len(text) <= METADATA_LIMIT or not ranges:
+            return text
+        ranges.pop(next(reversed(ranges)))
+
+
+def parse_ratify_metadata(text: str | None) -> dict[str, Any] | None:
+    """{"round": int, "template": int, "ranges": {qid: [value, low, high]}}, None if malformed."""
+    try:
+        data = json.loads(text or "")
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    round_id, template_id = data.get("round"), data.get("template")
+    if not (isinstance(round_id, int) and isinstance(template_id, int)) or isinstance(round_id, bool):
+        return None
+    ranges: dict[str, tuple[float, float | None, float | None]] = {}
+    raw = data.get("ranges")
+    if isinstance(raw, Mapping):
+        for qid, triple in raw.items():
+            if (isinstance(triple, list) and len(triple) == 3
+                    and all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in triple)
+                    and triple[0] is not None):
+                ranges[str(qid)] = (triple[0], triple[1], triple[2])
+    return {"round": round_id, "template": template_id, "ranges": ranges}
+
+
+def _prefill(profile: IcpProfile, question: Question) -> Any:
+    if question.role == "disqualifier":
+        if profile.disqualifier_question == question.id:
+            return list(profile.disqualifiers) or None
+        return None
+    trait = profile.trait(question.id)
+    return trait.value if trait is not None else None
+
+
+def ratify_view(template: Template, profile: IcpProfile, *, round_id: int, template_row_id: int,
+                round_title: str, respondents: int, round_open: bool, next_version: int) -> View:
+    """The consensus of a round as an editable form, one pre-filled input per trait."""
+    questions = ratify_questions(template)
+    intro = (f"The consensus of *{escape(round_title)}* (round {round_id}, {respondents} respondents). "
+             f"Edit any trait before saving; leave one blank to drop it from the ICP. "
+             f"Saving makes it version {next_version} of our ICP.")
+    blocks: list[Block] = [SectionBlock(text=mrkdwn(intro))]
+    notes = []
+    if round_open:
+        notes.append("This round is still open: its consensus may still change.")
+    missing = [q for q in questions if _prefill(profile, q) is None]
+    if missing:
+        notes.append(f"{len(missing)} trait(s) had no consensus or too few answers; they start blank.")
+    hidden = len(trait_questions(template)) - len(questions)
+    if hidden > 0:
+        notes.append(f"{hidden} more trait(s) do not fit in this form and keep their consensus value.")
+    if notes:
+        blocks.append(ContextBlock(elements=[mrkdwn(" ".join(notes))]))
+    blocks += [_optional(survey_modal.question_block(q, _prefill(profile, q))) for q in questions]
+    return View(
+        type="modal",
+        callback_id=RATIFY_CALLBACK,
+        title=plain("Ratify our ICP", 24),
+        submit=plain("Ratify", 24),
+        close=plain("Cancel", 24),
+        private_metadata=ratify_metadata(round_id, template_row_id, profile),
+        blocks=blocks[:MAX_BLOCKS],
+    )
+
+
+def ratified_view(profile: IcpProfile, template: Template, *, version: int, round_id: int | None) -> View:
+    """The confirmation after ratifying: the new version and the profile as everyone sees it."""
+    source = f", from round {round_id}" if round_id is not None else ""
+    head = SectionBlock(text=mrkdwn(f":white_check_mark: *Version {version} of our ICP is ratified*{source}."))
+    body = report_blocks.profile_blocks(profile, template)
+    tail = ContextBlock(elements=[mrkdwn("Everyone can read it with `/icp-check profile`. "
+                                         "Score a prospect against it with `/icp-check fit`.")])
+    blocks: list[Block] = [head, *body[:MAX_BLOCKS - 2], tail]
+    return View(type="modal", callback_id=RATIFIED_CALLBACK, title=plain("ICP ratified", 24),
+                close=plain("Done", 24), blocks=blocks)
+
+
+# -- fit -------------------------------------------------------------------------------------
+
+
+def fit_metadata(version: int, template_row_id: int) -> str:
+    return json.dumps({"version": version, "template": template_row_id}, separators=(",", ":"))
+
+
+def parse_fit_metadata(text: str | None) -> dict[str, int] | None:
+    try:
+        data = json.loads(text or "")
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    version, template_id = data.get("version"), data.get("template")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (version, template_id)):
+        return None
+    return {"version": version, "template": template_id}
+
+
+def fit_view(profile: IcpProfile, template: Template, *, version: int, template_row_id: int) -> View:
+    """Describe a prospect: its name and what is known of each ICP trait, all optional."""
+    blocks: list[Block] = [
+        SectionBlock(text=mrkdwn(f"Describe what you know of the prospect; leave the rest blank. "
+                                 f"It is scored against version {version} of our ICP.")),
+        InputBlock(block_id=PROSPECT_BLOCK, label=plain("Prospect name"), optional=True,
+                   element=PlainTextInputElement(action_id=PROSPECT_ACTION, max_length=PROSPECT_NAME_LENGTH,
+                                                 placeholder=plain("e.g. Acme Corp"))),
+    ]
+    for question in fit_questions(profile, template):
+        label = DISQUALIFIER_LABEL if question.id == profile.disqualifier_question else None
+        blocks.append(_optional(survey_modal.question_block(question), label))
+    return View(
+        type="modal",
+        callback_id=FIT_CALLBACK,
+        title=plain("Score a prospect", 24),
+        submit=plain("Score", 24),
+        close=plain("Cancel", 24),
+        private_metadata=fit_metadata(version, template_row_id),
+        blocks=blocks[:MAX_BLOCKS],
+    )
+
+
+def prospect_name(state_values: Mapping[str, Any]) -> str | None:
+    """The prospect name typed in the fit form, stripped; None when blank or malformed."""
+    block = state_values.get(PROSPECT_BLOCK)
+    element = block.get(PROSPECT_ACTION) if isinstance(block, Mapping) else None
+    value = element.get("value") if isinstance(element, Mapping) else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()[:PROSPECT_NAME_LENGTH]
+
+
+def fit_result_view(result: FitResult, name: str | None, *, version: int) -> View:
+    """The fit of one prospect, with a button to score another."""
+    blocks: list[Block] = list(report_blocks.fit_blocks(result, name))[:MAX_BLOCKS - 2]
+    blocks.append(ContextBlock(elements=[mrkdwn(f"Scored against version {version} of our ICP. "
+                                                "Nothing about the prospect is stored.")]))
+    blocks.append(ActionsBlock(block_id="fit_actions", elements=[
+        ButtonElement(action_id=FIT_AGAIN, text=plain("Score another prospect", 75), value=str(version)),
+    ]))
+    return View(type="modal", callback_id=FIT_RESULT_CALLBACK, title=plain("Prospect fit", 24),
+                close=plain("Done", 24), blocks=blocks)
+
+
+__all__ = [
+    "RATIFY_CALLBACK", "FIT_CALLBACK", "FIT_AGAIN", "PROSPECT_BLOCK",
+    "ratify_view", "ratified_view", "fit_view", "fit_result_view", "notice_view",
+    "parse_ratify_metadata", "parse_fit_metadata", "prospect_name", "trait_questions", "ratify_questions",
+    "fit_questions",
+]
