@@ -14,7 +14,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.listeners import commands, home, survey_flow
+from bot.listeners import commands, home, icp_profile, survey_flow
 from bot.settings import Mode, Settings
 from bot.slack_client import make_client
 from storage.db import Database
@@ -22,7 +22,7 @@ from storage.slack_oauth import installation_store, oauth_state_store
 
 log = logging.getLogger(__name__)
 
-LISTENER_MODULES = (commands, survey_flow, home)
+LISTENER_MODULES = (commands, survey_flow, home, icp_profile)
 
 
 def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, deps: Deps | None = None,

@@ -73,7 +73,8 @@ class Settings(BaseSettings):
             url = make_url(value)
         except ArgumentError as exc:
             raise ValueError(f"is not a database URL ({exc}); e.g. sqlite:///icp.db or postgresql://user@host/db") from exc
-        if url.get_backend_name() not in ("sqlite", "postgresql"):
+        # "postgres" is Heroku's / Render's spelling; storage.db.normalize_url rewrites it
+        if url.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
             raise ValueError(f"backend {url.get_backend_name()!r} is not supported; use sqlite or postgresql")
         return value
 

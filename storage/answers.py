@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import JSON, delete, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from storage._sql import insert
+from storage._sql import insert, is_postgresql
 from storage.errors import NotParticipant
 from storage.models import Answer, RoundParticipant, utcnow
 from storage.rounds import lock_open_round
@@ -78,34 +79,35 @@ def responses_for_round(
 ) -> list[Response]:
     """Every participant's answers to ``template``'s questions, ready for the survey layer.
 
-    One query (answers joined to participants). ``respondent`` is the participant's per-round
-    pseudonym, never a Slack user id; ``team`` is the participant's team, or, when the round
-    has none for them, their answer to the template's team question. Participants without any
-    answer are left out; ``completed_only`` also leaves out those who have not finished.
-    Ordered by pseudonym, so exports are stable.
+    One query: answers joined to participants and grouped per participant. ``respondent`` is
+    the participant's per-round pseudonym, never a Slack user id; ``team`` is the
+    participant's team, or, when the round has none for them, their answer to the template's
+    team question. Participants without any answer are left out; ``completed_only`` also
+    leaves out those who have not finished. Ordered by pseudonym, so exports are stable.
     """
     question_ids = [q.id for q in template.questions]
     team_question = template.team_question
+    # One row per respondent with their answers aggregated into a JSON object by the
+    # database: 20x fewer rows to fetch and one JSON decode per respondent, not per answer.
+    if is_postgresql(session):
+        answers_json = func.jsonb_object_agg(Answer.question_id, Answer.value, type_=JSONB)
+    else:
+        answers_json = func.json_group_object(Answer.question_id, func.json(Answer.value), type_=JSON)
     stmt = (
-        select(RoundParticipant.pseudonym, RoundParticipant.team, Answer.question_id, Answer.value)
+        select(RoundParticipant.pseudonym, RoundParticipant.team, answers_json)
         .join(
             RoundParticipant,
             (RoundParticipant.round_id == Answer.round_id)
             & (RoundParticipant.user_id == Answer.user_id),
         )
         .where(Answer.round_id == round_id, Answer.question_id.in_(question_ids))
+        .group_by(RoundParticipant.round_id, RoundParticipant.user_id)
     )
     if completed_only:
         stmt = stmt.where(RoundParticipant.completed_at.is_not(None))
-    grouped: dict[str, tuple[str | None, dict[str, AnswerValue]]] = {}
-    for pseudonym, team, question_id, value in session.execute(stmt):
-        entry = grouped.get(pseudonym)
-        if entry is None:
-            entry = grouped[pseudonym] = (team, {})
-        entry[1][question_id] = value
+    grouped = sorted(session.execute(stmt), key=lambda row: row[0])
     responses = []
-    for pseudonym in sorted(grouped):
-        team, values = grouped[pseudonym]
+    for pseudonym, team, values in grouped:
         if team is None and team_question is not None:
             answered_team = values.get(team_question.id)
             team = answered_team if isinstance(answered_team, str) else None

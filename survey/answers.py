@@ -104,7 +104,9 @@ def parse_number(question_id: str, raw: Any) -> float:
 
 def _format_bound(question: Question, value: float) -> str:
     text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
-    return f"{text} {question.unit}".strip() if question.unit else text
+    if not question.unit:
+        return text
+    return f"{text}{question.unit}" if question.unit == "%" else f"{text} {question.unit}"
 
 
 def parse_answer(question: Question, raw: Any) -> AnswerValue | None:

@@ -20,6 +20,7 @@ literature's "customers from hell" are not worth a partial fit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -109,7 +110,7 @@ def profile_from_report(report: Any, template: Template) -> IcpProfile:
         value = result.consensus
         low = high = None
         if question.kind == QuestionKind.SCALE:
-            value = int(round(float(value)))
+            value = math.floor(float(value) + 0.5)  # a half-point median rounds up, always
         elif question.kind == QuestionKind.NUMBER:
             details = result.details or {}
             low, high = details.get("q1"), details.get("q3")

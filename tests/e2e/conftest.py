@@ -1,0 +1,148 @@
+"""End-to-end fixtures: a fake Slack workspace, the real bolt app served over HTTP (or Socket
+Mode) with its WebClient pointed at the fake, and a fresh database per test.
+
+The database is SQLite in tmp_path; when ICP_TEST_DATABASE_URL is set every test also runs on
+PostgreSQL, in the per-module database that ``postgres_url`` (tests/conftest.py) creates.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from slack_bolt import App
+from sqlalchemy import inspect, text
+
+from bot.app import create_app
+from bot.settings import Mode, Settings
+from storage.db import Database
+
+from .helpers import (
+    GONE,
+    LEADER,
+    NAMES,
+    OTHER_BOT,
+    SECRET,
+    STAFF,
+    FakeSlack,
+    SlackClientSim,
+    answer_round,
+    designed_answers,
+    start_round,
+)
+
+try:
+    from tests.fakeslack import serve_bolt_app
+except ModuleNotFoundError:  # pragma: no cover
+    from fakeslack import serve_bolt_app  # type: ignore[no-redef]
+
+PG_ENV = "ICP_TEST_DATABASE_URL"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])
+
+logging.getLogger("slack_bolt").setLevel(logging.ERROR)
+logging.getLogger("slack_sdk").setLevel(logging.ERROR)
+
+
+def _empty_tables(database: Database) -> None:
+    with database.engine.begin() as conn:
+        tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
+    """A migrated, empty database: SQLite always, PostgreSQL when ICP_TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'icp.db'}")
+        database.upgrade()
+    else:
+        database = Database(request.getfixturevalue("postgres_url"))
+        database.upgrade()
+        _empty_tables(database)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """A started fake Slack with the workspace: admin leader U0LEAD, 10 staff, another bot
+    and a deactivated account (Slackbot and the app's own bot user come with the fake)."""
+    slack = FakeSlack().start()
+    slack.add_user(LEADER, "lead", is_admin=True)
+    for user in STAFF:
+        slack.add_user(user, NAMES[user], real_name=NAMES[user].title())
+    slack.add_user(OTHER_BOT, "otherbot", is_bot=True)
+    slack.add_user(GONE, "gone", deleted=True)
+    try:
+        yield slack
+    finally:
+        slack.stop()
+
+
+def http_settings(fake: FakeSlack) -> Settings:
+    return Settings(_env_file=None, slack_bot_token=fake.bot_token, slack_signing_secret=SECRET,
+                    slack_api_url=fake.api_url)
+
+
+def drain(app: App) -> None:
+    """Wait for the listeners still running after their ack (bolt runs them on a thread pool),
+    so that none of them calls the fake after it stopped."""
+    runner = getattr(app, "_listener_runner", None)
+    executor = getattr(runner, "listener_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True)
+
+
+@pytest.fixture
+def app(fake: FakeSlack, db: Database) -> Iterator[App]:
+    bolt_app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+    yield bolt_app
+    drain(bolt_app)
+
+
+@pytest.fixture
+def bot_url(app: App) -> Iterator[str]:
+    with serve_bolt_app(app) as url:
+        yield url
+
+
+@pytest.fixture
+def sim(fake: FakeSlack, bot_url: str) -> SlackClientSim:
+    return SlackClientSim(fake, bot_url, SECRET, command="/icp-check")
+
+
+@dataclass
+class World:
+    fake: FakeSlack
+    sim: SlackClientSim
+    db: Database
+    url: str
+
+
+@pytest.fixture
+def world(fake: FakeSlack, sim: SlackClientSim, db: Database, bot_url: str) -> World:
+    return World(fake, sim, db, bot_url)
+
+
+@pytest.fixture
+def open_round(world: World) -> int:
+    """A round started by the leader for the 10 staff; its id."""
+    return start_round(world.fake, world.sim)
+
+
+@pytest.fixture(name="answer_round")
+def answer_round_fixture():
+    """``answer_round(sim, fake, user, answers, ...)``: see helpers.answer_round."""
+    return answer_round
+
+
+@pytest.fixture(name="designed_answers")
+def designed_answers_fixture():
+    return designed_answers

@@ -1,0 +1,108 @@
+"""1. A leader starts a round: the start modal, its field errors, the invitations, the summary."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from storage.models import RoundParticipant, SurveyRound
+
+from .helpers import (
+    GONE,
+    LEADER,
+    OTHER_BOT,
+    STAFF,
+    action_ids,
+    button_value,
+    count_rows,
+    open_modal,
+    participants,
+)
+
+
+def _open_start_modal(world):
+    resp = world.sim.slash(LEADER, "start")
+    assert resp.status == 200
+    assert resp.body == ""  # acked at once, the form opens with the trigger
+    return open_modal(world.fake, LEADER, "round_start")
+
+
+def test_start_invites_exactly_the_chosen_people(world):
+    fake, sim = world.fake, world.sim
+    view = _open_start_modal(world)
+    block_ids = [b.get("block_id") for b in view.blocks]
+    assert {"template", "users", "channels", "closes", "reminders"} <= set(block_ids)
+    assert fake.calls_to("views.open")[0].response["ok"] is True
+
+    ack = sim.submit(LEADER, values={"users": STAFF})
+    assert ack.status == 200 and ack.response_action is None
+    assert fake.current_view(LEADER) is None  # the form closed
+
+    summary = fake.wait_for(lambda: next((m for m in fake.messages(LEADER) if "is open" in m.text), None),
+                            timeout=15)
+    assert "Round 1," in summary.text and "10 people invited" in summary.text
+    assert "could not be reached" not in summary.text
+
+    posts = [c for c in fake.calls_to("chat.postMessage") if c.response.get("ok")]
+    invited = [c.params["channel"] for c in posts if c.params["channel"] != LEADER]
+    assert sorted(invited) == sorted(STAFF)  # one each, nobody else
+    for user in STAFF:
+        dm = fake.messages(user)
+        assert len(dm) == 1, user
+        assert {"survey_start", "survey_snooze"} <= set(action_ids(dm[0].blocks))
+        assert button_value(dm[0].blocks, "survey_start") == "1"
+    # the leader got only the summary, no invitation
+    assert [m for m in fake.messages(LEADER) if "survey_start" in action_ids(m.blocks)] == []
+    for other in (OTHER_BOT, "USLACKBOT", GONE, fake.bot_user_id):
+        assert fake.messages(other) == []
+
+    people = participants(world.db, 1)
+    assert set(people) == set(STAFF)
+    assert all(p.invite_ts and p.dm_channel == "D" + u for u, p in people.items())
+
+
+def test_bots_slackbot_and_deactivated_are_left_out(world):
+    fake, sim = world.fake, world.sim
+    _open_start_modal(world)
+    chosen = [*STAFF, OTHER_BOT, "USLACKBOT", GONE, fake.bot_user_id]
+    ack = sim.submit(LEADER, values={"users": chosen})
+    assert ack.response_action is None
+    summary = fake.wait_for(lambda: next((m for m in fake.messages(LEADER) if "is open" in m.text), None),
+                            timeout=15)
+    assert "10 people invited" in summary.text
+    assert "4 bots or deactivated accounts were left out" in summary.text
+    invited = {c.params["channel"] for c in fake.calls_to("chat.postMessage")} - {LEADER}
+    assert invited == set(STAFF)
+    assert set(participants(world.db, 1)) == set(STAFF)
+
+
+def test_leader_invited_only_when_chosen(world):
+    fake, sim = world.fake, world.sim
+    _open_start_modal(world)
+    sim.submit(LEADER, values={"users": [LEADER, *STAFF[:3]]})
+    fake.wait_for(lambda: any("is open" in m.text for m in fake.messages(LEADER)), timeout=15)
+    assert "survey_start" in action_ids(fake.messages(LEADER)[0].blocks)
+    assert set(participants(world.db, 1)) == {LEADER, *STAFF[:3]}
+
+
+def test_start_form_errors(world):
+    fake, sim = world.fake, world.sim
+    view = _open_start_modal(world)
+
+    ack = sim.submit(LEADER, values={})  # no audience at all
+    assert ack.response_action == "errors"
+    assert set(ack.errors) == {"users"}
+    assert "people" in ack.errors["users"].lower()
+    assert fake.current_view(LEADER).id == view.id  # the form stays open
+
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    ack = sim.submit(LEADER, values={"users": STAFF, "closes": yesterday})
+    assert ack.response_action == "errors"
+    assert set(ack.errors) == {"closes"}
+    assert "future" in ack.errors["closes"]
+
+    ack = sim.submit(LEADER, values={"closes": yesterday})
+    assert ack.response_action == "errors" and set(ack.errors) == {"users", "closes"}
+
+    assert count_rows(world.db, SurveyRound) == 0
+    assert count_rows(world.db, RoundParticipant) == 0
+    assert fake.calls_to("chat.postMessage") == []

@@ -1,0 +1,197 @@
+"""The answers export: the CSV ``icp-bot report --answers`` reads back, pseudonyms only."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.services.export import (
+    BOM,
+    ExportRefused,
+    export_columns,
+    export_csv,
+    format_number,
+    prepare_export,
+)
+from storage import answers as answer_store
+from storage import rounds, templates, workspaces
+from storage.db import Database
+from survey.answers import Response, validate_answers
+from survey.spreadsheet import parse_responses
+from survey.template import Question, QuestionKind, Template, load_builtin
+
+CORE = load_builtin("icp-core")
+B2C = load_builtin("icp-b2c")
+SLACK_USER_ID = re.compile(r"\b[UW][A-Z0-9]{8,}\b")
+
+
+def _without_team_question(template: Template, answers: dict) -> dict:
+    team = template.team_question
+    return {k: v for k, v in answers.items() if team is None or k != team.id}
+
+
+def _round_trip(template: Template, responses: list[Response]) -> list[Response]:
+    result = parse_responses(export_csv(template, responses), template)
+    assert result.errors == []
+    return result.responses
+
+
+def test_header_is_the_spreadsheet_layout():
+    text = export_csv(CORE, [])
+    assert text.startswith(BOM)
+    header = text.lstrip(BOM).splitlines()[0].split(",")
+    assert header[:2] == ["respondent", "team"]
+    expected = [q.id for q in CORE.questions if q.role != "team"]
+    assert header[2:] == expected
+    # Template order, and the team question travels in the ``team`` column only.
+    assert "confidence" in header and header.count("team") == 1
+
+
+def test_round_trip_of_every_kind_with_awkward_text():
+    answers = {
+        "team": "sales",
+        "value_drivers": ["referrals", "spend", "tenure"],
+        "top20_revenue_share": 62.5,
+        "geographic_reach": "global",
+        "regions": ["europe", "north_america"],
+        "company_size": "51-200",
+        "industry": ["software"],
+        "decision_maker": "vp",
+        "innovation_attitude": 4,
+        "deal_size": 0.00001,
+        "acquisition_cost": 1_250_000,
+        "disqualifiers": ["deep_discounts", "outside_vision"],
+        "ideal_customer": 'A "scale-up", growing fast;\nsigns within a quarter, =SUM(A1) ünïcødé',
+        "confidence": 5,
+    }
+    validated = validate_answers(CORE, answers, require=False)
+    responses = [
+        Response(respondent="R7K2Q9", team="sales", answers=validated),
+        Response(respondent="AB3CDE", team=None, answers={"company_size": "1-10"}),
+        Response(respondent="ZZ9XY8", team="support", answers={}),
+    ]
+    back = _round_trip(CORE, responses)
+    assert [r.respondent for r in back] == ["R7K2Q9", "AB3CDE", "ZZ9XY8"]
+    assert [r.team for r in back] == ["sales", None, "support"]
+    for original, parsed in zip(responses, back, strict=True):
+        assert parsed.answers == _without_team_question(CORE, dict(original.answers))
+
+
+def test_round_trip_of_the_shipped_sample():
+    text = resources.files("survey.samples").joinpath("icp-sample-30.csv").read_text("utf-8")
+    sample = parse_responses(text, CORE).responses
+    back = _round_trip(CORE, sample)
+    assert [(r.respondent, r.team, r.answers) for r in back] == [
+        (r.respondent, r.team, _without_team_question(CORE, dict(r.answers))) for r in sample]
+
+
+def _answer(question: Question) -> st.SearchStrategy:
+    ids = [o.id for o in question.options]
+    if question.kind == QuestionKind.SINGLE:
+        return st.sampled_from(ids)
+    if question.kind == QuestionKind.MULTI:
+        return st.lists(st.sampled_from(ids), min_size=1, max_size=question.max_choices or len(ids), unique=True)
+    if question.kind == QuestionKind.SCALE:
+        return st.integers(1, question.points or 2)
+    if question.kind == QuestionKind.NUMBER:
+        low, high = question.min or 0, question.max or 0
+        if question.integer:
+            return st.integers(int(low), int(high))
+        return st.floats(low, high, allow_nan=False, allow_infinity=False)
+    return st.text(min_size=1, max_size=question.max_length or 500).filter(lambda s: s.strip() == s)
+
+
+@st.composite
+def _responses(draw, template: Template) -> list[Response]:
+    count = draw(st.integers(0, 5))
+    out = []
+    for index in range(count):
+        raw = {}
+        for question in template.questions:
+            if draw(st.booleans()):
+                raw[question.id] = draw(_answer(question))
+        answers = validate_answers(template, raw, require=False)
+        out.append(Response(respondent=f"P{index:05d}", team=draw(st.sampled_from([None, "sales", "support"])),
+                            answers=answers))
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([CORE, B2C]).flatmap(lambda t: st.tuples(st.just(t), _responses(t))))
+def test_round_trip_property(case):
+    template, responses = case
+    back = _round_trip(template, responses)
+    assert [r.respondent for r in back] == [r.respondent for r in responses]
+    assert [r.answers for r in back] == [_without_team_question(template, dict(r.answers)) for r in responses]
+
+
+@pytest.mark.parametrize("value, text", [(5, "5"), (5.0, "5"), (62.5, "62.5"), (1e-05, "0.00001"),
+                                         (10_000_000.0, "10000000"), (0.1, "0.1")])
+def test_numbers_are_written_without_exponent_or_separators(value, text):
+    assert format_number(value) == text
+
+
+def test_refuses_slack_user_ids_as_respondents():
+    with pytest.raises(ValueError, match="Slack user id"):
+        export_csv(CORE, [Response(respondent="U0123ABCD9", answers={"company_size": "1-10"})])
+
+
+def test_small_teams_are_left_blank():
+    responses = [Response(respondent=f"P{i}", team="sales" if i < 3 else "legal") for i in range(4)]
+    text = export_csv(CORE, responses, min_team_size=3)
+    teams = [line.split(",")[1] for line in text.lstrip(BOM).splitlines()[1:]]
+    assert teams == ["sales", "sales", "sales", ""]
+
+
+# -- prepare_export: the stored round as the bot exports it --------------------------------
+
+TEAM = "T0001"
+
+
+def _round_with(db: Database, answered: dict[str, dict], *, min_group: int = 3) -> int:
+    with db.session() as s:
+        workspaces.get_or_create_workspace(s, TEAM)
+        workspaces.update_workspace(s, TEAM, min_group_size=min_group)
+        stored = templates.latest_template(s, TEAM, "icp-core")
+        rnd = rounds.create_round(s, TEAM, stored.id, title="Q4 ICP check", created_by="ULEADER01")
+        rounds.add_participants(s, rnd.id, [(user, None) for user in answered])
+        for user, raw in answered.items():
+            answer_store.save_answers(s, rnd.id, user, validate_answers(CORE, raw, require=False))
+        return rnd.id
+
+
+def test_prepare_export_uses_pseudonyms_and_round_trips(db: Database):
+    people = {
+        "U0AAAAAAA1": {"team": "sales", "company_size": "51-200", "industry": ["software", "healthcare"]},
+        "U0AAAAAAA2": {"team": "sales", "company_size": "11-50", "ideal_customer": "Fast-growing SaaS, 50-200 people"},
+        "U0AAAAAAA3": {"team": "sales", "deal_size": "25k"},
+        "U0AAAAAAA4": {"team": "support", "company_size": "1-10"},
+    }
+    round_id = _round_with(db, people)
+    export = prepare_export(db, TEAM)
+    assert export.round_id == round_id and export.respondents == 4
+    assert export.filename == f"icp-round-{round_id}.csv"
+    assert not SLACK_USER_ID.search(export.csv_text)
+    for user in people:
+        assert user not in export.csv_text
+    back = parse_responses(export.csv_text, CORE).responses
+    assert sorted(r.answers.get("company_size", "-") for r in back) == ["-", "1-10", "11-50", "51-200"]
+    # Sales has three people; support has one, whose team would name them: left blank.
+    assert sorted(r.team or "-" for r in back) == ["-", "sales", "sales", "sales"]
+    assert [c.id for c in export_columns(CORE)] == export.csv_text.lstrip(BOM).splitlines()[0].split(",")[2:]
+
+
+def test_prepare_export_refuses_below_the_group_size(db: Database):
+    _round_with(db, {"U0AAAAAAA1": {"company_size": "1-10"}, "U0AAAAAAA2": {"company_size": "1-10"}})
+    with pytest.raises(ExportRefused, match="at least 3"):
+        prepare_export(db, TEAM)
+
+
+def test_prepare_export_refuses_other_workspaces_rounds(db: Database):
+    round_id = _round_with(db, {f"U0AAAAAAA{i}": {"company_size": "1-10"} for i in range(3)})
+    with pytest.raises(ExportRefused, match="no such survey round"):
+        prepare_export(db, "T0OTHER", round_id)
