@@ -31,6 +31,7 @@ from .helpers import (
     SlackClientSim,
     answer_round,
     designed_answers,
+    drain,
     start_round,
 )
 
@@ -89,15 +90,6 @@ def fake() -> Iterator[FakeSlack]:
 def http_settings(fake: FakeSlack) -> Settings:
     return Settings(_env_file=None, slack_bot_token=fake.bot_token, slack_signing_secret=SECRET,
                     slack_api_url=fake.api_url)
-
-
-def drain(app: App) -> None:
-    """Wait for the listeners still running after their ack (bolt runs them on a thread pool),
-    so that none of them calls the fake after it stopped."""
-    runner = getattr(app, "_listener_runner", None)
-    executor = getattr(runner, "listener_executor", None)
-    if executor is not None:
-        executor.shutdown(wait=True)
 
 
 @pytest.fixture

@@ -193,6 +193,15 @@ def answer_round(sim: SlackClientSim, fake: FakeSlack, user: str, answers: dict[
     return view
 
 
+def drain(app: Any) -> None:
+    """Wait for the listeners still running after their ack (bolt runs them on a thread pool),
+    so that none of them calls the fake after it stopped."""
+    runner = getattr(app, "_listener_runner", None)
+    executor = getattr(runner, "listener_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True)
+
+
 # ------------------------------------------------------------------------------ database
 def stored_answers(db: Database, user: str, round_id: int) -> dict[str, Any]:
     with db.session(read_only=True) as s:

@@ -11,7 +11,6 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bot.app import create_app
 from bot.settings import Mode, Settings
 
-from .conftest import drain
 from .helpers import (
     LEADER,
     SECTION_CALLBACK,
@@ -20,6 +19,7 @@ from .helpers import (
     SlackClientSim,
     answer_round,
     designed_answers,
+    drain,
     message_with,
     open_modal,
     participants,
