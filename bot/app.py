@@ -42,7 +42,6 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, de
         app.enable_token_revocation_listeners()
     else:
         app = App(
-            token=settings.slack_bot_token,
             signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
             client=client or make_client(settings.slack_api_url, settings.slack_bot_token),
             # Socket Mode requests carry no signature; HTTP requests are always verified.

@@ -98,15 +98,25 @@ class Database:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            read_only = conn.get_execution_options().get(READ_ONLY, False)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            # query_only makes a read-only unit of work refuse writes, as PostgreSQL does,
+            # so that a mistake shows up in SQLite tests too.
+            if conn.get_execution_options().get(READ_ONLY, False):
+                conn.exec_driver_sql("PRAGMA query_only=1")
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("PRAGMA query_only=0")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     @contextmanager
     def session(self, *, read_only: bool = False) -> Iterator[Session]:
         """A unit of work: commits when the block ends, rolls back if it raises.
 
-        ``read_only=True`` for long reads (reports, exports): on SQLite it reads a snapshot
-        without taking the write lock; on PostgreSQL the transaction is READ ONLY.
+        ``read_only=True`` for reads (views, reports, exports): writes are refused on both
+        databases; on SQLite it reads a snapshot without taking the write lock, on PostgreSQL
+        the transaction is READ ONLY.
+
+        Do not open a write session inside another one in the same thread: on SQLite the
+        inner one waits for the outer one's write lock until ``busy_timeout``.
         """
         with self._sessions.begin() as session:
             if read_only:
@@ -115,6 +125,11 @@ class Database:
                     opts["postgresql_readonly"] = True
                 session.connection(execution_options=opts)
             yield session
+
+    @staticmethod
+    def is_read_only(session: Session) -> bool:
+        """Whether ``session`` was opened with ``read_only=True``."""
+        return bool(session.connection().get_execution_options().get(READ_ONLY, False))
 
     def dispose(self) -> None:
         """Close every pooled connection (tests, shutdown)."""

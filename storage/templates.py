@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage._sql import insert
+from storage.db import Database
 from storage.errors import NotFound, TemplateConflict
 from storage.models import TemplateRecord, utcnow
 from storage.workspaces import get_or_create_workspace
@@ -70,34 +71,41 @@ def save_template(
     version already stored raises TemplateConflict: bump ``version:`` in the YAML, because
     rounds already asked with the old text must keep it.
     """
-    if parse_template(source_yaml, f"template {template.id}") != template:
+    if _parse(source_yaml, f"template {template.id}") != template:
         raise ValueError(f"source_yaml does not describe template {template.id!r} v{template.version}")
-    if team_id is not None:
-        get_or_create_workspace(session, team_id)
-    stmt = insert(session, TemplateRecord).values(
-        team_id=team_id,
-        key=template.id,
-        version=template.version,
-        name=template.name,
-        source_yaml=source_yaml,
-        created_at=utcnow(),
-    )
-    # No conflict target: the unique constraint (workspace rows) and the partial unique
-    # index (built-in rows, team_id NULL) are both covered.
-    session.execute(stmt.on_conflict_do_nothing())
-    row = session.scalars(
-        select(TemplateRecord).where(
-            TemplateRecord.team_id.is_(None) if team_id is None else TemplateRecord.team_id == team_id,
-            TemplateRecord.key == template.id,
-            TemplateRecord.version == template.version,
+    row = _find(session, team_id, template.id, template.version)
+    if row is None:
+        if team_id is not None:
+            get_or_create_workspace(session, team_id)
+        stmt = insert(session, TemplateRecord).values(
+            team_id=team_id,
+            key=template.id,
+            version=template.version,
+            name=template.name,
+            source_yaml=source_yaml,
+            created_at=utcnow(),
         )
-    ).one()
+        # No conflict target: the unique constraint (workspace rows) and the partial unique
+        # index (built-in rows, team_id NULL) are both covered; a concurrent saver's row wins.
+        session.execute(stmt.on_conflict_do_nothing())
+        row = _find(session, team_id, template.id, template.version)
+        assert row is not None
     if row.source_yaml != source_yaml and _parse(row.source_yaml, "stored") != template:
         raise TemplateConflict(
             f"template {template.id!r} version {template.version} is already saved with different "
             "content; raise its version to save the change"
         )
     return _stored(row)
+
+
+def _find(session: Session, team_id: str | None, key: str, version: int) -> TemplateRecord | None:
+    return session.scalars(
+        select(TemplateRecord).where(
+            TemplateRecord.team_id.is_(None) if team_id is None else TemplateRecord.team_id == team_id,
+            TemplateRecord.key == key,
+            TemplateRecord.version == version,
+        )
+    ).first()
 
 
 def get_stored_template(session: Session, template_id: int) -> StoredTemplate:
@@ -134,23 +142,32 @@ def latest_template(session: Session, team_id: str, key: str) -> StoredTemplate:
 
 
 def store_builtin(session: Session, key: str) -> StoredTemplate:
-    """The row of the built-in template ``key`` as shipped now, stored if it is not yet."""
+    """The row of the built-in template ``key`` as shipped now, stored if it is not yet.
+
+    Works in a read-only session too: a missing built-in row is then written in a short
+    unit of work of its own (built-in rows are fixed content, so that is safe).
+    """
     source = _builtin_source(key)
     template = _parse(source, f"survey/templates/{key}.yaml")
+    row = _find(session, None, key, template.version)
+    if row is None and Database.is_read_only(session):
+        with Session(session.get_bind(), expire_on_commit=False) as writer, writer.begin():
+            return _save_builtin(writer, template, source)
+    return _save_builtin(session, template, source)
+
+
+def _save_builtin(session: Session, template: Template, source: str) -> StoredTemplate:
     try:
         return save_template(session, None, template, source)
     except TemplateConflict:
         # The shipped file changed without a version bump: keep asking the stored text
         # (rounds must stay comparable) rather than stop the bot; say so loudly.
-        log.warning("built-in template %s v%s changed without a version bump; using the stored "
-                    "text until its version is raised", key, template.version)
-        row = session.scalars(
-            select(TemplateRecord).where(
-                TemplateRecord.team_id.is_(None),
-                TemplateRecord.key == key,
-                TemplateRecord.version == template.version,
-            )
-        ).one()
+        log.warning(
+            "built-in template %s v%s changed without a version bump; using the stored text "
+            "until its version is raised", template.id, template.version,
+        )
+        row = _find(session, None, template.id, template.version)
+        assert row is not None
         return _stored(row)
 
 

@@ -196,6 +196,10 @@ def _remind(call: Call) -> None:
     if rnd is None:
         call.reply("No round is open, so there is nobody to remind.")
         return
+    if rnd.closes_at is not None and rnd.closes_at <= call.deps.now():
+        call.reply(f"Round {rnd.id} is past its close date, so nobody is reminded. "
+                   f"Close it with `/icp-check close {rnd.id}`.")
+        return
     call.reply(remind_round(call.deps, call.client, rnd.id))
 
 

@@ -54,6 +54,9 @@ def _load(deps: Deps, team_id: str | None, user_id: str, round_id: int):
         if rnd.team_id != team_id or participant is None:
             log.warning("refused survey access: user %s, round %s, team %s", user_id, round_id, team_id)
             raise Refused("You are not part of this survey round.")
+        if rnd.is_open and rnd.closes_at is not None and rnd.closes_at <= deps.now():
+            # Past its close date: close it now, so no answer slips in before the scheduler does.
+            rounds.close_round(session, rnd.id, at=rnd.closes_at)
         if not rnd.is_open:
             raise Refused("This survey round is closed: answers can no longer be changed.")
         template = templates.get_template(session, rnd.template_id)

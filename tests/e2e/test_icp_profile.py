@@ -21,7 +21,6 @@ from .helpers import (
     command,
     designed_answers,
     open_modal,
-    question_ids,
 )
 
 if importlib.util.find_spec("bot.listeners.icp_profile") is None:  # pragma: no cover

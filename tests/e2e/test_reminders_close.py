@@ -3,6 +3,12 @@ close; closing refuses late submissions and turns open invitations into closed n
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from storage.models import SurveyRound
+
 from .helpers import (
     LEADER,
     SECTION_CALLBACK,
@@ -95,3 +101,17 @@ def test_reminders_then_close(world, open_round):
     # closing again is harmless
     response = command(fake, sim, LEADER, f"close {open_round}")
     assert response["text"] == f"Round {open_round} was already closed."
+
+
+def test_no_answers_after_the_close_date(world, open_round):
+    fake, sim, db = world.fake, world.sim, world.db
+    with db.session() as s:
+        s.execute(update(SurveyRound).where(SurveyRound.id == open_round)
+                  .values(closes_at=datetime.now(UTC) - timedelta(hours=1)))
+    # no reminders past the close date, and the leader is told why
+    response = command(fake, sim, LEADER, "remind")
+    assert "past its close date" in response["text"]
+    user = STAFF[0]
+    sim.click(user, message_with(fake, user, "survey_start"), "survey_start")
+    view = fake.wait_for(lambda: fake.current_view(user))
+    assert view.callback_id == "notice"

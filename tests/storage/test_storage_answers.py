@@ -160,3 +160,10 @@ def test_responses_leave_out_answers_to_questions_not_in_the_template(db: Databa
         answers.save_answers(s, open_round.id, "U1", {"company_size": "11-50", "retired_question": "x"})
         (response,) = answers.responses_for_round(s, open_round.id, template)
     assert response.answers == {"company_size": "11-50"}
+
+
+@pytest.mark.parametrize("bad", [True, {"a": 1}, ["ok", 3], float("nan")])
+def test_only_canonical_values_are_stored(db: Database, open_round, bad) -> None:
+    with pytest.raises(TypeError, match="company_size"), db.session() as s:
+        answers.save_answers(s, open_round.id, "U1", {"deal_size": 5, "company_size": bad})
+    assert _rows(db, open_round.id) == []

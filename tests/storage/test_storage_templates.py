@@ -92,3 +92,16 @@ def test_unknown_template(db: Database) -> None:
             templates.latest_template(s, "T1", "nope")
         with pytest.raises(NotFound):
             templates.get_template(s, 12345)
+
+
+def test_builtin_lookup_works_in_a_read_only_session(db: Database) -> None:
+    """Views look templates up read-only; the built-in row is stored aside if missing."""
+    with db.session(read_only=True) as s:
+        first = templates.latest_template(s, "T1", "icp-b2c")
+        listed = templates.list_templates(s, "T1")
+    with db.session(read_only=True) as s:
+        again = templates.latest_template(s, "T1", "icp-b2c")
+        assert templates.get_template(s, first.id) == load_builtin("icp-b2c")
+    assert first.id == again.id and first.builtin
+    assert {t.key for t in listed} == {"icp-core", "icp-b2c"}
+    assert _count(db) == 2
