@@ -174,6 +174,7 @@ class Database:
         from alembic.runtime.migration import MigrationContext
 
         with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})  # no SQLite write lock to read
             return MigrationContext.configure(connection).get_current_revision()
 
     def head_revision(self) -> str | None:
