@@ -19,10 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from survey.answers import AnswerError, AnswersInvalid, Response, validate_answers
-from survey.template import Template
+from survey.template import QuestionKind, Template
 
 RESPONDENT_COLUMN = "respondent"
 TEAM_COLUMN = "team"
+# A text cell starting with one of these is exported with a leading apostrophe, so that a
+# spreadsheet does not run it as a formula; reading strips the apostrophe again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t")
+
+
+def _unescape_formula(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,7 @@ def parse_responses(
     respondent_index = lowered.index(RESPONDENT_COLUMN)
     team_index = lowered.index(TEAM_COLUMN) if has_team else None
     asked = [template.question(c) for c in question_columns]
+    text_columns = {q.id for q in asked if q.kind == QuestionKind.TEXT}
     responses: list[Response] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
@@ -130,7 +138,8 @@ def parse_responses(
             errors.append(RowError(line, respondent, f"respondent already answered on line {seen[respondent]}"))
             continue
         seen[respondent] = line
-        raw = {c: row[columns.index(c)] for c in question_columns}
+        raw = {c: _unescape_formula(row[columns.index(c)]) if c in text_columns else row[columns.index(c)]
+               for c in question_columns}
         try:
             answers = validate_answers(template, raw, questions=asked, require=False)
         except AnswersInvalid as exc:

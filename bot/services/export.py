@@ -15,9 +15,10 @@ Anonymity (see DESIGN.md):
 - the caller refuses an export of a round with fewer than ``min_group_size`` respondents
   (``prepare_export``).
 
-Free-text answers are included as typed: they are the leader's data. Cells are not prefixed
-against spreadsheet formulas (a cell starting with ``=``) because that would change the
-answers that ``icp-bot report`` reads back; open the file with "import as text" when in doubt.
+Free-text answers are included as typed (they are the leader's data), except that a text
+starting with ``=``, ``+``, ``-``, ``@`` or a tab gets a leading apostrophe so that a
+spreadsheet shows it instead of running it as a formula (OWASP's CSV-injection advice);
+``survey.spreadsheet`` strips that apostrophe again, so the round trip holds.
 
 The text starts with a UTF-8 byte order mark so that Excel reads accents correctly;
 ``parse_responses`` and ``read_responses`` skip it.
@@ -38,7 +39,7 @@ from storage import answers as answer_store
 from storage import rounds, templates, workspaces
 from storage.db import Database
 from survey.answers import Response
-from survey.spreadsheet import RESPONDENT_COLUMN, TEAM_COLUMN
+from survey.spreadsheet import FORMULA_STARTS, RESPONDENT_COLUMN, TEAM_COLUMN
 from survey.template import Question, QuestionKind, Template
 
 BOM = "\ufeff"
@@ -69,7 +70,10 @@ def format_cell(question: Question, value: Any) -> str:
     if question.kind in (QuestionKind.SCALE, QuestionKind.NUMBER) and not isinstance(value, bool) \
             and isinstance(value, (int, float)):
         return format_number(value)
-    return str(value)
+    text = str(value)
+    if question.kind == QuestionKind.TEXT and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
 def _teams(responses: Sequence[Response], min_team_size: int) -> list[str]:

@@ -195,3 +195,21 @@ def test_prepare_export_refuses_other_workspaces_rounds(db: Database):
     round_id = _round_with(db, {f"U0AAAAAAA{i}": {"company_size": "1-10"} for i in range(3)})
     with pytest.raises(ExportRefused, match="no such survey round"):
         prepare_export(db, "T0OTHER", round_id)
+
+
+def test_text_that_looks_like_a_formula_is_escaped_and_round_trips():
+    from bot.services.export import export_csv
+    from survey.answers import Response
+    from survey.spreadsheet import parse_responses
+    from survey.template import load_builtin
+
+    template = load_builtin("icp-core")
+    responses = [Response(respondent=f"P{i}", team="sales", answers={"ideal_customer": text})
+                 for i, text in enumerate(["=HYPERLINK(\"http://x\")", "+1 SaaS", "@everyone", "plain"])]
+    text = export_csv(template, responses)
+    rows = text.lstrip("\ufeff").splitlines()
+    assert any(",'=HYPERLINK" in row or "\"'=HYPERLINK" in row for row in rows)
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row.split(","))
+    back = parse_responses(text, template)
+    assert [r.answers["ideal_customer"] for r in back.responses] == [
+        "=HYPERLINK(\"http://x\")", "+1 SaaS", "@everyone", "plain"]
