@@ -1,0 +1,89 @@
+"""The production HTTP path: ``bot.server.asgi_app`` under a real uvicorn server, as
+``icp-bot run --http`` and ``--oauth`` serve it (the other e2e tests use a WSGI harness)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import uvicorn
+
+from bot.app import create_app
+from bot.server import EVENTS_PATH, asgi_app
+from bot.settings import Mode, Settings
+
+from .conftest import http_settings
+from .helpers import LEADER, SECRET, STAFF, SlackClientSim, command, drain
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_uvicorn(app) -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(asgi_app(app), host="127.0.0.1", port=port, log_level="error",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_uvicorn_serves_signed_commands_and_refuses_forged_ones(fake, db):
+    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+    try:
+        with serve_uvicorn(app) as base:
+            sim = SlackClientSim(fake, base + EVENTS_PATH, SECRET, command="/icp-check")
+            reply = command(fake, sim, LEADER, "help")
+            assert "/icp-check start" in reply["text"]
+
+            refused = command(fake, sim, STAFF[0], "start")
+            assert "for ICP Align leaders" in refused["text"]
+
+            forged = SlackClientSim(fake, base + EVENTS_PATH, "not-the-secret", command="/icp-check")
+            assert forged.slash(LEADER, "help").status == 401
+
+            with pytest.raises(urllib.error.HTTPError) as not_found:
+                urllib.request.urlopen(base + "/elsewhere", timeout=5)  # noqa: S310 - loopback
+            assert not_found.value.code == 404
+    finally:
+        drain(app)
+
+
+def test_oauth_install_page_links_to_slack_with_a_stored_state(fake, db):
+    settings = Settings(_env_file=None, slack_client_id="111.222", slack_client_secret="shh",
+                        slack_signing_secret=SECRET, slack_api_url=fake.api_url)
+    app = create_app(settings, db=db, mode=Mode.OAUTH)
+    with serve_uvicorn(app) as base:
+        request = urllib.request.Request(base + "/slack/install")
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
+            page = response.read().decode()
+            assert response.status == 200
+    link = page[page.index("https://slack.com/oauth/v2/authorize"):].split('"')[0].replace("&amp;", "&")
+    query = parse_qs(urlparse(link).query)
+    assert query["client_id"] == ["111.222"]
+    assert set(query["scope"][0].split(",")) >= {"commands", "chat:write", "users:read"}
+    state = query["state"][0]
+    # the state was stored by slack_sdk's SQLAlchemy state store in our database
+    from storage.slack_oauth import oauth_state_store
+
+    assert oauth_state_store(db).consume(state) is True
+    assert oauth_state_store(db).consume(state) is False
