@@ -107,11 +107,12 @@ def register(app: App, deps: Deps) -> None:
         try:
             action = parse(BlockAction, body)
             round_id = int(action.action.value or "")
-            rnd, _p, template, _stored = _load(deps, action.team_id, action.user.id, round_id)
+            rnd, participant, template, _stored = _load(deps, action.team_id, action.user.id, round_id)
         except (MalformedPayload, ValueError, Refused):
             return
         if action.container and action.container.channel_id and action.container.message_ts:
-            text, blocks = messages.snoozed_blocks(round_id, rnd.title, template.minutes, rnd.closes_at)
+            text, blocks = messages.snoozed_blocks(round_id, rnd.title, template.minutes, rnd.closes_at,
+                                                   reminders=participant.reminders_sent < rnd.max_reminders)
             client.chat_update(channel=action.container.channel_id, ts=action.container.message_ts,
                                text=text, blocks=blocks)
 

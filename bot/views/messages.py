@@ -47,10 +47,13 @@ def invite_blocks(round_id: int, title: str, minutes: int, closes_at: datetime |
     return text, blocks
 
 
-def snoozed_blocks(round_id: int, title: str, minutes: int, closes_at: datetime | None) -> tuple[str, list[Block]]:
+def snoozed_blocks(round_id: int, title: str, minutes: int, closes_at: datetime | None,
+                   reminders: bool) -> tuple[str, list[Block]]:
+    """The invitation after "Remind me later": honest about whether a reminder will come."""
     text, blocks = invite_blocks(round_id, title, minutes, closes_at)
-    blocks.insert(2, ContextBlock(elements=[mrkdwn(
-        ":alarm_clock: OK, I will remind you later. You can start any time with the button below.")]))
+    note = (":alarm_clock: OK, I will remind you before it closes. You can also start any time below."
+            if reminders else f":alarm_clock: OK. It is open {_closes(closes_at)}: start whenever suits you.")
+    blocks.insert(2, ContextBlock(elements=[mrkdwn(note)]))
     return text, blocks
 
 

@@ -7,7 +7,7 @@ free text is escaped and never attributed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -112,15 +112,34 @@ def report_blocks(report: Any, title: str, *, round_id: int | None = None,
     return blocks[:50]
 
 
+def time_left(closes_at: datetime, now: datetime) -> str:
+    """ "3 days 4 hours left", "45 minutes left", or "past the close date"."""
+    seconds = (closes_at - now).total_seconds()
+    if seconds <= 0:
+        return "past the close date"
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        text = f"{days} day{'s' * (days != 1)}"
+        return f"{text} {hours} hour{'s' * (hours != 1)} left" if hours else f"{text} left"
+    if hours:
+        return f"{hours} hour{'s' * (hours != 1)} left"
+    return f"{max(1, rest // 60)} minutes left"
+
+
 def status_blocks(*, round_id: int, title: str, invited: int, started: int, completed: int,
-                  closes_at: datetime | None, status: str, can_remind: bool) -> list[Block]:
+                  closes_at: datetime | None, status: str, can_remind: bool,
+                  now: datetime | None = None) -> list[Block]:
     """A round's progress: counts only, never names."""
     rate = completed / invited if invited else 0.0
     lines = [f"*{escape(title)}* (round {round_id}, {status})",
              f"Invited: {invited} · finished: {completed} ({rate:.0%}) · started, not finished: {started}"]
     if closes_at is not None:
-        lines.append(("Closes " if status == "open" else "Closed ") + date_token(closes_at.timestamp(),
-                                                                               closes_at.strftime("%Y-%m-%d")))
+        when = date_token(closes_at.timestamp(), closes_at.strftime("%Y-%m-%d %H:%M UTC"))
+        if status == "open":
+            lines.append(f"Closes {when} ({time_left(closes_at, now or datetime.now(UTC))})")
+        else:
+            lines.append(f"Closed · it was due {when}")
     blocks: list[Block] = [SectionBlock(text=mrkdwn("\n".join(lines)))]
     pending = invited - completed
     if can_remind and status == "open" and pending > 0:

@@ -1,0 +1,96 @@
+"""Block Kit builders: Slack's limits, anonymity and escaping on what leaders and staff see."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from bot.views import messages, report_blocks, survey_modal
+from survey.answers import Response
+from survey.report import build_report
+from survey.spreadsheet import read_responses
+from survey.template import load_builtin
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _dicts(blocks) -> list[dict]:
+    return [b.to_dict() for b in blocks]
+
+
+def test_time_left_reads_naturally():
+    assert report_blocks.time_left(NOW + timedelta(days=3, hours=4, minutes=5), NOW) == "3 days 4 hours left"
+    assert report_blocks.time_left(NOW + timedelta(days=1), NOW) == "1 day left"
+    assert report_blocks.time_left(NOW + timedelta(hours=1, minutes=59), NOW) == "1 hour left"
+    assert report_blocks.time_left(NOW + timedelta(minutes=30), NOW) == "30 minutes left"
+    assert report_blocks.time_left(NOW - timedelta(seconds=1), NOW) == "past the close date"
+
+
+def test_status_shows_counts_rate_and_time_left_but_no_people():
+    blocks = _dicts(report_blocks.status_blocks(
+        round_id=4, title="Q1 ICP", invited=10, started=3, completed=6,
+        closes_at=NOW + timedelta(days=2), status="open", can_remind=True, now=NOW))
+    text = json.dumps(blocks)
+    assert "finished: 6 (60%)" in text and "started, not finished: 3" in text
+    assert "2 days left" in text
+    button = blocks[-1]["elements"][0]
+    assert button["action_id"] == report_blocks.REMIND and "4 who have not finished" in button["text"]["text"]
+    closed = json.dumps(_dicts(report_blocks.status_blocks(
+        round_id=4, title="Q1", invited=10, started=0, completed=10, closes_at=NOW, status="closed",
+        can_remind=True, now=NOW)))
+    assert report_blocks.REMIND not in closed
+
+
+def test_report_of_the_sample_fits_a_message():
+    template = load_builtin("icp-core")
+    report = build_report(template, read_responses("survey/samples/icp-sample-30.csv", template).responses,
+                          bootstrap=50)
+    blocks = _dicts(report_blocks.report_blocks(report, "Q1", round_id=1, post_channel="C1"))
+    assert len(blocks) <= 50
+    assert all(len((b.get("text") or {}).get("text", "")) <= 3000 for b in blocks)
+    dumped = json.dumps(blocks)
+    assert "Alignment score: 51/100" in dumped and "Where teams split" in dumped
+    assert blocks[-1]["elements"][0]["value"] == "1:C1"
+
+
+def test_free_text_in_a_report_never_pings_or_links():
+    template = load_builtin("icp-core")
+    responses = [Response(respondent=f"X{i}", team="sales",
+                          answers={"company_size": "51-200",
+                                   "ideal_customer": "<!channel> see <https://evil.example|this> <@U0BOSS>"})
+                 for i in range(3)]
+    dumped = json.dumps(_dicts(report_blocks.report_blocks(build_report(template, responses, bootstrap=0), "Q1")))
+    assert "&lt;!channel&gt;" in dumped
+    assert "<!channel>" not in dumped and "<https://evil" not in dumped and "<@U0BOSS>" not in dumped
+
+
+def test_hidden_report_offers_no_post_button():
+    template = load_builtin("icp-core")
+    report = build_report(template, [Response(respondent="A", answers={"company_size": "51-200"})])
+    dumped = json.dumps(_dicts(report_blocks.report_blocks(report, "tiny", round_id=1, post_channel="C1")))
+    assert "Not enough answers" in dumped and report_blocks.POST_REPORT not in dumped
+
+
+def test_snoozed_invitation_promises_a_reminder_only_when_one_can_come():
+    _, with_reminder = messages.snoozed_blocks(1, "Q1", 8, NOW, reminders=True)
+    _, without = messages.snoozed_blocks(1, "Q1", 8, NOW, reminders=False)
+    assert "remind you" in json.dumps(_dicts(with_reminder))
+    assert "remind you" not in json.dumps(_dicts(without))
+
+
+def test_every_section_modal_fits_slack_limits_and_prefills():
+    template = load_builtin("icp-core")
+    answers = {"company_size": "51-200", "industry": ["software"], "deal_size": 25000, "innovation_attitude": 4}
+    for index, section in enumerate(template.sections):
+        view = survey_modal.section_view(template, index, round_id=7, answers=answers).to_dict()
+        assert len(view["blocks"]) <= 100 and len(view["title"]["text"]) <= 24
+        assert len(view["private_metadata"]) <= 3000
+        inputs = [b for b in view["blocks"] if b["type"] == "input"]
+        assert [b["block_id"] for b in inputs] == [f"q:{q.id}" for q in section.questions]
+        for block in inputs:
+            element = block["element"]
+            assert len(element.get("options", [])) <= 10 or element["type"].endswith("select")
+    firmographics = next(i for i, s in enumerate(template.sections) if s.id == "firmographics")
+    view = survey_modal.section_view(template, firmographics, round_id=7, answers=answers).to_dict()
+    size = next(b for b in view["blocks"] if b.get("block_id") == "q:company_size")
+    assert size["element"]["initial_option"]["value"] == "51-200"
