@@ -96,8 +96,8 @@ class Settings(BaseSettings):
         missing = [name.upper() for name in needed if not getattr(self, name)]
         if missing:
             raise SettingsError(
-                f"{mode.value} mode needs {', '.join(missing)} in the environment "
-                f"(missing: {', '.join(missing)}). See README, 'Connect a workspace'."
+                f"{mode.value} mode needs {' and '.join(missing)} in the environment, and "
+                f"{'it is' if len(missing) == 1 else 'they are'} not set. See README, 'Connect a Slack workspace'."
             )
 
 
