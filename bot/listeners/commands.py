@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from bot.payloads import BlockAction, MalformedPayload, SlashCommand, ViewSubmission, parse
-from bot.services import access
+from bot.services import access, round_launch
 from bot.services import rounds as round_service
 from bot.services.reporting import round_report
 from bot.views import leader_modals, report_blocks
@@ -294,17 +294,18 @@ def register(app: App, deps: Deps) -> None:
         if not access.is_leader(deps.db, client, submission.team_id or "", submission.user.id):
             ack(response_action="errors", errors={"template": "Only ICP Align leaders can start a round."})
             return
-        values = _start_form_values(submission.view.values)
+        form = round_launch.read_start_form(submission.view.values)
         errors = {}
-        if not (values.get("users") or values.get("usergroups") or values.get("channels")):
+        if not form.has_audience:
             errors["users"] = "Choose people, user groups or channels to ask."
         try:
-            close_on = date.fromisoformat(values.get("closes") or "")
+            close_on = date.fromisoformat(form.closes or "")
         except ValueError:
             close_on = None
             errors["closes"] = "Choose the day the round closes."
+        team_id = submission.team_id or ""
         with deps.db.session() as session:
-            workspace = workspaces.get_or_create_workspace(session, submission.team_id or "")
+            workspace = workspaces.get_or_create_workspace(session, team_id)
             tz = ZoneInfo(workspace.timezone)
             min_group = workspace.min_group_size
         closes_at = None
@@ -312,48 +313,16 @@ def register(app: App, deps: Deps) -> None:
             closes_at = datetime(close_on.year, close_on.month, close_on.day, 17, 0, tzinfo=tz)
             if closes_at <= deps.now():
                 errors["closes"] = "The close date must be in the future."
-        key = values.get("template") or "icp-core"
         if errors:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        _launch_round(deps, client, submission, key, values, closes_at, min_group)
-
-    def _launch_round(deps: Deps, client: WebClient, submission: ViewSubmission, key: str, values: dict,
-                      closes_at: datetime | None, min_group: int) -> None:
         leader = submission.user.id
-        team_id = submission.team_id or ""
-        try:
-            audience = round_service.resolve_audience(
-                client, users=values.get("users") or [], usergroups=values.get("usergroups") or [],
-                channels=values.get("channels") or [], team_groups=values.get("team_groups") or [])
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            hint = " Add ICP Align to the private channel first." if error in ("not_in_channel", "channel_not_found") else ""
-            client.chat_postMessage(channel=leader, text=f"I could not read the audience of your round ({error}).{hint}")
-            return
-        if len(audience.user_ids) < min_group:
-            client.chat_postMessage(channel=leader, text=(
-                f"The round was not started: it would ask {len(audience.user_ids)} people, and figures are only "
-                f"shown for groups of {min_group} or more. Choose more people and try again."))
-            return
-        title = (values.get("title") or "").strip() or f"ICP survey {deps.now():%B %Y}"
-        with deps.db.session() as session:
-            stored = templates.latest_template(session, team_id, key)
-            rnd = rounds.create_round(session, team_id, stored.id, title=title, created_by=leader,
-                                      audience=audience.description, closes_at=closes_at,
-                                      max_reminders=int(values.get("reminders") or 2))
-            rounds.add_participants(session, rnd.id, list(audience.teams.items()))
-            round_id = rnd.id
-        outcome = round_service.send_invitations(deps.db, client, round_id, deps.pacer)
-        text = f"Round {round_id}, *{escape(title)}*, is open: {outcome.sent} people invited."
-        if outcome.unreachable:
-            text += f" {len(outcome.unreachable)} could not be reached by DM (deactivated or unknown)."
-        if audience.skipped:
-            text += f" {audience.skipped} bots or deactivated accounts were left out."
-        text += " Follow it with `/icp-check status`."
-        client.chat_postMessage(channel=leader, text=text)
-        deps.on_change(client, team_id, leader)
+        round_id = round_launch.launch_round(deps.db, client, team_id=team_id, leader=leader, form=form,
+                                             closes_at=closes_at, min_group_size=min_group, now=deps.now(),
+                                             pacer=deps.pacer)
+        if round_id is not None:
+            deps.on_change(client, team_id, leader)
 
     @app.action(report_blocks.REMIND)
     def remind_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
@@ -400,30 +369,3 @@ def register(app: App, deps: Deps) -> None:
             return
         respond(response_type="ephemeral", replace_original=False, text="Posted the report to the channel.")
 
-
-def _start_form_values(state_values: dict) -> dict:
-    """The start form's fields from ``view.state.values``, by block id."""
-    out: dict = {}
-    title = state_values.get("title", {}).get(leader_modals.VALUE, {})
-    if isinstance(title, dict):
-        out["title"] = title.get("value")
-    users = state_values.get("users", {}).get(leader_modals.VALUE, {})
-    if isinstance(users, dict) and users.get("selected_users"):
-        out["users"] = list(users["selected_users"])
-    channels = state_values.get("channels", {}).get(leader_modals.VALUE, {})
-    if isinstance(channels, dict) and channels.get("selected_conversations"):
-        out["channels"] = list(channels["selected_conversations"])
-    for block in ("usergroups", "team_groups"):
-        element = state_values.get(block, {}).get(leader_modals.VALUE, {})
-        if isinstance(element, dict):
-            out[block] = [o.get("value") for o in element.get("selected_options") or []]
-    reminders = state_values.get("reminders", {}).get(leader_modals.VALUE, {})
-    if isinstance(reminders, dict) and reminders.get("selected_option"):
-        out["reminders"] = reminders["selected_option"].get("value")
-    template = state_values.get("template", {}).get(leader_modals.VALUE, {})
-    if isinstance(template, dict) and template.get("selected_option"):
-        out["template"] = template["selected_option"].get("value")
-    closes = state_values.get("closes", {}).get(leader_modals.VALUE, {})
-    if isinstance(closes, dict):
-        out["closes"] = closes.get("selected_date")
-    return out

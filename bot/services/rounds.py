@@ -5,6 +5,13 @@ Every DM that must go out once is claimed in the sent-messages log under a uniqu
 request, a double click or a second process never sends it twice. Fan-out is paced to
 Slack's posting rate; people Slack cannot reach (deactivated, unknown) are skipped and
 counted for the leader, never retried forever.
+
+Who is human comes from users.list (one Tier 2 call per 200 members). Where users.list
+is refused or fails (a proxy that does not pass it, a workspace that does not allow it,
+an outage), each wanted person is looked up with users.info instead (Tier 4, paced at
+``USERS_INFO_PER_MINUTE``), never the whole workspace: deleted accounts, bots and Slackbot
+are not humans, and someone users.info cannot find is not reachable, so left out like them.
+Any other users.info error is raised, and the round is not started.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.pacing import Pacer
+from bot.pacing import Pacer, TokenBucket
 from bot.views import messages
 from storage import answers as answer_store
 from storage import messages as sent_log
@@ -27,6 +34,10 @@ log = logging.getLogger(__name__)
 
 UNREACHABLE = {"user_not_found", "account_inactive", "cannot_dm_bot", "user_disabled", "channel_not_found",
                "not_in_channel", "is_archived", "messages_tab_disabled"}
+NOT_FOUND = {"user_not_found", "user_not_visible"}
+"""users.info errors that mean the person cannot be reached: left out of the audience."""
+USERS_INFO_PER_MINUTE = 100  # Tier 4
+USERS_INFO_BURST = 20
 
 
 @dataclass
@@ -50,11 +61,42 @@ def _paginate(method, key: str, **kwargs) -> list:
             return items
 
 
-def _humans(client: WebClient) -> dict[str, dict]:
+def _is_human(user: dict) -> bool:
+    """An active person: not deleted, not a bot, not Slackbot (whom Slack lists with is_bot false)."""
+    return not user.get("deleted") and not user.get("is_bot") and user.get("id") != "USLACKBOT"
+
+
+def _humans_listed(client: WebClient) -> set[str]:
     """Active human members of the workspace (users.list, paginated: one call per 200)."""
-    members = _paginate(client.users_list, "members")
-    return {m["id"]: m for m in members
-            if not m.get("deleted") and not m.get("is_bot") and m.get("id") != "USLACKBOT"}
+    return {m["id"] for m in _paginate(client.users_list, "members") if _is_human(m)}
+
+
+def _humans_looked_up(client: WebClient, wanted: list[str]) -> set[str]:
+    """The active humans among ``wanted``, one users.info call each, paced to Tier 4."""
+    bucket = TokenBucket(USERS_INFO_PER_MINUTE / 60, USERS_INFO_BURST)
+    humans: set[str] = set()
+    for user_id in wanted:
+        bucket.wait()
+        try:
+            user = client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as exc:
+            if exc.response.get("error") in NOT_FOUND:
+                continue
+            raise
+        if _is_human(user):
+            humans.add(user_id)
+    return humans
+
+
+def _humans_among(client: WebClient, wanted: list[str]) -> set[str]:
+    """The active humans among ``wanted``: from users.list, or users.info per wanted person
+    when users.list fails."""
+    try:
+        return _humans_listed(client) & set(wanted)
+    except SlackApiError as exc:
+        log.warning("users.list failed (%s); users.info for each of the %d people asked",
+                    exc.response.get("error"), len(wanted))
+    return _humans_looked_up(client, wanted)
 
 
 def _group_members(client: WebClient, usergroup: str) -> list[str]:
@@ -79,8 +121,8 @@ def resolve_audience(client: WebClient, *, users: list[str], usergroups: list[st
         wanted += _group_members(client, group)
     for channel in channels:
         wanted += _paginate(client.conversations_members, "members", channel=channel)
-    humans = _humans(client)
     unique = list(dict.fromkeys(u for u in wanted if u))
+    humans = _humans_among(client, unique)
     user_ids = [u for u in unique if u in humans]
     handles = usergroup_handles(client) if team_groups else {}
     teams: dict[str, str | None] = dict.fromkeys(user_ids)

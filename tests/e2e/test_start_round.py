@@ -106,3 +106,26 @@ def test_start_form_errors(world):
     assert count_rows(world.db, SurveyRound) == 0
     assert count_rows(world.db, RoundParticipant) == 0
     assert fake.calls_to("chat.postMessage") == []
+
+
+def test_audience_from_users_info_when_users_list_fails(world):
+    """users.list refused (a proxy, a workspace that will not list its members): each chosen
+    person is looked up with users.info instead, and only they are; the round asks the humans."""
+    fake, sim = world.fake, world.sim
+    _open_start_modal(world)
+    fake.fail_next("users.list", error="internal_error", times=5)
+    nobody = "U0NOBODY"  # not in the workspace: users.info answers user_not_found
+    chosen = [*STAFF[:4], OTHER_BOT, "USLACKBOT", GONE, nobody]
+    ack = sim.submit(LEADER, values={"users": chosen})
+    assert ack.response_action is None
+    summary = fake.wait_for(lambda: next((m for m in fake.messages(LEADER) if "is open" in m.text), None),
+                            timeout=15)
+    assert "4 people invited" in summary.text
+    assert "4 bots or deactivated accounts were left out" in summary.text
+
+    assert [c.response.get("error") for c in fake.calls_to("users.list")] == ["internal_error"]
+    looked_up = [c.params.get("user") for c in fake.calls_to("users.info") if c.params.get("user") != LEADER]
+    assert sorted(looked_up) == sorted(chosen)  # each chosen person once, nobody else
+    invited = {c.params["channel"] for c in fake.calls_to("chat.postMessage")} - {LEADER}
+    assert invited == set(STAFF[:4])
+    assert set(participants(world.db, 1)) == set(STAFF[:4])

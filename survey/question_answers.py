@@ -1,0 +1,91 @@
+"""The answers of one question across a round's respondents, cleaned against the template.
+
+``collect_answers`` keeps, for one question, the answers that fit it (in canonical form)
+and the row of each respondent who gave one; ``summarize`` computes the question's
+agreement index and consensus (``survey.agreement``) on those answers. The report, the
+team splits, the text summaries and the score bootstrap all read this one column.
+
+Answers that do not fit the template (an unknown option, a value out of range, an empty
+set, a non-finite number) are dropped as if unanswered.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from survey.agreement import (
+    ItemAgreement,
+    multi_agreement,
+    number_agreement,
+    scale_agreement,
+    single_agreement,
+)
+from survey.answers import AnswerValue, Response
+from survey.template import Question, QuestionKind
+
+
+def answer_cleaner(question: Question) -> Callable[[AnswerValue | None], AnswerValue | None]:
+    """A function giving a value in canonical form, or None when it does not fit ``question``."""
+    kind = question.kind
+    option_ids = frozenset(o.id for o in question.options)
+    points = question.points or 0
+
+    def clean(value: AnswerValue | None) -> AnswerValue | None:
+        if value is None or isinstance(value, bool):
+            return None
+        if kind == QuestionKind.SINGLE:
+            return value if isinstance(value, str) and value in option_ids else None
+        if kind == QuestionKind.MULTI:
+            if not isinstance(value, list | tuple | set | frozenset) or not value:
+                return None
+            ids = sorted({str(v) for v in value})
+            return ids if option_ids.issuperset(ids) else None
+        if kind == QuestionKind.TEXT:
+            return (value.strip() or None) if isinstance(value, str) else None
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            return None
+        if kind == QuestionKind.SCALE:
+            return int(value) if float(value).is_integer() and 1 <= value <= points else None
+        return float(value)
+
+    return clean
+
+
+@dataclass
+class QuestionAnswers:
+    """One question's answers: ``values[k]`` was given by respondent ``rows[k]``."""
+
+    question: Question
+    rows: np.ndarray  # respondent indices (into the sorted respondent list)
+    values: list
+    item: ItemAgreement | None = None
+
+
+def collect_answers(question: Question, responses: Sequence[Response]) -> QuestionAnswers:
+    """The answers to ``question`` that fit it, with the index of each respondent in ``responses``."""
+    rows, values = [], []
+    clean = answer_cleaner(question)
+    qid = question.id
+    for i, r in enumerate(responses):
+        v = clean(r.answers.get(qid))
+        if v is not None:
+            rows.append(i)
+            values.append(v)
+    return QuestionAnswers(question, np.asarray(rows, dtype=np.int64), values)
+
+
+def summarize(question: Question, values: list, seed: int) -> ItemAgreement:
+    """The agreement index and consensus of a closed (non-text) question's answers."""
+    kind = question.kind
+    option_ids = [o.id for o in question.options]
+    if kind == QuestionKind.SINGLE:
+        return single_agreement(values, option_ids)
+    if kind == QuestionKind.MULTI:
+        return multi_agreement(values, option_ids, seed=seed)
+    if kind == QuestionKind.SCALE:
+        return scale_agreement(values, question.points or 2)
+    return number_agreement(values)

@@ -1,0 +1,70 @@
+"""The alignment score of a round and its bootstrap interval over respondents.
+
+The score is 100 times the weighted mean of the defined agreement indices of the scored
+questions. Its interval resamples the respondents with replacement; the pairs formed by
+two copies of the same respondent are left out (see ``survey.agreement``), so a resample
+does not inflate pairwise agreement, and a question with no defined index in a resample is
+left out of that resample's weighted mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from survey.question_answers import QuestionAnswers
+
+BOOTSTRAP_CELLS = 2_000_000
+"""Respondent x resample cells per bootstrap chunk: bounds memory at any n."""
+
+
+def weighted_score(indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """100 * sum_q w_q a_q / sum_q w_q over the defined indices (last axis = questions)."""
+    defined = ~np.isnan(indices)
+    w = np.where(defined, weights, 0.0)
+    total = w.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(
+            total > 0, 100.0 * (np.where(defined, indices, 0.0) * w).sum(-1) / total, np.nan
+        )
+
+
+def bootstrap_scores(
+    items: list[QuestionAnswers], weights: np.ndarray, n: int, replicates: int, seed: int
+) -> np.ndarray:
+    """Scores of ``replicates`` resamples of the n respondents (with replacement).
+
+    Respondent multiplicities W (n x chunk) come from one Generator(seed) stream; each
+    question's category counts are W summed over the answers of each category (a sparse
+    one-hot product), then the question's kernel gives the index of every resample at once.
+    Memory is bounded by ``BOOTSTRAP_CELLS`` per chunk.
+    """
+    rng = np.random.default_rng(seed)
+    onehots, full = [], []
+    for it in items:
+        item = it.item
+        assert item is not None
+        m = sparse.csr_matrix(
+            (np.ones(len(it.rows)), (item.codes, it.rows)), shape=(item.n_categories, n)
+        )
+        onehots.append(m)
+        full.append(len(it.rows) == n)
+    chunk = max(1, min(replicates, BOOTSTRAP_CELLS // max(n, 1)))
+    scores = []
+    for start in range(0, replicates, chunk):
+        b = min(chunk, replicates - start)
+        # cells < 2^31 by BOOTSTRAP_CELLS, so int32 indices suffice
+        flat = rng.integers(0, n, size=(b, n), dtype=np.int32)
+        flat *= b
+        flat += np.arange(b, dtype=np.int32)[:, None]
+        w = np.bincount(flat.ravel(), minlength=n * b).reshape(n, b).astype(np.float64)
+        del flat
+        w2 = w * w
+        sum_w2_all = w2.sum(axis=0)
+        indices = np.empty((b, len(items)))
+        for j, (it, m) in enumerate(zip(items, onehots, strict=True)):
+            counts = np.asarray(m @ w).T  # (b, categories)
+            sum_w2 = sum_w2_all if full[j] else w2[it.rows].sum(axis=0)
+            indices[:, j] = it.item.resample(counts, sum_w2)  # type: ignore[union-attr]
+        scores.append(weighted_score(indices, weights))
+    return np.concatenate(scores) if scores else np.zeros(0)
