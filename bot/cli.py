@@ -70,11 +70,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import logging
 
     from bot.app import create_app
+    from bot.deps import Deps
     from bot.server import run_http, run_socket_mode
     from bot.settings import Mode, SettingsError, load_settings
     from storage.db import Database
 
     mode = Mode.OAUTH if args.oauth else Mode.HTTP if args.http else Mode.SOCKET
+    if args.housekeeping_interval < 1:
+        print("error: --housekeeping-interval must be at least 1 second", file=sys.stderr)
+        return 2
     try:
         settings = load_settings()
         settings.require(mode)
@@ -89,11 +93,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("error: the database schema is behind this version; run `icp-bot db upgrade` "
               "(or start with --migrate)", file=sys.stderr)
         return 2
-    app = create_app(settings, db=db, mode=mode)
-    if mode == Mode.SOCKET:
-        run_socket_mode(app, settings.slack_app_token or "")
-    else:
-        run_http(app, args.host, args.port, settings.icp_log_level)
+    deps = Deps(db=db)  # one pacer for the listeners and the scheduler
+    app = create_app(settings, db=db, mode=mode, deps=deps)
+    scheduler = None
+    if not args.no_scheduler:
+        from bot.housekeeping import app_client_for_team, installation_client_for_team
+        from bot.scheduler import start_scheduler
+
+        if mode == Mode.OAUTH:
+            client_for_team = installation_client_for_team(app.installation_store, settings.slack_api_url)
+        else:
+            client_for_team = app_client_for_team(app.client)
+        scheduler = start_scheduler(db, client_for_team, args.housekeeping_interval, pacer=deps.pacer)
+    try:
+        if mode == Mode.SOCKET:
+            run_socket_mode(app, settings.slack_app_token or "")
+        else:
+            run_http(app, args.host, args.port, settings.icp_log_level)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
     return 0
 
 
@@ -124,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
     run.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     run.add_argument("--migrate", action="store_true", help="apply migrations before start (PostgreSQL)")
+    run.add_argument("--no-scheduler", action="store_true",
+                     help="do not close due rounds or send reminders from this process")
+    run.add_argument("--housekeeping-interval", type=int, default=300, metavar="SECONDS",
+                     help="how often to close due rounds and send due reminders (default 300)")
     run.set_defaults(func=_cmd_run)
 
     db = sub.add_parser("db", help="database")

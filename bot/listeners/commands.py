@@ -23,13 +23,13 @@ from bot.deps import Deps
 from bot.payloads import BlockAction, MalformedPayload, SlashCommand, ViewSubmission, parse
 from bot.services import access, round_launch
 from bot.services import rounds as round_service
+from bot.services.profiles import load_icp
 from bot.services.reporting import round_report
 from bot.views import leader_modals, report_blocks
 from bot.views.text import escape
-from storage import icp, rounds, templates, workspaces
+from storage import rounds, templates, workspaces
 from storage.db import Database
-from survey.profile import IcpProfile
-from survey.template import BUILTIN_TEMPLATES, TemplateError, load_builtin
+from survey.template import BUILTIN_TEMPLATES, load_builtin
 
 log = logging.getLogger(__name__)
 
@@ -121,18 +121,9 @@ def _help(call: Call) -> None:
 @subcommand("profile")
 def _profile(call: Call) -> None:
     with call.db.session(read_only=True) as session:
-        current = icp.current_icp(session, call.team_id)
-        template = None
-        profile = None
-        if current is not None:
-            profile = IcpProfile.model_validate({**current.profile, "version": current.version,
-                                                 "ratified_at": current.ratified_at})
-            try:
-                template = templates.latest_template(session, call.team_id, profile.template_id).template
-            except (TemplateError, LookupError):
-                template = None
-    blocks = report_blocks.profile_blocks(profile, template)
-    call.reply("Our ideal customer profile", blocks)
+        loaded = load_icp(session, call.team_id)
+    profile, template = (loaded[0], loaded[1].template) if loaded else (None, None)
+    call.reply("Our ideal customer profile", report_blocks.profile_blocks(profile, template))
 
 
 @subcommand("start")

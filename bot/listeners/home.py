@@ -15,12 +15,12 @@ from bot.deps import Deps
 from bot.listeners.commands import open_start_modal
 from bot.payloads import BlockAction, MalformedPayload, parse
 from bot.services import access
+from bot.services.profiles import load_icp
 from bot.services.reporting import round_report
 from bot.views import home_tab, report_blocks
 from bot.views.text import mrkdwn, plain
 from storage import answers as answer_store
-from storage import icp, rounds, templates
-from survey.profile import IcpProfile
+from storage import rounds
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +28,8 @@ log = logging.getLogger(__name__)
 def build_home(deps: Deps, client: WebClient, team_id: str, user_id: str) -> View:
     leader = access.is_leader(deps.db, client, team_id, user_id)
     with deps.db.session(read_only=True) as session:
-        current = icp.current_icp(session, team_id)
-        profile = template = None
-        if current is not None:
-            profile = IcpProfile.model_validate({**current.profile, "version": current.version,
-                                                 "ratified_at": current.ratified_at})
-            template = templates.latest_template(session, team_id, profile.template_id).template
+        loaded = load_icp(session, team_id)
+        profile, template = (loaded[0], loaded[1].template) if loaded else (None, None)
         open_round = rounds.open_round_for(session, team_id)
         own = None
         leader_blocks = None

@@ -26,24 +26,22 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.listeners.commands import Call, UsageError, round_arg, subcommand
 from bot.payloads import BlockAction, MalformedPayload, ViewSubmission, parse
 from bot.services import access
 from bot.services.export import ExportRefused, prepare_export
+from bot.services.profiles import load_icp
 from bot.services.reporting import round_report
 from bot.views import profile_modals, survey_modal
 from bot.views.text import escape
 from storage import icp, rounds, templates
 from storage import messages as sent_log
-from storage.errors import NotFound
-from storage.models import IcpVersion
 from storage.templates import StoredTemplate
 from survey.answers import AnswersInvalid
 from survey.profile import IcpProfile, ProfileTrait, edit_profile, profile_from_report, score_fit
-from survey.template import BUILTIN_TEMPLATES, QuestionKind, Template, TemplateError
+from survey.template import BUILTIN_TEMPLATES, QuestionKind, Template
 
 log = logging.getLogger(__name__)
 
@@ -52,48 +50,6 @@ FIT_TITLE = "Score a prospect"
 ERROR_LIMIT = 150
 TRIGGER_HINT = {"expired_trigger_id": "Slack's form trigger expired; please run the command again.",
                 "invalid_trigger_id": "Slack's form trigger expired; please run the command again."}
-
-
-# -- loading ---------------------------------------------------------------------------------
-
-
-def _profile_of(version: IcpVersion) -> IcpProfile:
-    return IcpProfile.model_validate({**version.profile, "version": version.version,
-                                      "ratified_at": version.ratified_at})
-
-
-def _profile_template(session: Session, team_id: str, version: IcpVersion, profile: IcpProfile) -> StoredTemplate:
-    """The template a profile was ratified with: its source round's, else the newest of its key."""
-    if version.source_round_id is not None:
-        rnd = rounds.get_round(session, version.source_round_id)
-        if rnd is not None and rnd.team_id == team_id:
-            stored = templates.get_stored_template(session, rnd.template_id)
-            if stored.key == profile.template_id:
-                return stored
-    return templates.latest_template(session, team_id, profile.template_id)
-
-
-def _usable(profile: IcpProfile, template: Template) -> IcpProfile:
-    """The profile without traits its template does not have (score_fit would fail on them)."""
-    traits = [t for t in profile.traits if template.has_question(t.question_id)]
-    disqualifier = profile.disqualifier_question
-    if disqualifier is not None and not template.has_question(disqualifier):
-        return profile.model_copy(update={"traits": traits, "disqualifier_question": None, "disqualifiers": []})
-    return profile.model_copy(update={"traits": traits})
-
-
-def _load_icp(session: Session, team_id: str, version: int | None = None) -> tuple[IcpProfile, StoredTemplate] | None:
-    """The ICP (current, or ``version``) and its template; None when there is none to use."""
-    row = icp.current_icp(session, team_id) if version is None else icp.get_icp_version(session, team_id, version)
-    if row is None:
-        return None
-    try:
-        profile = _profile_of(row)
-        stored = _profile_template(session, team_id, row, profile)
-    except (NotFound, TemplateError, ValueError) as exc:
-        log.warning("ICP version %s of %s cannot be used: %s", row.version, team_id, exc)
-        return None
-    return _usable(profile, stored.template), stored
 
 
 def _blank(value: Any) -> bool:
@@ -251,7 +207,7 @@ def _fit(call: Call) -> None:
     if not call.command.trigger_id:
         raise UsageError("Slack sent no trigger to open the form; try again")
     with call.db.session() as session:  # not read-only: a built-in template may be stored on first use
-        loaded = _load_icp(session, call.team_id)
+        loaded = load_icp(session, call.team_id)
     if loaded is None:
         call.reply(NO_ICP)
         return
@@ -275,7 +231,7 @@ def _fit_submission(deps: Deps, client: WebClient, submission: ViewSubmission, a
             FIT_TITLE, "Only ICP Align leaders can score prospects."))
         return
     with deps.db.session() as session:
-        loaded = _load_icp(session, team_id, meta["version"])
+        loaded = load_icp(session, team_id, meta["version"])
     if loaded is None or loaded[1].id != meta["template"]:
         ack(response_action="update", view=profile_modals.notice_view(
             FIT_TITLE, "That version of our ICP is not available. Please run `/icp-check fit` again."))
@@ -389,7 +345,7 @@ def register(app: App, deps: Deps) -> None:
                 view = profile_modals.notice_view(FIT_TITLE, "Only ICP Align leaders can score prospects.")
             else:
                 with deps.db.session() as session:
-                    loaded = _load_icp(session, action.team_id, version)
+                    loaded = load_icp(session, action.team_id, version)
                 view, reason = _fit_form(*loaded) if loaded else (None, NO_ICP)
                 if view is None:
                     view = profile_modals.notice_view(FIT_TITLE, reason or NO_ICP)

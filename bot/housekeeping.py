@@ -1,0 +1,345 @@
+"""Scheduled housekeeping: close rounds whose close date has passed, and send due reminders.
+
+``run_housekeeping(db, client_for_team, now)`` is pure orchestration over the storage layer and
+the round service; it holds no state between runs, so it is safe to call again after a crash,
+a misfire, or from two processes at once. What happens once is decided by the database:
+
+- **Closing**: each round past its ``closes_at`` is closed at its ``closes_at`` and, in the same
+  unit of work, ``closed:<round>`` (turn the invitations into closed notices) and
+  ``closed-notice:<round>`` (DM the creator "N of M finished") are claimed in the sent-messages
+  log. Only the process whose claim wins does the follow-up, so it happens once; because the
+  claims commit with the close, a crash after the close leaves claims that a later run takes
+  over (``reclaim`` once they are stale) instead of a closed round nobody was told about.
+- **Reminders**: for each open round, ``storage.rounds.due_for_reminder`` (invited, not
+  finished, fewer than ``max_reminders``, last contact at least ``reminder_interval_hours``
+  ago), each DMed under the key ``remind:<round>:<user>:<n>`` that ``/icp-check remind`` uses
+  too, so a manual and a scheduled reminder never double up.
+
+A message that failed for a passing reason (not an unreachable person) is retried by a later
+run, up to ``MAX_ATTEMPTS`` in all; a claim left ``claimed`` for ``STALE_CLAIM`` (its sender
+died) is taken over by exactly one later run. Updating invitations twice is harmless; a DM
+whose sender died between Slack's answer and ``mark_sent`` can go out twice, the one window
+the log cannot close.
+
+``client_for_team(team_id)`` returns the WebClient to use for a workspace, or None when the
+app is not installed there (nothing is sent; the close itself still happens). Build it with
+``app_client_for_team`` (single workspace) or ``installation_client_for_team`` (OAuth).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import SectionBlock
+from slack_sdk.oauth.installation_store import InstallationStore
+
+from bot.pacing import Pacer
+from bot.services import rounds as round_service
+from bot.slack_client import make_client
+from bot.views import messages
+from bot.views.text import escape, mrkdwn
+from storage import answers as answer_store
+from storage import messages as sent_log
+from storage import rounds, templates
+from storage.db import Database
+from storage.models import SurveyRound
+
+log = logging.getLogger(__name__)
+
+ClientForTeam = Callable[[str], WebClient | None]
+
+CLOSED_KIND = "round-closed"  # closed:<round>: invitations turned into closed notices
+CLOSE_NOTICE_KIND = "close-notice"  # closed-notice:<round>: the creator's DM
+REMINDER_KIND = "reminder"  # remind:<round>:<user>:<n>, as bot.services.rounds.send_reminders
+
+MAX_ATTEMPTS = 3
+STALE_CLAIM = timedelta(minutes=30)
+NOT_INSTALLED = "not_installed"
+# Errors a retry cannot fix: the person cannot be reached, or the app is gone.
+PERMANENT = frozenset(round_service.UNREACHABLE | {NOT_INSTALLED})
+
+
+# -- clients per workspace -------------------------------------------------------------------
+
+
+def app_client_for_team(client: WebClient) -> ClientForTeam:
+    """Single-workspace mode (Socket Mode, HTTP): the app's own client for every team."""
+    return lambda team_id: client
+
+
+def installation_client_for_team(store: InstallationStore, api_url: str) -> ClientForTeam:
+    """OAuth mode: a client with the bot token the installation store holds for ``team_id``,
+    None when the app is not (or no longer) installed there."""
+
+    def client_for_team(team_id: str) -> WebClient | None:
+        installation = store.find_installation(enterprise_id=None, team_id=team_id)
+        if installation is None or not installation.bot_token:
+            return None
+        return make_client(api_url, installation.bot_token)
+
+    return client_for_team
+
+
+class _Clients:
+    """``client_for_team`` called at most once per team and run."""
+
+    def __init__(self, client_for_team: ClientForTeam):
+        self._factory = client_for_team
+        self._cache: dict[str, WebClient | None] = {}
+
+    def get(self, team_id: str) -> WebClient | None:
+        if team_id not in self._cache:
+            try:
+                self._cache[team_id] = self._factory(team_id)
+            except Exception:
+                log.exception("no Slack client for team %s", team_id)
+                self._cache[team_id] = None
+            if self._cache[team_id] is None:
+                log.warning("team %s has no installation: nothing is sent there", team_id)
+        return self._cache[team_id]
+
+
+# -- the result --------------------------------------------------------------------------------
+
+
+@dataclass
+class HousekeepingResult:
+    closed: list[int] = field(default_factory=list)  # rounds this run closed
+    invitations_updated: int = 0  # invitations and receipts turned into closed notices
+    creator_notices: int = 0
+    reminders: int = 0
+    already: int = 0  # claimed by someone else (another process, an earlier run)
+    unreachable: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)  # a round whose housekeeping raised
+
+    @property
+    def sent(self) -> int:
+        """Slack messages posted or updated by this run."""
+        return self.invitations_updated + self.creator_notices + self.reminders
+
+    def __str__(self) -> str:
+        return (f"closed {len(self.closed)} round(s) {self.closed}, updated {self.invitations_updated} "
+                f"invitation(s), {self.creator_notices} creator notice(s), {self.reminders} reminder(s); "
+                f"{self.already} already claimed, {self.unreachable} unreachable, {self.failed} failed, "
+                f"{len(self.errors)} error(s)")
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def run_housekeeping(db: Database, client_for_team: ClientForTeam, now: datetime,
+                     pacer: Pacer | None = None) -> HousekeepingResult:
+    """Close the rounds due to close, finish interrupted closes, send due reminders."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
+    clients = _Clients(client_for_team)
+    result = HousekeepingResult()
+
+    # Earlier runs' failed or abandoned follow-ups first, so that this run's own failures
+    # wait for the next run instead of being retried at once.
+    _retry_close_follow_ups(db, clients, now, pacer, result)
+
+    with db.session(read_only=True) as session:
+        due_to_close = [r.id for r in rounds.rounds_due_to_close(session, now)]
+    for round_id in due_to_close:
+        _guarded(result, "close", round_id, lambda rid=round_id: _close_round(db, clients, rid, now, pacer, result))
+
+    with db.session(read_only=True) as session:
+        still_open = [r.id for r in rounds.open_rounds(session)
+                      if r.closes_at is None or r.closes_at > now]
+    for round_id in still_open:
+        _guarded(result, "remind", round_id,
+                 lambda rid=round_id: _send_due_reminders(db, clients, rid, now, pacer, result))
+    return result
+
+
+def _guarded(result: HousekeepingResult, what: str, round_id: int, fn: Callable[[], None]) -> None:
+    """One round's trouble (a revoked token, a dropped connection) never stops the others."""
+    try:
+        fn()
+    except Exception as exc:
+        log.exception("housekeeping (%s) failed for round %s", what, round_id)
+        result.errors.append(f"{what} round {round_id}: {exc!r}")
+
+
+def _claim_or_take_over(db: Database, key: str, *, kind: str, team_id: str, target: str,
+                        now: datetime) -> bool:
+    """True for exactly one caller: the first claim, or a retry of a message that failed for
+    a passing reason, or a takeover of a claim whose sender died."""
+    with db.session() as session:
+        if sent_log.claim(session, key, kind=kind, team_id=team_id, target=target, at=now):
+            return True
+        return _take_over(session, key, now)
+
+
+def _take_over(session, key: str, now: datetime) -> bool:
+    entry = sent_log.get(session, key)
+    if entry is None or entry.status == "sent" or entry.attempts >= MAX_ATTEMPTS:
+        return False
+    if entry.status == "failed" and (entry.error or "") in PERMANENT:
+        return False
+    return sent_log.reclaim(session, key, stale_after=STALE_CLAIM, at=now)
+
+
+# -- closing -----------------------------------------------------------------------------------
+
+
+def _close_round(db: Database, clients: _Clients, round_id: int, now: datetime, pacer: Pacer | None,
+                 result: HousekeepingResult) -> None:
+    with db.session() as session:
+        # Lock the row: a leader's /icp-check close at the same moment either happened before
+        # (the round is closed: nothing to do here) or waits for this unit of work.
+        rnd = session.get(SurveyRound, round_id, with_for_update=True, populate_existing=True)
+        if rnd is None or not rnd.is_open:
+            return
+        closes_at = rnd.closes_at or now
+        rounds.close_round(session, round_id, at=closes_at)
+        if not sent_log.claim(session, f"closed:{round_id}", kind=CLOSED_KIND, team_id=rnd.team_id,
+                              target=str(round_id), at=now):
+            return  # someone else closed it (only possible if the row lock was bypassed)
+        if rnd.created_by:
+            sent_log.claim(session, f"closed-notice:{round_id}", kind=CLOSE_NOTICE_KIND,
+                           team_id=rnd.team_id, target=rnd.created_by, at=now)
+        team_id, creator = rnd.team_id, rnd.created_by
+    result.closed.append(round_id)
+    log.info("round %s closed (its close date %s passed)", round_id, closes_at.isoformat())
+    _refresh_invitations(db, clients, round_id, team_id, pacer, result, now)
+    if creator:
+        _notify_creator(db, clients, round_id, team_id, creator, pacer, result, now)
+
+
+def _retry_close_follow_ups(db: Database, clients: _Clients, now: datetime, pacer: Pacer | None,
+                            result: HousekeepingResult) -> None:
+    """Finish the follow-ups of closes that failed for a passing reason or were abandoned."""
+    with db.session(read_only=True) as session:
+        pending = [(m.key, m.kind, m.team_id, m.target)
+                   for kind in (CLOSED_KIND, CLOSE_NOTICE_KIND)
+                   for status in ("failed", "claimed")
+                   for m in sent_log.list_messages(session, kind=kind, status=status)]
+    for key, kind, team_id, target in pending:
+        round_id = int(key.split(":")[1])
+        with db.session() as session:
+            if not _take_over(session, key, now):
+                continue
+        if kind == CLOSED_KIND:
+            _guarded(result, "close", round_id, lambda rid=round_id, k=key, t=team_id:
+                     _refresh_invitations(db, clients, rid, t, pacer, result, now, key=k))
+        else:
+            _guarded(result, "close", round_id, lambda rid=round_id, t=team_id, c=target:
+                     _notify_creator(db, clients, rid, t, c, pacer, result, now))
+
+
+def _refresh_invitations(db: Database, clients: _Clients, round_id: int, team_id: str,
+                         pacer: Pacer | None, result: HousekeepingResult, now: datetime,
+                         key: str | None = None) -> None:
+    key = key or f"closed:{round_id}"
+    client = clients.get(team_id)
+    if client is None:
+        with db.session() as session:
+            sent_log.mark_failed(session, key, NOT_INSTALLED)
+        return
+    try:
+        updated = round_service.refresh_invitations_after_close(db, client, round_id, pacer)
+    except Exception as exc:  # a connection lost beyond the client's retries: a later run retries
+        log.exception("could not turn the invitations of round %s into closed notices", round_id)
+        with db.session() as session:
+            sent_log.mark_failed(session, key, repr(exc))
+        result.failed += 1
+        result.errors.append(f"close round {round_id}: {exc!r}")
+        return
+    with db.session() as session:
+        sent_log.mark_sent(session, key, channel=None, ts=None, at=now)
+    result.invitations_updated += updated
+
+
+def close_notice(round_id: int, title: str, completed: int, invited: int) -> tuple[str, list]:
+    """The DM to the creator of a round that closed on its close date."""
+    text = (f"{title} closed: {completed} of {invited} finished; "
+            f"see /icp-check report {round_id}")
+    body = (f":lock: *{escape(title)}* closed on its close date: *{completed} of {invited}* "
+            f"finished; see `/icp-check report {round_id}`.")
+    return text, [SectionBlock(text=mrkdwn(body))]
+
+
+def _notify_creator(db: Database, clients: _Clients, round_id: int, team_id: str, creator: str,
+                    pacer: Pacer | None, result: HousekeepingResult, now: datetime) -> None:
+    key = f"closed-notice:{round_id}"
+    client = clients.get(team_id)
+    if client is None:
+        with db.session() as session:
+            sent_log.mark_failed(session, key, NOT_INSTALLED)
+        return
+    with db.session(read_only=True) as session:
+        rnd = rounds.require_round(session, round_id)
+        counts = rounds.participation(session, round_id)
+    text, blocks = close_notice(round_id, rnd.title, counts.completed, counts.invited)
+    if pacer:
+        pacer.wait(f"{team_id}:chat.postMessage")
+    try:
+        response = client.chat_postMessage(channel=creator, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        _record_failure(db, key, exc, result, f"the close notice of round {round_id}")
+        return
+    with db.session() as session:
+        sent_log.mark_sent(session, key, channel=response["channel"], ts=response["ts"], at=now)
+    result.creator_notices += 1
+
+
+def _record_failure(db: Database, key: str, exc: SlackApiError, result: HousekeepingResult,
+                    what: str) -> None:
+    error = exc.response.get("error", "unknown")
+    with db.session() as session:
+        sent_log.mark_failed(session, key, error)
+    if error in round_service.UNREACHABLE:
+        result.unreachable += 1
+    else:
+        result.failed += 1
+        log.warning("%s failed: %s", what, error)
+
+
+# -- reminders ---------------------------------------------------------------------------------
+
+
+def _send_due_reminders(db: Database, clients: _Clients, round_id: int, now: datetime,
+                        pacer: Pacer | None, result: HousekeepingResult) -> None:
+    """The reminder DMs of ``bot.services.rounds.send_reminders`` (same blocks, keys and counts),
+    to those ``due_for_reminder`` only: ``send_reminders`` reminds everyone pending at once,
+    which is right for a leader's ``/icp-check remind`` but ignores the interval."""
+    with db.session(read_only=True) as session:
+        rnd = rounds.require_round(session, round_id)
+        if not rnd.is_open or (rnd.closes_at is not None and rnd.closes_at <= now):
+            return
+        due = rounds.due_for_reminder(session, round_id, now)
+        if not due:
+            return
+        template = templates.get_template(session, rnd.template_id)
+        started = {p.user_id for p in due if answer_store.answers_of(session, round_id, p.user_id)}
+    client = clients.get(rnd.team_id)
+    if client is None:
+        return
+    for participant in due:
+        user_id = participant.user_id
+        key = f"remind:{round_id}:{user_id}:{participant.reminders_sent + 1}"
+        if not _claim_or_take_over(db, key, kind=REMINDER_KIND, team_id=rnd.team_id, target=user_id, now=now):
+            result.already += 1
+            continue
+        if pacer:
+            pacer.wait(f"{rnd.team_id}:chat.postMessage")
+        text, blocks = messages.reminder_blocks(round_id, rnd.title, template.minutes, rnd.closes_at,
+                                                started=user_id in started)
+        try:
+            response = client.chat_postMessage(channel=participant.dm_channel or user_id,
+                                               text=text, blocks=blocks)
+        except SlackApiError as exc:
+            _record_failure(db, key, exc, result, f"a reminder of round {round_id}")
+            continue
+        with db.session() as session:
+            sent_log.mark_sent(session, key, channel=response["channel"], ts=response["ts"], at=now)
+            rounds.record_reminder(session, round_id, user_id, at=now)
+        result.reminders += 1
