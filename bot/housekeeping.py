@@ -15,11 +15,7 @@ a misfire, or from two processes at once. What happens once is decided by the da
   ago), each DMed under the key ``remind:<round>:<user>:<n>`` that ``/icp-check remind`` uses
   too, so a manual and a scheduled reminder never double up.
 
-A message that failed for a passing reason (not an unreachable person) is retried by a later
-run, up to ``MAX_ATTEMPTS`` in all; a claim left ``claimed`` for ``STALE_CLAIM`` (its sender
-died) is taken over by exactly one later run. Updating invitations twice is harmless; a DM
-whose sender died between Slack's answer and ``mark_sent`` can go out twice, the one window
-the log cannot close.
+Retries and takeovers of failed or abandoned messages follow ``bot.services.delivery``.
 
 ``client_for_team(team_id)`` returns the WebClient to use for a workspace, or None when the
 app is not installed there (nothing is sent; the close itself still happens). Build it with
@@ -31,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -40,12 +36,11 @@ from slack_sdk.oauth.installation_store import InstallationStore
 
 from bot.pacing import Pacer
 from bot.services import rounds as round_service
+from bot.services.delivery import NOT_INSTALLED, record_failure, take_over
 from bot.slack_client import make_client
-from bot.views import messages
 from bot.views.text import escape, mrkdwn
-from storage import answers as answer_store
 from storage import messages as sent_log
-from storage import rounds, templates
+from storage import rounds
 from storage.db import Database
 from storage.models import SurveyRound
 
@@ -57,11 +52,6 @@ CLOSED_KIND = "round-closed"  # closed:<round>: invitations turned into closed n
 CLOSE_NOTICE_KIND = "close-notice"  # closed-notice:<round>: the creator's DM
 REMINDER_KIND = "reminder"  # remind:<round>:<user>:<n>, as bot.services.rounds.send_reminders
 
-MAX_ATTEMPTS = 3
-STALE_CLAIM = timedelta(minutes=30)
-NOT_INSTALLED = "not_installed"
-# Errors a retry cannot fix: the person cannot be reached, or the app is gone.
-PERMANENT = frozenset(round_service.UNREACHABLE | {NOT_INSTALLED})
 
 
 # -- clients per workspace -------------------------------------------------------------------
@@ -168,25 +158,6 @@ def _guarded(result: HousekeepingResult, what: str, round_id: int, fn: Callable[
         result.errors.append(f"{what} round {round_id}: {exc!r}")
 
 
-def _claim_or_take_over(db: Database, key: str, *, kind: str, team_id: str, target: str,
-                        now: datetime) -> bool:
-    """True for exactly one caller: the first claim, or a retry of a message that failed for
-    a passing reason, or a takeover of a claim whose sender died."""
-    with db.session() as session:
-        if sent_log.claim(session, key, kind=kind, team_id=team_id, target=target, at=now):
-            return True
-        return _take_over(session, key, now)
-
-
-def _take_over(session, key: str, now: datetime) -> bool:
-    entry = sent_log.get(session, key)
-    if entry is None or entry.status == "sent" or entry.attempts >= MAX_ATTEMPTS:
-        return False
-    if entry.status == "failed" and (entry.error or "") in PERMANENT:
-        return False
-    return sent_log.reclaim(session, key, stale_after=STALE_CLAIM, at=now)
-
-
 # -- closing -----------------------------------------------------------------------------------
 
 
@@ -224,9 +195,8 @@ def _retry_close_follow_ups(db: Database, clients: _Clients, now: datetime, pace
                    for m in sent_log.list_messages(session, kind=kind, status=status)]
     for key, kind, team_id, target in pending:
         round_id = int(key.split(":")[1])
-        with db.session() as session:
-            if not _take_over(session, key, now):
-                continue
+        if not take_over(db, key, now):
+            continue
         if kind == CLOSED_KIND:
             _guarded(result, "close", round_id, lambda rid=round_id, k=key, t=team_id:
                      _refresh_invitations(db, clients, rid, t, pacer, result, now, key=k))
@@ -293,14 +263,11 @@ def _notify_creator(db: Database, clients: _Clients, round_id: int, team_id: str
 
 def _record_failure(db: Database, key: str, exc: SlackApiError, result: HousekeepingResult,
                     what: str) -> None:
-    error = exc.response.get("error", "unknown")
-    with db.session() as session:
-        sent_log.mark_failed(session, key, error)
-    if error in round_service.UNREACHABLE:
+    if record_failure(db, key, exc):
         result.unreachable += 1
     else:
         result.failed += 1
-        log.warning("%s failed: %s", what, error)
+        log.warning("%s failed: %s", what, exc.response.get("error"))
 
 
 # -- reminders ---------------------------------------------------------------------------------
@@ -308,38 +275,13 @@ def _record_failure(db: Database, key: str, exc: SlackApiError, result: Housekee
 
 def _send_due_reminders(db: Database, clients: _Clients, round_id: int, now: datetime,
                         pacer: Pacer | None, result: HousekeepingResult) -> None:
-    """The reminder DMs of ``bot.services.rounds.send_reminders`` (same blocks, keys and counts),
-    to those ``due_for_reminder`` only: ``send_reminders`` reminds everyone pending at once,
-    which is right for a leader's ``/icp-check remind`` but ignores the interval."""
     with db.session(read_only=True) as session:
-        rnd = rounds.require_round(session, round_id)
-        if not rnd.is_open or (rnd.closes_at is not None and rnd.closes_at <= now):
-            return
-        due = rounds.due_for_reminder(session, round_id, now)
-        if not due:
-            return
-        template = templates.get_template(session, rnd.template_id)
-        started = {p.user_id for p in due if answer_store.answers_of(session, round_id, p.user_id)}
-    client = clients.get(rnd.team_id)
+        team_id = rounds.require_round(session, round_id).team_id
+    client = clients.get(team_id)
     if client is None:
         return
-    for participant in due:
-        user_id = participant.user_id
-        key = f"remind:{round_id}:{user_id}:{participant.reminders_sent + 1}"
-        if not _claim_or_take_over(db, key, kind=REMINDER_KIND, team_id=rnd.team_id, target=user_id, now=now):
-            result.already += 1
-            continue
-        if pacer:
-            pacer.wait(f"{rnd.team_id}:chat.postMessage")
-        text, blocks = messages.reminder_blocks(round_id, rnd.title, template.minutes, rnd.closes_at,
-                                                started=user_id in started)
-        try:
-            response = client.chat_postMessage(channel=participant.dm_channel or user_id,
-                                               text=text, blocks=blocks)
-        except SlackApiError as exc:
-            _record_failure(db, key, exc, result, f"a reminder of round {round_id}")
-            continue
-        with db.session() as session:
-            sent_log.mark_sent(session, key, channel=response["channel"], ts=response["ts"], at=now)
-            rounds.record_reminder(session, round_id, user_id, at=now)
-        result.reminders += 1
+    outcome = round_service.send_reminders(db, client, round_id, now=now, pacer=pacer, only_due=True)
+    result.reminders += outcome.sent
+    result.already += outcome.already
+    result.unreachable += len(outcome.unreachable)
+    result.failed += outcome.failed

@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.pacing import Pacer, TokenBucket
+from bot.services.delivery import claim_or_take_over, record_failure
 from bot.views import messages
 from storage import answers as answer_store
 from storage import messages as sent_log
@@ -32,13 +33,10 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-UNREACHABLE = {"user_not_found", "account_inactive", "cannot_dm_bot", "user_disabled", "channel_not_found",
-               "not_in_channel", "is_archived", "messages_tab_disabled"}
 NOT_FOUND = {"user_not_found", "user_not_visible"}
 """users.info errors that mean the person cannot be reached: left out of the audience."""
 USERS_INFO_PER_MINUTE = 100  # Tier 4
 USERS_INFO_BURST = 20
-
 
 @dataclass
 class Audience:
@@ -146,6 +144,13 @@ class FanOut:
     unreachable: list[str] = field(default_factory=list)
     failed: int = 0
 
+    def count_failure(self, user_id: str, unreachable: bool, what: str, exc: SlackApiError) -> None:
+        if unreachable:
+            self.unreachable.append(user_id)
+        else:
+            self.failed += 1
+            log.warning("%s failed: %s", what, exc.response.get("error"))
+
 
 def send_invitations(db: Database, client: WebClient, round_id: int, pacer: Pacer | None = None) -> FanOut:
     """DM every participant not yet invited; idempotent (claimed per person)."""
@@ -156,9 +161,7 @@ def send_invitations(db: Database, client: WebClient, round_id: int, pacer: Pace
         pending = [p.user_id for p in rounds.uninvited_participants(session, round_id)]
     for user_id in pending:
         key = f"invite:{round_id}:{user_id}"
-        with db.session() as session:
-            claimed = sent_log.claim(session, key, team_id=rnd.team_id, kind="invite", target=user_id)
-        if not claimed:
+        if not claim_or_take_over(db, key, kind="invite", team_id=rnd.team_id, target=user_id):
             outcome.already += 1
             continue
         if pacer:
@@ -167,14 +170,7 @@ def send_invitations(db: Database, client: WebClient, round_id: int, pacer: Pace
         try:
             response = client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
         except SlackApiError as exc:
-            error = exc.response.get("error", "unknown")
-            with db.session() as session:
-                sent_log.mark_failed(session, key, error)
-            if error in UNREACHABLE:
-                outcome.unreachable.append(user_id)
-            else:
-                outcome.failed += 1
-                log.warning("invitation for round %s failed: %s", round_id, error)
+            outcome.count_failure(user_id, record_failure(db, key, exc), f"invitation of round {round_id}", exc)
             continue
         with db.session() as session:
             sent_log.mark_sent(session, key, channel=response["channel"], ts=response["ts"])
@@ -184,43 +180,43 @@ def send_invitations(db: Database, client: WebClient, round_id: int, pacer: Pace
 
 
 def send_reminders(db: Database, client: WebClient, round_id: int, *, now: datetime,
-                   pacer: Pacer | None = None) -> FanOut:
-    """Remind those who have not finished: at most ``max_reminders`` each, never after close."""
+                   pacer: Pacer | None = None, only_due: bool = False) -> FanOut:
+    """Remind those who have not finished: at most ``max_reminders`` each, never after close.
+
+    A leader's ``/icp-check remind`` reminds everyone pending at once; the scheduler passes
+    ``only_due`` to remind only those whose last contact is ``reminder_interval_hours`` old.
+    Both share the keys ``remind:<round>:<user>:<n>``, so they never double a reminder.
+    """
     outcome = FanOut()
     with db.session() as session:
         rnd = rounds.require_round(session, round_id)
         if not rnd.is_open or (rnd.closes_at is not None and rnd.closes_at <= now):
             return outcome
         template = templates.get_template(session, rnd.template_id)
-        pending = [p for p in rounds.pending_participants(session, round_id)
-                   if p.reminders_sent < rnd.max_reminders]
+        if only_due:
+            pending = rounds.due_for_reminder(session, round_id, now)
+        else:
+            pending = [p for p in rounds.pending_participants(session, round_id)
+                       if p.reminders_sent < rnd.max_reminders]
         started = {p.user_id for p in pending if answer_store.answers_of(session, round_id, p.user_id)}
     for participant in pending:
-        key = f"remind:{round_id}:{participant.user_id}:{participant.reminders_sent + 1}"
-        with db.session() as session:
-            claimed = sent_log.claim(session, key, team_id=rnd.team_id, kind="reminder", target=participant.user_id)
-        if not claimed:
+        user_id = participant.user_id
+        key = f"remind:{round_id}:{user_id}:{participant.reminders_sent + 1}"
+        if not claim_or_take_over(db, key, kind="reminder", team_id=rnd.team_id, target=user_id, now=now):
             outcome.already += 1
             continue
         if pacer:
             pacer.wait(f"{rnd.team_id}:chat.postMessage")
         text, blocks = messages.reminder_blocks(round_id, rnd.title, template.minutes, rnd.closes_at,
-                                                started=participant.user_id in started)
+                                                started=user_id in started)
         try:
-            response = client.chat_postMessage(channel=participant.dm_channel or participant.user_id,
-                                               text=text, blocks=blocks)
+            response = client.chat_postMessage(channel=participant.dm_channel or user_id, text=text, blocks=blocks)
         except SlackApiError as exc:
-            error = exc.response.get("error", "unknown")
-            with db.session() as session:
-                sent_log.mark_failed(session, key, error)
-            if error in UNREACHABLE:
-                outcome.unreachable.append(participant.user_id)
-            else:
-                outcome.failed += 1
+            outcome.count_failure(user_id, record_failure(db, key, exc), f"reminder of round {round_id}", exc)
             continue
         with db.session() as session:
-            sent_log.mark_sent(session, key, channel=response["channel"], ts=response["ts"])
-            rounds.record_reminder(session, round_id, participant.user_id, at=now)
+            sent_log.mark_sent(session, key, channel=response["channel"], ts=response["ts"], at=now)
+            rounds.record_reminder(session, round_id, user_id, at=now)
         outcome.sent += 1
     return outcome
 
