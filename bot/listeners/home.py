@@ -16,7 +16,7 @@ from bot.listeners.commands import open_start_modal
 from bot.payloads import BlockAction, MalformedPayload, parse
 from bot.services import access
 from bot.services.profiles import load_icp
-from bot.services.reporting import round_report
+from bot.services.reporting import round_report, score_trend
 from bot.views import home_tab, report_blocks
 from bot.views.text import mrkdwn, plain
 from storage import answers as answer_store
@@ -45,11 +45,7 @@ def build_home(deps: Deps, client: WebClient, team_id: str, user_id: str) -> Vie
                     round_id=open_round.id, title=open_round.title, invited=counts.invited,
                     started=counts.answered - counts.completed, completed=counts.completed,
                     closes_at=open_round.closes_at, status=open_round.status, can_remind=True)
-        closed = list(reversed(rounds.list_rounds(session, team_id, status="closed", limit=5)))
-    scores = []
-    for rnd in closed:
-        result = round_report(deps.db, team_id, rnd.id, bootstrap=0)
-        scores.append((rnd.title, result.report.score if result else None))
+    scores = score_trend(deps.db, team_id)
     return home_tab.home_view(profile_blocks=report_blocks.profile_blocks(profile, template), scores=scores,
                               own_round=own, leader_blocks=leader_blocks, is_leader=leader)
 

@@ -20,6 +20,26 @@ class RoundReport:
     previous_score: float | None
 
 
+def _score(session, rnd: SurveyRound, min_group: int) -> float | None:
+    """A round's alignment score alone (no bootstrap): for trends."""
+    template = templates.get_template(session, rnd.template_id)
+    responses = answer_store.responses_for_round(session, rnd.id, template)
+    return build_report(template, responses, min_group_size=min_group, bootstrap=0).score
+
+
+def _min_group(session, team_id: str) -> int:
+    workspace = workspaces.get_workspace(session, team_id)
+    return workspace.min_group_size if workspace else 3
+
+
+def score_trend(db: Database, team_id: str, limit: int = 5) -> list[tuple[str, float | None]]:
+    """(title, score) of the latest ``limit`` closed rounds, oldest first."""
+    with db.session(read_only=True) as session:
+        min_group = _min_group(session, team_id)
+        closed = rounds.list_rounds(session, team_id, status="closed", limit=limit)
+        return [(rnd.title, _score(session, rnd, min_group)) for rnd in reversed(closed)]
+
+
 def round_report(db: Database, team_id: str, round_id: int | None = None, *, bootstrap: int = 1000) -> RoundReport | None:
     """The report of ``round_id`` (default: the latest round), None when there is no such round
     in this workspace. The previous closed round's score gives the trend."""
@@ -27,20 +47,11 @@ def round_report(db: Database, team_id: str, round_id: int | None = None, *, boo
         rnd = rounds.get_round(session, round_id) if round_id is not None else rounds.latest_round(session, team_id)
         if rnd is None or rnd.team_id != team_id:
             return None
-        workspace = workspaces.get_workspace(session, team_id)
-        min_group = workspace.min_group_size if workspace else 3
+        min_group = _min_group(session, team_id)
         template = templates.get_template(session, rnd.template_id)
         responses = answer_store.responses_for_round(session, rnd.id, template)
         earlier = [r for r in rounds.list_rounds(session, team_id, status="closed", limit=10)
                    if r.id != rnd.id and r.opened_at < rnd.opened_at]
-        previous_responses = None
-        previous_template = None
-        if earlier:
-            previous_template = templates.get_template(session, earlier[0].template_id)
-            previous_responses = answer_store.responses_for_round(session, earlier[0].id, previous_template)
+        previous_score = _score(session, earlier[0], min_group) if earlier else None
     report = build_report(template, responses, min_group_size=min_group, bootstrap=bootstrap)
-    previous_score = None
-    if previous_responses is not None and previous_template is not None:
-        previous_score = build_report(previous_template, previous_responses, min_group_size=min_group,
-                                      bootstrap=0).score
     return RoundReport(round=rnd, template=template, report=report, previous_score=previous_score)

@@ -1,0 +1,52 @@
+"""App Home: a person's own survey, the score trend and the ICP for everyone; the running
+round's progress and the main buttons for leaders only."""
+
+from __future__ import annotations
+
+from bot.services.reporting import round_report
+
+from .helpers import LEADER, STAFF, blocks_text, command, designed_answers
+
+
+def _home(fake, sim, user: str):
+    before = fake.home_views.get(user)
+    version = before.hash if before else None
+    assert sim.home_opened(user).status == 200
+    return fake.wait_for(lambda: (view := fake.home_views.get(user)) and view.hash != version and view)
+
+
+def _buttons(view) -> dict[str, str | None]:
+    return {el["action_id"]: el.get("value") for block in view.blocks if block["type"] == "actions"
+            for el in block["elements"]}
+
+
+def test_staff_see_their_survey_and_leaders_see_progress(world, open_round):
+    fake, sim = world.fake, world.sim
+    staff_home = _home(fake, sim, STAFF[0])
+    assert _buttons(staff_home) == {"survey_start": str(open_round)}
+    text = blocks_text(staff_home.blocks)
+    assert "waiting for your answers" in text and "For leaders" not in text
+    assert "No ICP has been ratified yet" in text
+
+    leader_home = _home(fake, sim, LEADER)
+    text = blocks_text(leader_home.blocks)
+    assert "For leaders" in text and "Invited: 10" in text and "finished: 0 (0%)" in text
+    assert {"home_start_round", "home_report", "round_remind"} <= set(_buttons(leader_home))
+    # no person is named anywhere on a leader's home
+    assert not any(user in text for user in STAFF)
+
+
+def test_home_follows_answers_and_shows_the_score_after_close(world, open_round, answer_round):
+    fake, sim, db = world.fake, world.sim, world.db
+    for i, user in enumerate(STAFF[:4]):
+        answer_round(sim, fake, user, designed_answers(i))
+    # finishing the survey republishes the person's home with an edit button
+    home = fake.wait_for(lambda: (v := fake.home_views.get(STAFF[0])) and "survey_edit" in _buttons(v) and v)
+    assert _buttons(home)["survey_edit"] == str(open_round)
+
+    assert "Closed" in command(fake, sim, LEADER, f"close {open_round}")["text"]
+    expected = round_report(db, fake.team_id, open_round, bootstrap=0).report.score
+    assert expected is not None
+    text = blocks_text(_home(fake, sim, STAFF[5]).blocks)
+    assert f"Alignment score*: {expected:.0f}/100" in text
+    assert "No survey is waiting for you" in text
