@@ -51,6 +51,47 @@ def _cmd_template_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_template_install(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.settings import SettingsError, load_settings
+    from storage import templates, workspaces
+    from storage.db import Database
+    from storage.errors import TemplateConflict
+    from survey.template import BUILTIN_TEMPLATES, TemplateError, load_template
+
+    try:
+        template = load_template(args.file)
+        settings = load_settings()
+    except TemplateError as exc:
+        print(f"invalid template {exc.source}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if template.id in BUILTIN_TEMPLATES:
+        print(f"error: '{template.id}' is the id of a built-in template; give yours another id",
+              file=sys.stderr)
+        return 2
+    db = Database(settings.database_url)
+    if not db.is_up_to_date():
+        print("error: the database schema is behind this version; run `icp-bot db upgrade` first",
+              file=sys.stderr)
+        return 2
+    try:
+        with db.session() as session:
+            workspaces.get_or_create_workspace(session, args.team)
+            stored = templates.save_template(session, args.team, template, Path(args.file).read_text("utf-8"))
+    except TemplateConflict as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"template '{stored.key}' v{stored.version} is available to workspace {args.team}: "
+          "leaders can choose it in /icp-check start")
+    return 0
+
+
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.settings import SettingsError, load_settings
     from storage.db import Database
@@ -135,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate = template_sub.add_parser("validate", help="check a template YAML file")
     validate.add_argument("file")
     validate.set_defaults(func=_cmd_template_validate)
+    install = template_sub.add_parser("install", help="make a template available to a workspace")
+    install.add_argument("file")
+    install.add_argument("--team", required=True, help="the workspace's Slack team id (T...)")
+    install.set_defaults(func=_cmd_template_install)
 
     run = sub.add_parser("run", help="connect to Slack (Socket Mode by default)")
     how = run.add_mutually_exclusive_group()
