@@ -323,15 +323,25 @@ def register(app: App, deps: Deps) -> None:
             round_id = int(action.action.value or "")
         except (MalformedPayload, ValueError):
             return
+
+        def tell(text: str) -> None:
+            # A status message has a response_url; the same button on App Home has none.
+            if action.response_url:
+                respond(response_type="ephemeral", replace_original=False, text=text)
+            else:
+                client.chat_postMessage(channel=action.user.id, text=text)
+
         if not access.is_leader(deps.db, client, action.team_id or "", action.user.id):
             log.warning("refused remind click from non-leader %s", action.user.id)
-            respond(response_type="ephemeral", replace_original=False, text="Only ICP Align leaders can send reminders.")
+            tell("Only ICP Align leaders can send reminders.")
             return
         with deps.db.session(read_only=True) as session:
             rnd = rounds.get_round(session, round_id)
         if rnd is None or rnd.team_id != action.team_id:
             return
-        respond(response_type="ephemeral", replace_original=False, text=remind_round(deps, client, round_id))
+        tell(remind_round(deps, client, round_id))
+        if not action.response_url:
+            deps.on_change(client, action.team_id, action.user.id)
 
     @app.action(report_blocks.POST_REPORT)
     def post_report(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:

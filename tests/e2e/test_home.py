@@ -50,3 +50,14 @@ def test_home_follows_answers_and_shows_the_score_after_close(world, open_round,
     text = blocks_text(_home(fake, sim, STAFF[5]).blocks)
     assert f"Alignment score*: {expected:.0f}/100" in text
     assert "No survey is waiting for you" in text
+
+
+def test_remind_button_on_home_reminds_and_answers_by_dm(world, open_round):
+    fake, sim = world.fake, world.sim
+    home = _home(fake, sim, LEADER)
+    before = len(fake.calls_to("chat.postMessage"))
+    assert sim.click(LEADER, home, "round_remind").status == 200
+    reply = fake.wait_for(lambda: next((m for m in fake.messages(LEADER) if m.text.startswith("Reminded")), None))
+    assert reply.text.startswith("Reminded 10 people")
+    reminded = {c.params["channel"] for c in fake.calls_to("chat.postMessage")[before:]}
+    assert reminded == {f"D{user}" for user in STAFF} | {LEADER}  # the reminders, and the reply to the leader
