@@ -14,7 +14,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.listeners import commands, home, icp_profile, survey_flow
+from bot.listeners import commands, home, icp_profile, lifecycle, survey_flow
 from bot.settings import Mode, Settings
 from bot.slack_client import make_client
 from storage.db import Database
@@ -50,6 +50,8 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, de
     deps.on_change = lambda client_, team_id, user_id: home.publish_home(deps, client_, team_id, user_id)
     for module in LISTENER_MODULES:
         module.register(app, deps)
+    if mode != Mode.OAUTH:  # in OAuth mode bolt's token revocation listeners take these events
+        lifecycle.register(app, deps)
 
     @app.error
     def on_error(error: Exception, body: dict) -> None:

@@ -179,3 +179,12 @@ def test_bad_signature_or_stale_request_refused(world, fault):
     body = _slash_body(fake, LEADER, "leaders add <@U0STAFF01>")
     assert _post(url, body, sign(SECRET, body), "application/x-www-form-urlencoded") == 200
     fake.wait_for(lambda: count_rows(db, Workspace) == 1)
+
+
+def test_lifecycle_events_are_acknowledged_and_keep_the_data(world, open_round):
+    """An unhandled event answers 404 and Slack retries it; these must be acknowledged."""
+    fake, sim, db = world.fake, world.sim, world.db
+    revoked = sim.send_event({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [fake.bot_user_id]}})
+    uninstalled = sim.send_event({"type": "app_uninstalled"})
+    assert (revoked.status, uninstalled.status) == (200, 200)
+    assert round_status(db, open_round) == "open"
