@@ -13,7 +13,6 @@ from slack_sdk.models.views import View
 
 from bot.deps import Deps
 from bot.listeners.commands import open_start_modal
-from bot.payloads import BlockAction, MalformedPayload, parse
 from bot.services import access
 from bot.services.profiles import load_icp
 from bot.services.reporting import round_report, score_trend
@@ -69,22 +68,16 @@ def register(app: App, deps: Deps) -> None:
     @app.action(home_tab.HOME_START)
     def home_start(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
-        try:
-            action = parse(BlockAction, body)
-        except MalformedPayload:
-            return
-        if not action.trigger_id or not access.is_leader(deps.db, client, action.team_id or "", action.user.id):
+        action = access.leader_click(deps.db, client, body)
+        if action is None or not action.trigger_id:
             return
         open_start_modal(deps.db, client, action.team_id or "", action.trigger_id)
 
     @app.action(home_tab.HOME_REPORT)
     def home_report(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
-        try:
-            action = parse(BlockAction, body)
-        except MalformedPayload:
-            return
-        if not action.trigger_id or not access.is_leader(deps.db, client, action.team_id or "", action.user.id):
+        action = access.leader_click(deps.db, client, body)
+        if action is None or not action.trigger_id:
             return
         result = round_report(deps.db, action.team_id or "", None)
         if result is None:

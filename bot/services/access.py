@@ -8,6 +8,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.payloads import BlockAction, MalformedPayload, parse
 from storage import workspaces
 from storage.db import Database
 
@@ -29,3 +30,17 @@ def is_leader(db: Database, client: WebClient, team_id: str, user_id: str) -> bo
         if workspaces.is_leader(session, team_id, user_id):
             return True
     return is_workspace_admin(client, user_id)
+
+
+def leader_click(db: Database, client: WebClient, body: dict) -> BlockAction | None:
+    """A button click parsed, if a leader made it; None for a malformed payload or anyone else
+    (buttons can be replayed by hand, so every leader button checks again)."""
+    try:
+        action = parse(BlockAction, body)
+    except MalformedPayload:
+        log.warning("malformed button payload")
+        return None
+    if not is_leader(db, client, action.team_id or "", action.user.id):
+        log.warning("refused a leader button (%s) from %s", action.action.action_id, action.user.id)
+        return None
+    return action
