@@ -25,7 +25,13 @@ from bot.views.text import mrkdwn, plain
 from storage import answers as answer_store
 from storage import rounds, templates
 from storage.errors import RoundClosed
-from survey.answers import AnswersInvalid, missing_required, validate_answers
+from survey.answers import (
+    AnswerError,
+    AnswersInvalid,
+    missing_required,
+    parse_answer,
+    validate_answers,
+)
 from survey.template import Template
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,18 @@ def _load(deps: Deps, team_id: str | None, user_id: str, round_id: int):
     return rnd, participant, template, stored
 
 
+def assigned_team_answer(template: Template, team: str | None) -> dict[str, str]:
+    """The team question pre-filled with the team the round assigned (a user group whose
+    handle names one of its options), so that people need not say what the round knows."""
+    question = template.team_question
+    if question is None or not team:
+        return {}
+    try:
+        return {question.id: parse_answer(question, team)}
+    except AnswerError:
+        return {}
+
+
 def first_open_section(template: Template, stored: dict[str, Any]) -> int:
     missing = set(missing_required(template, stored))
     for index, section in enumerate(template.sections):
@@ -84,12 +102,13 @@ def register(app: App, deps: Deps) -> None:
         if not action.trigger_id:
             return
         try:
-            rnd, _participant, template, stored = _load(deps, action.team_id, action.user.id, round_id)
+            rnd, participant, template, stored = _load(deps, action.team_id, action.user.id, round_id)
         except Refused as exc:
             client.views_open(trigger_id=action.trigger_id, view=notice_view("ICP survey", str(exc)))
             return
         section = 0 if mode == "edit" else first_open_section(template, stored)
-        view = survey_modal.section_view(template, section, round_id=round_id, answers=stored, mode=mode,
+        shown = {**assigned_team_answer(template, participant.team), **stored}
+        view = survey_modal.section_view(template, section, round_id=round_id, answers=shown, mode=mode,
                                          closes_text=_closes_text(rnd))
         client.views_open(trigger_id=action.trigger_id, view=view)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from storage import rounds
 from storage.models import RoundParticipant, SurveyRound
 
 from .helpers import (
@@ -14,8 +15,11 @@ from .helpers import (
     action_ids,
     button_value,
     count_rows,
+    input_element,
+    message_with,
     open_modal,
     participants,
+    start_round,
 )
 
 
@@ -129,3 +133,19 @@ def test_audience_from_users_info_when_users_list_fails(world):
     invited = {c.params["channel"] for c in fake.calls_to("chat.postMessage")} - {LEADER}
     assert invited == set(STAFF[:4])
     assert set(participants(world.db, 1)) == set(STAFF[:4])
+
+
+def test_team_from_a_user_group_prefills_the_team_question(world):
+    fake, sim = world.fake, world.sim
+    fake.add_usergroup("S0SALES", "sales", STAFF[:5])
+    fake.add_usergroup("S0SUPP", "support-crew", STAFF[5:])
+    round_id = start_round(fake, sim, STAFF, team_groups=["S0SALES", "S0SUPP"])
+    with world.db.session() as session:
+        teams = {p.user_id: p.team for p in rounds.list_participants(session, round_id)}
+    assert teams == {**dict.fromkeys(STAFF[:5], "sales"), **dict.fromkeys(STAFF[5:], "support-crew")}
+    for user, expected in ((STAFF[0], "sales"), (STAFF[6], None)):
+        sim.click(user, message_with(fake, user, "survey_start"), "survey_start")
+        view = open_modal(fake, user, "survey_section")
+        element = input_element(view, "team")
+        chosen = (element.get("initial_option") or {}).get("value")
+        assert chosen == expected  # "support-crew" is no option of the team question: asked, not guessed
