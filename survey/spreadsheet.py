@@ -1,9 +1,10 @@
 """Answers from a spreadsheet (CSV), for teams that ran the exercise outside Slack first.
 
 Layout: one row per respondent; a ``respondent`` column (any unique label), a ``team``
-column (may be blank), and one column per question id. The options of a ``multi`` answer
-are separated by ``;``. Cells may hold option ids or option labels; blank cells are
-unanswered questions. Columns that are not question ids (a form tool's "Timestamp", say)
+column (may be blank), and one column per question id (in any case). Commas separate the
+columns; a file whose header has none may use tabs or semicolons instead. The options of a
+``multi`` answer are separated by ``;``. Cells may hold option ids or option labels; blank
+cells are unanswered questions. Columns that are not question ids (a form tool's "Timestamp", say)
 are ignored with a warning.
 
 All-or-nothing by default: if any row is malformed, ``SpreadsheetError`` lists every bad row
@@ -61,6 +62,18 @@ class SpreadsheetError(ValueError):
         super().__init__(f"{source}: {len(errors)} problem(s)\n{lines}{more}")
 
 
+def _delimiter(text: str) -> str:
+    """Comma, unless the header has none and uses tabs or semicolons (a spreadsheet saved in a
+    locale whose decimal separator is the comma writes ';')."""
+    header = text.split("\n", 1)[0]
+    if "," not in header:
+        if "\t" in header:
+            return "\t"
+        if ";" in header:
+            return ";"
+    return ","
+
+
 def _team_value(template: Template, raw: str) -> str | None:
     """Normalise a team cell: the team question's option id when it names one."""
     text = raw.strip()
@@ -79,7 +92,8 @@ def parse_responses(
     text: str, template: Template, *, source: str = "<csv>", skip_invalid: bool = False
 ) -> SpreadsheetResult:
     """Parse CSV text into validated responses; see the module docstring for the rules."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    text = text.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     try:
         header = next(reader)
     except StopIteration:
@@ -92,16 +106,17 @@ def parse_responses(
     dupes = sorted({c for c in columns if c and columns.count(c) > 1})
     if dupes:
         problems.append(f"line 1: duplicate column(s) {', '.join(dupes)}")
-    # The team column is the respondent's team, not an answer to validate, even when the
-    # template's team question shares its id.
-    question_columns = [c for c in columns if template.has_question(c) and c.casefold() != TEAM_COLUMN]
+    # Question columns by position (ids matched in any case). The team column is the
+    # respondent's team, not an answer to validate, even when the team question shares its id.
+    ids = {q.id.casefold(): q.id for q in template.questions}
+    question_at = {i: ids[c] for i, c in enumerate(lowered) if c in ids and c != TEAM_COLUMN}
+    question_columns = list(question_at.values())
     if not question_columns:
         problems.append(f"line 1: no column is a question id of template '{template.id}'")
     if problems:
         raise SpreadsheetError(source, problems)
 
-    ignored = [c for c in columns if c and c.casefold() not in (RESPONDENT_COLUMN, TEAM_COLUMN)
-               and not template.has_question(c)]
+    ignored = [c for c in columns if c and c.casefold() not in (RESPONDENT_COLUMN, TEAM_COLUMN, *ids)]
     warnings = [f"ignored column(s) that are not question ids: {', '.join(ignored)}"] if ignored else []
     has_team = TEAM_COLUMN in lowered
     absent = [q.id for q in template.questions
@@ -138,8 +153,8 @@ def parse_responses(
             errors.append(RowError(line, respondent, f"respondent already answered on line {seen[respondent]}"))
             continue
         seen[respondent] = line
-        raw = {c: _unescape_formula(row[columns.index(c)]) if c in text_columns else row[columns.index(c)]
-               for c in question_columns}
+        raw = {qid: _unescape_formula(row[i]) if qid in text_columns else row[i]
+               for i, qid in question_at.items()}
         try:
             answers = validate_answers(template, raw, questions=asked, require=False)
         except AnswersInvalid as exc:

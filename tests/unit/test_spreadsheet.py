@@ -201,3 +201,19 @@ def test_not_utf8(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(SpreadsheetError, match="cannot read the file"):
         read_responses(tmp_path / "nope.csv", CORE)
+
+
+def test_semicolon_and_tab_separated_files_and_any_case_headers():
+    from survey.spreadsheet import parse_responses
+    from survey.template import load_builtin
+
+    template = load_builtin("icp-core")
+    semicolons = 'Respondent;Team;Company_Size;Industry\nA;sales;51-200;"software;healthcare"\nB;support;11-50;software\n'
+    tabs = "respondent\tteam\tcompany_size\tindustry\nA\tsales\t51-200\tsoftware;healthcare\nB\tsupport\t11-50\tsoftware\n"
+    for text in (semicolons, tabs):
+        result = parse_responses(text, template)
+        assert [r.answers for r in result.responses] == [
+            {"company_size": "51-200", "industry": ["healthcare", "software"]},
+            {"company_size": "11-50", "industry": ["software"]},
+        ]
+        assert [r.team for r in result.responses] == ["sales", "support"]
