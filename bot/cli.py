@@ -32,7 +32,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"skipped: {error}", file=sys.stderr)
     report = build_report(template, result.responses, min_group_size=args.min_group_size,
                           bootstrap=args.bootstrap, seed=args.seed)
-    sys.stdout.write(FORMATS[args.format](report))
+    sys.stdout.write(FORMATS[args.format](report, template))
     return 0
 
 

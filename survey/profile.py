@@ -75,7 +75,7 @@ def describe_value(question: Question, value: Any, low: float | None = None, hig
     if question.kind == QuestionKind.SCALE:
         return f"{_fmt(value)} of {question.points} ({question.low_label} 1 - {question.points} {question.high_label})"
     if question.kind == QuestionKind.NUMBER:
-        unit = f" {question.unit}" if question.unit else ""
+        unit = "" if not question.unit else question.unit if question.unit == "%" else f" {question.unit}"
         text = f"{_fmt(value)}{unit}"
         if low is not None and high is not None and (low, high) != (value, value):
             text += f" (range {_fmt(low)}-{_fmt(high)})"

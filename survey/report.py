@@ -49,6 +49,7 @@ from pydantic import BaseModel, Field
 from survey.agreement import AGREEMENT_THRESHOLD, ItemAgreement, krippendorff_ordinal, rwg_j
 from survey.answer_labels import consensus_label
 from survey.answers import Response
+from survey.profile import IcpProfile, profile_from_report
 from survey.question_answers import QuestionAnswers, collect_answers, summarize
 from survey.score import bootstrap_scores, weighted_score
 from survey.team_splits import (
@@ -126,6 +127,8 @@ class AlignmentReport(BaseModel):
     agreement_threshold: float = AGREEMENT_THRESHOLD
     split_threshold: float = SPLIT_THRESHOLD
     bootstrap: int = 0
+    profile: IcpProfile | None = None
+    """The consensus profile (the candidate ICP a leader may ratify); None when hidden."""
 
     def _ranked(self) -> list[QuestionResult]:
         return [q for q in self.questions if q.agreement is not None and not q.hidden]
@@ -305,4 +308,5 @@ def build_report(
     )
     if confidence is not None:
         report.mean_confidence = float(np.mean(confidence.values))
+    report.profile = profile_from_report(report, template)
     return report

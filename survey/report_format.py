@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from survey.agreement import AGREEMENT_THRESHOLD
+from survey.profile import describe_value
 
 READING = (
     f"Reading: an agreement index of {AGREEMENT_THRESHOLD:.2f} or more is conventionally read as "
@@ -66,7 +67,27 @@ def _scored(report: Any) -> list[Any]:
     return [q for q in report.questions if q.agreement is not None]
 
 
-def to_text(report: Any) -> str:
+def _profile_lines(report: Any, template: Any) -> list[str]:
+    """The consensus ICP, one trait a line (needs the template for option labels)."""
+    profile = getattr(report, "profile", None)
+    if profile is None or template is None or not (profile.traits or profile.disqualifiers):
+        return []
+    agreement = {q.id: q.agreement for q in report.questions}
+    lines = []
+    for trait in profile.traits:
+        question = template.question(trait.question_id)
+        line = f"{question.prompt}: {describe_value(question, trait.value, trait.low, trait.high)}"
+        index = agreement.get(trait.question_id)
+        if index is not None and index < AGREEMENT_THRESHOLD:
+            line += f" (not agreed yet: index {index:.2f})"
+        lines.append(line)
+    if profile.disqualifiers and profile.disqualifier_question:
+        question = template.question(profile.disqualifier_question)
+        lines.append("Walk away when: " + "; ".join(question.option_label(d) for d in profile.disqualifiers))
+    return lines
+
+
+def to_text(report: Any, template: Any = None) -> str:
     """A plain-text report that a leader can read in a terminal."""
     out = [f"ICP alignment report: {report.template_name}", "=" * 60,
            f"Respondents: {report.respondents}", _teams_line(report), _score_line(report)]
@@ -87,8 +108,11 @@ def to_text(report: Any) -> str:
             out += ["", "Where teams split:"]
             out += [f"- {s.prompt}: {s.text} (distance {s.distance:.2f})" for s in report.splits[:SHOWN_SPLITS]]
             out += _more_splits(report)
+        profile = _profile_lines(report, template)
+        if profile:
+            out += ["", "Consensus ICP (the candidate a leader can ratify):"] + [f"- {line}" for line in profile]
         for summary in report.texts:
-            if summary.hidden if hasattr(summary, "hidden") else False:
+            if getattr(summary, "hidden", False):
                 continue
             out += ["", f"{summary.prompt} ({summary.count} answers, anonymous):"]
             out += [f'  "{quote}"' for quote in summary.quotes[:5]]
@@ -97,7 +121,7 @@ def to_text(report: Any) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_markdown(report: Any) -> str:
+def to_markdown(report: Any, template: Any = None) -> str:
     """A Markdown report, for a wiki page or a pull request."""
     out = [f"# ICP alignment report: {report.template_name}", "",
            f"**{_score_line(report)}**", "", f"Respondents: {report.respondents}. {_teams_line(report)}."]
@@ -118,6 +142,9 @@ def to_markdown(report: Any) -> str:
             out += [f"- **{s.prompt}**: {s.text} (Jensen-Shannon distance {s.distance:.2f})"
                     for s in report.splits[:SHOWN_SPLITS]]
             out += _more_splits(report)
+        profile = _profile_lines(report, template)
+        if profile:
+            out += ["", "## Consensus ICP", ""] + [f"- {line}" for line in profile]
         for summary in report.texts:
             if getattr(summary, "hidden", False):
                 continue
@@ -126,7 +153,7 @@ def to_markdown(report: Any) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_json(report: Any) -> str:
+def to_json(report: Any, template: Any = None) -> str:
     """The report as JSON: every field of the report model, no respondent ids."""
     return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 

@@ -310,3 +310,21 @@ def test_min_group_size_must_be_positive(capsys):
         main(["report", "--answers", str(SAMPLE), "--min-group-size", "0"])
     assert info.value.code == 2
     assert "--min-group-size must be at least 1" in capsys.readouterr().err
+
+
+def test_the_report_carries_the_consensus_profile(capsys):
+    assert main(["report", "--answers", str(SAMPLE), "--format", "json", "--bootstrap", "0"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    traits = {t["question_id"]: t["value"] for t in data["profile"]["traits"]}
+    questions = {q["id"]: q for q in data["questions"]}
+    # every trait is its question's consensus; the team and confidence questions are no traits
+    assert traits["company_size"] == questions["company_size"]["consensus"] == "51-200"
+    assert traits["industry"] == questions["industry"]["consensus"]
+    assert traits["innovation_attitude"] == round(questions["innovation_attitude"]["consensus"])
+    assert "team" not in traits and "confidence" not in traits and "ideal_customer" not in traits
+    assert data["profile"]["disqualifiers"] == questions["disqualifiers"]["consensus"]
+
+    assert main(["report", "--answers", str(SAMPLE), "--bootstrap", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "Consensus ICP" in text
+    assert "How many employees does an ideal customer have?: 51-200 employees (not agreed yet: index 0.34)" in text
