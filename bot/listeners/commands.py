@@ -29,7 +29,8 @@ from bot.views import leader_modals, report_blocks
 from bot.views.text import escape
 from storage import rounds, templates, workspaces
 from storage.db import Database
-from survey.template import BUILTIN_TEMPLATES, load_builtin
+from storage.errors import NotFound
+from survey.template import BUILTIN_TEMPLATES, TemplateError, load_builtin
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +305,13 @@ def register(app: App, deps: Deps) -> None:
             closes_at = datetime(close_on.year, close_on.month, close_on.day, 17, 0, tzinfo=tz)
             if closes_at <= deps.now():
                 errors["closes"] = "The close date must be in the future."
+        if form.reminders not in (None, "0", "1", "2", "3"):
+            errors["reminders"] = "Choose how many reminders to send."
+        with deps.db.session() as session:
+            try:
+                templates.latest_template(session, team_id, form.template_key)
+            except (NotFound, TemplateError):
+                errors["template"] = "That template is not available any more; choose another."
         if errors:
             ack(response_action="errors", errors=errors)
             return

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from storage import rounds
 from storage.models import RoundParticipant, SurveyRound
+from tests.fakeslack import fill_view
 
 from .helpers import (
     GONE,
@@ -149,3 +151,22 @@ def test_team_from_a_user_group_prefills_the_team_question(world):
         element = input_element(view, "team")
         chosen = (element.get("initial_option") or {}).get("value")
         assert chosen == expected  # "support-crew" is no option of the team question: asked, not guessed
+
+
+def test_forged_start_form_values_are_refused_before_anything_starts(world):
+    """Values no form offered (a hand-made payload) get field errors, not a crash after the ack."""
+    fake, sim = world.fake, world.sim
+    view = _open_start_modal(world)
+    state = fill_view(view, {"users": STAFF})
+    state["template"]["value"]["selected_option"] = {"value": "no-such-template",
+                                                     "text": {"type": "plain_text", "text": "x"}}
+    state["reminders"]["value"]["selected_option"] = {"value": "99", "text": {"type": "plain_text", "text": "x"}}
+    view.state_values = state
+    payload = {"type": "view_submission", "team": {"id": fake.team_id}, "user": {"id": LEADER},
+               "api_app_id": fake.app_id, "trigger_id": fake.new_trigger_id(LEADER), "view": view.to_api()}
+    response = sim.send_interactive(payload)
+    assert response.status == 200
+    ack = json.loads(response.body)
+    assert ack["response_action"] == "errors" and set(ack["errors"]) == {"template", "reminders"}
+    assert count_rows(world.db, SurveyRound) == 0
+    assert fake.calls_to("chat.postMessage") == []
