@@ -180,14 +180,15 @@ def register(app: App, deps: Deps) -> None:
                                                            "answering; your last step was not saved."))
             return
         missing = missing_required(template, stored)
+        shown = {**assigned_team_answer(template, participant.team), **stored}
         next_index = index + 1
         if next_index < len(template.sections):
             ack(response_action="update", view=survey_modal.section_view(
-                template, next_index, round_id=round_id, answers=stored, mode=mode, closes_text=_closes_text(rnd)))
+                template, next_index, round_id=round_id, answers=shown, mode=mode, closes_text=_closes_text(rnd)))
             return
         if missing:
             ack(response_action="update", view=survey_modal.section_view(
-                template, first_open_section(template, stored), round_id=round_id, answers=stored, mode=mode,
+                template, first_open_section(template, stored), round_id=round_id, answers=shown, mode=mode,
                 closes_text=_closes_text(rnd)))
             return
         ack(response_action="update", view=survey_modal.done_view(template, _closes_text(rnd)))

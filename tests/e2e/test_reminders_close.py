@@ -87,7 +87,7 @@ def test_reminders_then_close(world, open_round):
     assert _posts_since(fake, before) == []
 
     # the late submission is refused with a notice, and nothing is stored
-    ack = sim.submit(late, values={"q:team": "support"})
+    ack = sim.submit(late, values={"q:value_drivers": ["spend"], "q:top20_revenue_share": "60"})
     assert ack.response_action == "update"
     assert ack["view"]["callback_id"] == "notice"
     assert "closed" in blocks_text(ack["view"]["blocks"])

@@ -70,17 +70,16 @@ def test_start_and_answer_over_socket_mode(fake, db, socket_sim):
     user = STAFF[0]
     sim.click(user, message_with(fake, user, "survey_start"), "survey_start")
     view = open_modal(fake, user, SECTION_CALLBACK)
-    assert question_ids(view) == ["team"]
-    ack = sim.submit(user, values={"q:team": "support"})
-    assert ack.response_action == "update"
-    assert question_ids(fake.current_view(user)) == ["value_drivers", "top20_revenue_share"]
-    assert stored_answers(db, user, 1) == {"team": "support"}
-
+    assert question_ids(view) == ["value_drivers", "top20_revenue_share"]
     # an invalid value is refused over the socket as well
     ack = sim.submit(user, values={"q:value_drivers": ["spend", "tenure", "frequency", "referrals"],
                                    "q:top20_revenue_share": "50"})
     assert ack.response_action == "errors" and set(ack.errors) == {"q:value_drivers"}
-    assert stored_answers(db, user, 1) == {"team": "support"}
+    assert stored_answers(db, user, 1) == {}
+    ack = sim.submit(user, values={"q:value_drivers": ["spend"], "q:top20_revenue_share": "50"})
+    assert ack.response_action == "update"
+    assert question_ids(fake.current_view(user))[0] == "company_size"
+    assert stored_answers(db, user, 1) == {"value_drivers": ["spend"], "top20_revenue_share": 50}
 
     # another person goes all the way to the receipt
     answer_round(sim, fake, STAFF[1], designed_answers(1))

@@ -148,7 +148,7 @@ def test_json_has_the_documented_keys(sample_json):
     assert 0 <= low <= report["score"] <= high <= 100
     assert -1 <= report["alpha"] <= 1
     ids = [q["id"] for q in report["questions"]]
-    assert ids[:3] == ["team", "value_drivers", "top20_revenue_share"]
+    assert ids[:3] == ["value_drivers", "top20_revenue_share", "company_size"]
     for q in report["questions"]:
         for key in ("id", "kind", "n", "agreement", "consensus", "consensus_share"):
             assert key in q, (q["id"], key)

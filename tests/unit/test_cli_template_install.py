@@ -23,10 +23,10 @@ def database(tmp_path, monkeypatch) -> Database:
     return db
 
 
-def _own_template(tmp_path: Path, version: int = 1, title: str = "About you") -> Path:
+def _own_template(tmp_path: Path, version: int = 1, title: str = "Last, about you") -> Path:
     text = CORE.read_text().replace("id: icp-core", "id: acme-icp").replace("version: 1", f"version: {version}")
     path = tmp_path / f"acme-{version}.yaml"
-    path.write_text(text.replace("title: About you", f"title: {title}"))
+    path.write_text(text.replace("title: Last, about you", f"title: {title}"))
     return path
 
 

@@ -90,7 +90,7 @@ def test_every_section_modal_fits_slack_limits_and_prefills():
         for block in inputs:
             element = block["element"]
             assert len(element.get("options", [])) <= 10 or element["type"].endswith("select")
-    firmographics = next(i for i, s in enumerate(template.sections) if s.id == "firmographics")
-    view = survey_modal.section_view(template, firmographics, round_id=7, answers=answers).to_dict()
+    who = next(i for i, s in enumerate(template.sections) if s.id == "who_where")
+    view = survey_modal.section_view(template, who, round_id=7, answers=answers).to_dict()
     size = next(b for b in view["blocks"] if b.get("block_id") == "q:company_size")
     assert size["element"]["initial_option"]["value"] == "51-200"
