@@ -127,6 +127,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.icp_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.icp_log_level != "DEBUG":  # a line per migration plugin and per job run is noise
+        for chatty in ("alembic", "apscheduler"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     db = Database(settings.database_url)
     if db.dialect == "sqlite" or args.migrate:
         db.upgrade()
