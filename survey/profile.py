@@ -91,8 +91,8 @@ def _fmt(value: float) -> str:
 def profile_from_report(report: Any, template: Template) -> IcpProfile:
     """The consensus profile of a round's report (an ``AlignmentReport``).
 
-    A trait enters when its question is scored, visible under anonymity and has a
-    consensus (a multi question needs at least one majority option).
+    A trait enters when its question is scored, meant for the profile (``in_profile``),
+    visible under anonymity and has a consensus (a multi question needs a majority option).
     """
     traits: list[ProfileTrait] = []
     disqualifier_question: str | None = None
@@ -101,7 +101,7 @@ def profile_from_report(report: Any, template: Template) -> IcpProfile:
         if not template.has_question(result.id):
             continue
         question = template.question(result.id)
-        if not question.scored or result.hidden or result.consensus in (None, []):
+        if not question.scored or not question.in_profile or result.hidden or result.consensus in (None, []):
             continue
         if question.role == "disqualifier":
             disqualifier_question = question.id
@@ -156,7 +156,7 @@ def edit_profile(profile: IcpProfile, template: Template, edits: Mapping[str, An
             disqualifier_question = question.id
             disqualifiers = list(value or [])
             continue
-        if not question.scored:
+        if not question.scored or not question.in_profile:
             errors[question_id] = "is not a trait of the profile"
             continue
         if value is None:

@@ -12,6 +12,10 @@ answers are validated and how agreement is measured, and a ``role``:
   assignment);
 - ``confidence``: how sure the respondent is; reported, not scored.
 
+``in_profile: false`` keeps a scored trait question out of the consensus ICP and the fit
+form: it measures agreement on something about us (say, how concentrated our revenue is),
+not a trait a prospect can have.
+
 Limits are Slack's, so that every template can be shown in a modal: a section title fits a
 modal title (24 characters), option labels fit 75 characters, option ids fit a 150-character
 option value, a section has at most 20 questions (well below a view's 100 blocks).
@@ -64,6 +68,7 @@ class Question(BaseModel):
     trait: str | None = Field(default=None, description="trait group, e.g. geography")
     required: bool = True
     weight: float = Field(default=1.0, ge=0, le=10)
+    in_profile: bool = Field(default=True, description="a trait a prospect can have (enters the ICP)")
     options: list[Option] = Field(default_factory=list)
     max_choices: int | None = Field(default=None, ge=1)
     points: int | None = Field(default=None, ge=2, le=11)

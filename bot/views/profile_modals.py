@@ -49,7 +49,7 @@ METADATA_LIMIT = 3000
 
 def trait_questions(template: Template) -> list[Question]:
     """The questions a profile can hold: scored traits and the disqualifier, template order."""
-    return [q for q in template.questions if q.scored]
+    return [q for q in template.questions if q.scored and q.in_profile]
 
 
 def ratify_questions(template: Template) -> list[Question]:

@@ -15,7 +15,7 @@ from survey.profile import (
     score_fit,
 )
 from survey.report import build_report
-from survey.template import QuestionKind, parse_template
+from survey.template import QuestionKind, load_builtin, parse_template
 
 MINI = parse_template("""
 id: mini
@@ -299,3 +299,18 @@ def test_invalid_prospect_values_are_rejected(profile):
         score_fit(profile, MINI, {"size": "huge", "deal": "-5", "colour": "red"})
     assert set(info.value.errors) == {"size", "deal", "colour"}
     assert info.value.errors["colour"] == "is not a trait of this profile's template"
+
+
+def test_questions_about_us_stay_out_of_the_profile():
+    """top20_revenue_share measures agreement on our revenue, not a trait a prospect has."""
+    template = load_builtin("icp-core")
+    assert template.question("top20_revenue_share").in_profile is False
+    responses = [Response(respondent=f"R{i}", answers={"top20_revenue_share": 70, "company_size": "51-200"})
+                 for i in range(4)]
+    report = build_report(template, responses, bootstrap=0)
+    assert next(q for q in report.questions if q.id == "top20_revenue_share").agreement == 1.0  # still scored
+    profile = profile_from_report(report, template)
+    assert [t.question_id for t in profile.traits] == ["company_size"]
+    with pytest.raises(AnswersInvalid) as info:
+        edit_profile(profile, template, {"top20_revenue_share": "80"})
+    assert info.value.errors == {"top20_revenue_share": "is not a trait of the profile"}
