@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ import uvicorn
 from bot.app import create_app
 from bot.server import EVENTS_PATH, asgi_app
 from bot.settings import Mode, Settings
+from tests.fakeslack import sign
 
 from .conftest import http_settings
 from .helpers import LEADER, SECRET, STAFF, SlackClientSim, command, drain
@@ -87,3 +89,16 @@ def test_oauth_install_page_links_to_slack_with_a_stored_state(fake, db):
 
     assert oauth_state_store(db).consume(state) is True
     assert oauth_state_store(db).consume(state) is False
+
+
+def test_url_verification_answers_the_challenge(fake, db):
+    """Slack checks a Request URL with a signed url_verification before it sends anything."""
+    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+    body = json.dumps({"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+                       "type": "url_verification"})
+    with serve_uvicorn(app) as base:
+        request = urllib.request.Request(base + EVENTS_PATH, data=body.encode(), method="POST",
+                                         headers={"Content-Type": "application/json", **sign(SECRET, body)})
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
+            answer = json.loads(response.read())
+    assert answer == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
