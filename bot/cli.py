@@ -103,7 +103,7 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
         return 2
     db = Database(settings.database_url)
     db.upgrade()
-    print(f"database at {db.safe_url} is up to date")
+    print(f"database at {db.url.render_as_string(hide_password=True)} is up to date")
     return 0
 
 
