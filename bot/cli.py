@@ -209,7 +209,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "min_group_size", 3) < 1:
         parser.error("--min-group-size must be at least 1")
-    return args.func(args)
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return args.func(args)
+    except OperationalError as exc:
+        # The database named by DATABASE_URL cannot be reached: say so, without a traceback.
+        reason = str(exc.orig or exc).splitlines()[0]
+        print(f"error: cannot use the database of DATABASE_URL ({reason}). Check the URL and that the "
+              "server is running.", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

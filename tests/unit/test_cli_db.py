@@ -26,3 +26,11 @@ def test_db_upgrade_names_a_malformed_url(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", "mysql://nope")
     assert main(["db", "upgrade"]) == 2
     assert "DATABASE_URL" in capsys.readouterr().err
+
+
+def test_an_unreachable_database_is_named_without_a_traceback(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'no-such-folder' / 'icp.db'}")
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert "DATABASE_URL" in err and "Traceback" not in err
