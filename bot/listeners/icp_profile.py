@@ -40,7 +40,7 @@ from storage import icp, rounds, templates
 from storage import messages as sent_log
 from storage.templates import StoredTemplate
 from survey.answers import AnswersInvalid
-from survey.profile import IcpProfile, ProfileTrait, edit_profile, profile_from_report, score_fit
+from survey.profile import IcpProfile, ProfileTrait, edit_profile, score_fit
 from survey.template import BUILTIN_TEMPLATES, QuestionKind, Template
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _ratify(call: Call) -> None:
                    f"for {report.min_group_size} or more, so there is no consensus to ratify yet. "
                    "Remind people with `/icp-check remind`, or ratify an earlier round with `/icp-check ratify <round>`.")
         return
-    profile = profile_from_report(report, result.template)
+    profile = report.profile or IcpProfile(template_id=result.template.id)
     with call.db.session(read_only=True) as session:
         current = icp.current_icp(session, call.team_id)
     view = profile_modals.ratify_view(
@@ -176,8 +176,8 @@ def _ratify_base(deps: Deps, team_id: str, meta: dict[str, Any], template: Templ
     base = IcpProfile(template_id=template.id, traits=traits)
     if len(profile_modals.trait_questions(template)) > len(shown):
         result = round_report(deps.db, team_id, meta["round"], bootstrap=0)
-        if result is not None and not result.report.hidden:
-            consensus = profile_from_report(result.report, template)
+        if result is not None and result.report.profile is not None:
+            consensus = result.report.profile
             extra = [t for t in consensus.traits if t.question_id not in shown]
             base = base.model_copy(update={"traits": traits + extra})
             if consensus.disqualifier_question and consensus.disqualifier_question not in shown:
