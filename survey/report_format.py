@@ -18,6 +18,26 @@ READING = (
 
 
 SHOWN_SPLITS = 10
+PROMPT_WIDTH = 48
+
+
+def share_text(q: Any) -> str:
+    """What the consensus share counts: answers at the consensus, or near it for scales and numbers."""
+    if q.kind == "number":
+        return f"{q.consensus_share:.0%} within ±25%"
+    if q.kind == "scale":
+        return f"{q.consensus_share:.0%} within half a point"
+    if q.kind == "multi":
+        if isinstance(q.consensus, list) and len(q.consensus) == 1:
+            return f"chosen by {q.consensus_share:.0%}"
+        return f"each chosen by {q.consensus_share:.0%} or more"
+    return f"{q.consensus_share:.0%}"
+
+
+def _cell(prompt: str) -> str:
+    """A prompt cut to the table's column, with an ellipsis where it was cut."""
+    text = prompt if len(prompt) <= PROMPT_WIDTH else prompt[: PROMPT_WIDTH - 1] + "…"
+    return f"{text:<{PROMPT_WIDTH}}"
 
 
 def _more_splits(report: Any) -> list[str]:
@@ -93,17 +113,17 @@ def to_text(report: Any, template: Any = None) -> str:
            f"Respondents: {report.respondents}", _teams_line(report), _score_line(report)]
     out += _extra_lines(report)
     if not report.hidden:
-        out += ["", READING, "", f"{'question':<44} {'n':>3} {'index':>6}  consensus"]
+        out += ["", READING, "", f"{'question':<{PROMPT_WIDTH}} {'n':>3} {'index':>6}  consensus"]
         for q in report.questions:
             if q.kind == "text" or q.role in ("team",):
                 continue
             if q.hidden:
-                out.append(f"{q.prompt[:44]:<44} {q.n:>3} {'hidden':>6}  (fewer than {report.min_group_size} answers)")
+                out.append(f"{_cell(q.prompt)} {q.n:>3} {'hidden':>6}  (fewer than {report.min_group_size} answers)")
                 continue
             mark = "" if q.agreed is None else (" ✓" if q.agreed else " ✗")
-            share = f" ({_pct(q.consensus_share)})" if q.consensus_share is not None else ""
+            share = f" ({share_text(q)})" if q.consensus_share is not None else ""
             label = q.consensus_label or "no majority"
-            out.append(f"{q.prompt[:44]:<44} {q.n:>3} {_index(q.agreement):>6}{mark}  {label}{share}")
+            out.append(f"{_cell(q.prompt)} {q.n:>3} {_index(q.agreement):>6}{mark}  {label}{share}")
         if report.splits:
             out += ["", "Where teams split:"]
             out += [f"- {s.prompt}: {s.text} (distance {s.distance:.2f})" for s in report.splits[:SHOWN_SPLITS]]

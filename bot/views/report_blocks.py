@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 from bot.views.text import date_token, escape, mrkdwn, plain, truncate
 from survey.agreement import AGREEMENT_THRESHOLD
 from survey.profile import FitResult, IcpProfile, describe_value
+from survey.report_format import share_text
 from survey.template import Template
 
 POST_REPORT = "report_post"
@@ -90,7 +91,7 @@ def report_blocks(report: Any, title: str, *, round_id: int | None = None,
                 lines.append(f"• {escape(q.prompt)}: _hidden (fewer than {report.min_group_size} answers)_")
                 continue
             mark = ":large_green_circle:" if q.agreed else ":large_orange_circle:"
-            share = f" ({q.consensus_share:.0%})" if q.consensus_share is not None else ""
+            share = f" ({share_text(q)})" if q.consensus_share is not None else ""
             consensus = escape(q.consensus_label or "no majority")
             lines.append(f"{mark} `{_bar(q.agreement)}` {q.agreement:.2f}  *{escape(q.prompt)}*: {consensus}{share}")
         blocks += _chunks(lines)
