@@ -99,10 +99,11 @@ def round_arg(call: Call) -> int | None:
     return int(text)
 
 
-def help_text(leader: bool, open_round) -> str:
+def help_text(leader: bool, open_round, progress: str | None = None) -> str:
     lines = ["*ICP Align*: does our team agree on who our ideal customer is?"]
     if open_round is not None:
-        lines.append(f"Current round: *{escape(open_round.title)}* (round {open_round.id}, open)")
+        current = f"Current round: *{escape(open_round.title)}* (round {open_round.id}, open"
+        lines.append(current + (f"; {progress})" if progress else ")"))
     else:
         lines.append("No survey round is open right now.")
     names = list(USAGE) if leader else list(EVERYONE)
@@ -114,9 +115,15 @@ def help_text(leader: bool, open_round) -> str:
 
 @subcommand("help")
 def _help(call: Call) -> None:
+    progress = None
     with call.db.session(read_only=True) as session:
         open_round = rounds.open_round_for(session, call.team_id)
-    call.reply(help_text(call.leader, open_round))
+        if open_round is not None and call.leader:
+            counts = rounds.participation(session, open_round.id)
+            progress = f"{counts.completed} of {counts.invited} finished"
+            if open_round.closes_at is not None:
+                progress += f", {report_blocks.time_left(open_round.closes_at, call.deps.now())}"
+    call.reply(help_text(call.leader, open_round, progress))
 
 
 @subcommand("profile")

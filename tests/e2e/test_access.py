@@ -21,6 +21,7 @@ from .helpers import (
     blocks_text,
     command,
     count_rows,
+    designed_answers,
     round_status,
     sign,
 )
@@ -49,6 +50,17 @@ def test_everyone_may_use_help_and_profile(world):
     assert "`/icp-check profile`" in response["text"] and "`/icp-check start`" not in response["text"]
     response = command(world.fake, world.sim, STAFF[1], "profile")
     assert "No ICP has been ratified yet" in blocks_text(response)
+
+
+def test_help_shows_leaders_the_round_progress_and_staff_only_its_name(world, open_round, answer_round):
+    fake, sim = world.fake, world.sim
+    answer_round(sim, fake, STAFF[0], designed_answers(0))
+    leader = command(fake, sim, LEADER, "help")["text"]
+    current = leader.splitlines()[1]
+    assert f"(round {open_round}, open; 1 of 10 finished, " in current and current.endswith("left)")
+    assert "`/icp-check start`" in leader and "`/icp-check export [round]`" in leader
+    staff = command(fake, sim, STAFF[1], "")["text"]  # a bare /icp-check is help
+    assert f"(round {open_round}, open)" in staff and "finished" not in staff
 
 
 def test_unknown_subcommand_gets_usage(world):
