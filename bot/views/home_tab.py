@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.views import messages, report_blocks
+from bot.views import messages
 from bot.views.text import escape, mrkdwn, plain
 
 HOME_START = "home_start_round"
@@ -58,4 +58,3 @@ def home_view(*, profile_blocks: list[Block], scores: list[tuple[str, float | No
     return View(type="home", blocks=blocks[:100])
 
 
-__all__ = ["home_view", "HOME_START", "HOME_REPORT", "report_blocks"]

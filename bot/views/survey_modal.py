@@ -214,4 +214,3 @@ def metadata(view: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-__all__ = ["CALLBACK_ID", "section_view", "done_view", "state_to_raw", "metadata", "block_id"]
