@@ -56,5 +56,3 @@ def home_view(*, profile_blocks: list[Block], scores: list[tuple[str, float | No
             ButtonElement(action_id=HOME_REPORT, text=plain("Latest report", 75)),
         ]))
     return View(type="home", blocks=blocks[:100])
-
-

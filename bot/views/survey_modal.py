@@ -212,5 +212,3 @@ def metadata(view: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("round"), int) or not isinstance(data.get("section"), int):
         return {}
     return data
-
-
