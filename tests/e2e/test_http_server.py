@@ -19,6 +19,7 @@ import uvicorn
 from bot.app import create_app
 from bot.server import EVENTS_PATH, asgi_app
 from bot.settings import Mode, Settings
+from storage.slack_oauth import installation_store
 from tests.fakeslack import sign
 
 from .conftest import http_settings
@@ -66,6 +67,41 @@ def test_uvicorn_serves_signed_commands_and_refuses_forged_ones(fake, db):
             with pytest.raises(urllib.error.HTTPError) as not_found:
                 urllib.request.urlopen(base + "/elsewhere", timeout=5)  # noqa: S310 - loopback
             assert not_found.value.code == 404
+    finally:
+        drain(app)
+
+
+def test_oauth_installation_end_to_end(fake, db):
+    """Install page -> Slack's consent (a code) -> the redirect: the installation is stored in our
+    database, and the workspace's commands are then answered with its own token."""
+    settings = Settings(_env_file=None, slack_client_id=fake.client_id, slack_client_secret=fake.client_secret,
+                        slack_signing_secret=SECRET, slack_api_url=fake.api_url)
+    app = create_app(settings, db=db, mode=Mode.OAUTH)
+    try:
+        with serve_uvicorn(app) as base:
+            with urllib.request.urlopen(base + "/slack/install", timeout=5) as response:  # noqa: S310
+                page = response.read().decode()
+                # bolt ties the state to the browser with a Secure cookie (sent back by hand: no TLS here)
+                cookie = response.headers["Set-Cookie"].split(";")[0]
+            link = page[page.index("https://slack.com/oauth/v2/authorize"):].split('"')[0].replace("&amp;", "&")
+            state = parse_qs(urlparse(link).query)["state"][0]
+            code = fake.new_oauth_code(LEADER)
+            redirect = urllib.request.Request(f"{base}/slack/oauth_redirect?code={code}&state={state}",
+                                              headers={"Cookie": cookie})
+            with urllib.request.urlopen(redirect, timeout=5) as response:  # noqa: S310 - loopback
+                assert response.status == 200 and "Thank you" in response.read().decode()
+            installation = installation_store(db, fake.client_id).find_installation(
+                enterprise_id=None, team_id=fake.team_id)
+            assert installation is not None and installation.bot_token == fake.bot_token
+            assert installation.user_id == LEADER  # who installed it
+            # a replayed redirect (the state is consumed, the code spent) is refused
+            with pytest.raises(urllib.error.HTTPError):
+                urllib.request.urlopen(redirect, timeout=5)  # noqa: S310 - loopback
+
+            # the workspace's commands now run with the stored installation's token
+            sim = SlackClientSim(fake, base + EVENTS_PATH, SECRET, command="/icp-check")
+            reply = command(fake, sim, LEADER, "help")
+            assert "/icp-check start" in reply["text"]
     finally:
         drain(app)
 

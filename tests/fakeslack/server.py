@@ -122,6 +122,10 @@ class FakeSlack:
         self.limiter = RateLimiter(lambda: self.clock(), enabled=rate_limits)
         self.trigger_ttl = TRIGGER_TTL_SECONDS
         self.auth_error: str | None = None  # e.g. "account_inactive", "token_revoked"
+        self.client_id = "111.222"  # the app's OAuth client credentials (oauth.v2.access)
+        self.client_secret = "fake-client-secret"
+        self.oauth_scopes = "commands,chat:write"
+        self._oauth_codes: dict[str, str] = {}
 
         self.lock = threading.RLock()
         self._changed = threading.Condition(self.lock)
@@ -436,6 +440,9 @@ class FakeSlack:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}
+        if method == "oauth.v2.access":  # authenticated by the app's client credentials, not a token
+            with self.lock:
+                return 200, {}, self._oauth_v2_access(params)
         if not token:
             return 200, {}, {"ok": False, "error": "not_authed"}
         if token not in (self.bot_token, self.app_token):
@@ -546,6 +553,38 @@ class FakeSlack:
         return page, (_encode_cursor(next_offset) if next_offset < len(items) else "")
 
     # ================================================================== methods
+    # ------------------------------------------------------------------ OAuth
+    def new_oauth_code(self, user_id: str) -> str:
+        """A one-time code, as Slack appends to the redirect URL after the user allows the app."""
+        code = f"{self.team_id}.{secrets.token_hex(8)}"
+        with self.lock:
+            self._oauth_codes[code] = user_id
+        return code
+
+    def _m_oauth_v2_access(self, params: dict[str, Any]) -> dict[str, Any]:  # routed by _dispatch
+        return self._oauth_v2_access(params)
+
+    def _oauth_v2_access(self, params: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: exchange a code for the bot token (Slack's response shape)."""
+        if (params.get("client_id"), params.get("client_secret")) != (self.client_id, self.client_secret):
+            return {"ok": False, "error": "invalid_client_id"
+                    if params.get("client_id") != self.client_id else "bad_client_secret"}
+        user_id = self._oauth_codes.pop(params.get("code") or "", None)
+        if user_id is None:
+            return {"ok": False, "error": "invalid_code"}
+        return {
+            "ok": True,
+            "access_token": self.bot_token,
+            "token_type": "bot",
+            "scope": self.oauth_scopes,
+            "bot_user_id": self.bot_user_id,
+            "app_id": self.app_id,
+            "team": {"id": self.team_id, "name": self.team_name},
+            "enterprise": None,
+            "authed_user": {"id": user_id},
+            "is_enterprise_install": False,
+        }
+
     def _m_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
@@ -1086,6 +1125,11 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization") or ""
         if auth.lower().startswith("bearer "):
             token = auth[7:].strip()
+        elif auth.lower().startswith("basic ") and method == "oauth.v2.access":
+            # client credentials, as slack_sdk sends them (HTTP Basic, Slack's recommendation)
+            client_id, _, client_secret = base64.b64decode(auth[6:].strip()).decode().partition(":")
+            params.setdefault("client_id", client_id)
+            params.setdefault("client_secret", client_secret)
         token = token or params.get("token")
         recorded = {k: v for k, v in params.items() if k != "token"}
         status, headers, body = fake._dispatch(method, recorded, token)
