@@ -21,7 +21,7 @@ from slack_sdk.models.views import View
 from bot.deps import Deps
 from bot.payloads import BlockAction, MalformedPayload, ViewSubmission, parse
 from bot.views import messages, survey_modal
-from bot.views.text import mrkdwn, plain
+from bot.views.text import date_token, mrkdwn, plain
 from storage import answers as answer_store
 from storage import rounds, templates
 from storage.errors import RoundClosed
@@ -43,7 +43,10 @@ def notice_view(title: str, text: str) -> View:
 
 
 def _closes_text(rnd) -> str | None:
-    return rnd.closes_at.strftime("%a %d %b, %H:%M UTC") if rnd.closes_at else None
+    """The close date in each reader's own time zone (Slack's date token; UTC as fallback)."""
+    if rnd.closes_at is None:
+        return None
+    return date_token(rnd.closes_at.timestamp(), rnd.closes_at.strftime("%a %d %b, %H:%M UTC"))
 
 
 class Refused(Exception):
