@@ -6,9 +6,10 @@ type per question kind and rejected with a message fit to show the person who ty
 =========  ===================  ================================================
 kind       canonical value      accepted raw forms
 =========  ===================  ================================================
-single     option id (str)      option id or label (any case)
+single     option id (str)      option id or label (any case, spacing and
+                                punctuation aside)
 multi      sorted option ids    list, or "a;b" with ids or labels
-scale      int in 1..points     int, or a string of one
+scale      int in 1..points     int, "4", "4 - Early adopter", an end label
 number     float (int if        number, "50,000", "$50k", "1.5m", "12%"
            ``integer``)
 text       stripped str         str up to ``max_length``
@@ -66,6 +67,27 @@ def _is_blank(raw: Any) -> bool:
     return isinstance(raw, float) and math.isnan(raw)
 
 
+def _squeeze(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+_SCALE_POINT_RE = re.compile(r"^\s*(\d+)\s*[-–—:)]\s*\S")
+
+
+def _scale_point(question: Question, raw: Any) -> float:
+    """A scale answer: a number, or "4 - Early adopter" as the survey's own option reads, or an
+    end label ("Early adopter" is the top of the scale)."""
+    if isinstance(raw, str):
+        match = _SCALE_POINT_RE.match(raw)
+        if match:
+            return float(match.group(1))
+        if question.low_label and _squeeze(raw) == _squeeze(question.low_label):
+            return 1.0
+        if question.high_label and _squeeze(raw) == _squeeze(question.high_label):
+            return float(question.points or 0)
+    return parse_number(question.id, raw)
+
+
 def _match_option(question: Question, raw: str) -> str:
     text = raw.strip()
     for opt in question.options:
@@ -75,6 +97,11 @@ def _match_option(question: Question, raw: str) -> str:
     for opt in question.options:
         if lowered in (opt.id.casefold(), opt.label.casefold()):
             return opt.id
+    # "Software/SaaS" for "Software / SaaS", "51 - 200" for "51-200": spacing and punctuation aside
+    squeezed = _squeeze(text)
+    matches = [o.id for o in question.options if squeezed in (_squeeze(o.id), _squeeze(o.label))]
+    if len(matches) == 1:
+        return matches[0]
     choices = ", ".join(o.label for o in question.options[:6])
     more = ", ..." if len(question.options) > 6 else ""
     raise AnswerError(question.id, f"'{text[:60]}' is not one of the options ({choices}{more})")
@@ -130,7 +157,7 @@ def parse_answer(question: Question, raw: Any) -> AnswerValue | None:
             raise AnswerError(qid, f"choose at most {question.max_choices} options ({len(chosen)} chosen)")
         return chosen
     if kind == QuestionKind.SCALE:
-        value = parse_number(qid, raw)
+        value = _scale_point(question, raw)
         points = question.points or 0
         if not value.is_integer() or not 1 <= value <= points:
             raise AnswerError(qid, f"must be a whole number from 1 to {points}")

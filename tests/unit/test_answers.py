@@ -274,3 +274,25 @@ def test_multi_labels_and_ids_mix(a, b):
 def test_numbers_with_thousands_separators_round_trip(n):
     assert parse_answer(DEAL, f"{n:,}") == float(n)
     assert parse_answer(DEAL, f"${n:,}") == float(n)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("4 - Early adopter", 4), ("5 – Early adopter", 5), ("2: fairly cautious", 2),
+    ("Early adopter", 5), ("cautious, waits for proof", 1), ("4.0", 4),
+])
+def test_scale_answers_as_the_survey_labels_them(raw, expected):
+    assert parse_answer(CORE.question("innovation_attitude"), raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["4.5", "9 - beyond the scale", "0", "somewhere in the middle"])
+def test_scale_answers_that_are_no_point_of_the_scale(raw):
+    with pytest.raises(AnswerError):
+        parse_answer(CORE.question("innovation_attitude"), raw)
+
+
+def test_options_match_whatever_the_spacing_and_punctuation():
+    assert parse_answer(CORE.question("company_size"), "51 - 200") == "51-200"
+    assert parse_answer(CORE.question("industry"), "Software/SaaS; financial-services") == [
+        "financial_services", "software"]
+    with pytest.raises(AnswerError):
+        parse_answer(CORE.question("company_size"), "51-2000")
