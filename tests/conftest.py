@@ -2,8 +2,8 @@
 
 SQLite is a file in the test's tmp_path. PostgreSQL runs when ICP_TEST_DATABASE_URL points at a
 server (``.ci/run`` starts one): each test module gets its own fresh database, dropped after the
-module, and each test starts from empty tables. Without the variable the PostgreSQL cases are
-skipped with a reason; with it set but unreachable they fail.
+module, and each test starts from empty tables. Without the variable only SQLite runs; with it
+set but unreachable the PostgreSQL cases fail.
 """
 
 from __future__ import annotations
@@ -49,7 +49,11 @@ def _empty_tables(database: Database) -> None:
             conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# PostgreSQL joins the SQLite runs when ICP_TEST_DATABASE_URL is set (as .ci/run does).
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])
+
+
+@pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
     """A database migrated to head with empty tables."""
     if request.param == "sqlite":

@@ -17,28 +17,16 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-try:  # tests/ is not a package yet; pytest puts tests/ itself on sys.path then
-    from tests.fakeslack import (
-        BlockKitValidator,
-        FakeSlack,
-        SlackClientSim,
-        ViewSubmissionBlocked,
-        default_schema_path,
-        fill_view,
-        serve_bolt_app,
-        sign,
-    )
-except ModuleNotFoundError:
-    from fakeslack import (
-        BlockKitValidator,
-        FakeSlack,
-        SlackClientSim,
-        ViewSubmissionBlocked,
-        default_schema_path,
-        fill_view,
-        serve_bolt_app,
-        sign,
-    )
+from tests.fakeslack import (
+    BlockKitValidator,
+    FakeSlack,
+    SlackClientSim,
+    ViewSubmissionBlocked,
+    default_schema_path,
+    fill_view,
+    serve_bolt_app,
+    sign,
+)
 
 SECRET = "test-signing-secret"
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "slack-reference"

@@ -1,24 +1,23 @@
 """End-to-end fixtures: a fake Slack workspace, the real bolt app served over HTTP (or Socket
 Mode) with its WebClient pointed at the fake, and a fresh database per test.
 
-The database is SQLite in tmp_path; when ICP_TEST_DATABASE_URL is set every test also runs on
-PostgreSQL, in the per-module database that ``postgres_url`` (tests/conftest.py) creates.
+The database is the ``db`` fixture of tests/conftest.py: SQLite in tmp_path, and PostgreSQL too
+when ICP_TEST_DATABASE_URL is set.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from slack_bolt import App
-from sqlalchemy import inspect, text
 
 from bot.app import create_app
 from bot.settings import Mode, Settings
 from storage.db import Database
+from tests.fakeslack import serve_bolt_app
 
 from .helpers import (
     GONE,
@@ -35,40 +34,8 @@ from .helpers import (
     start_round,
 )
 
-try:
-    from tests.fakeslack import serve_bolt_app
-except ModuleNotFoundError:  # pragma: no cover
-    from fakeslack import serve_bolt_app  # type: ignore[no-redef]
-
-PG_ENV = "ICP_TEST_DATABASE_URL"
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])
-
 logging.getLogger("slack_bolt").setLevel(logging.ERROR)
 logging.getLogger("slack_sdk").setLevel(logging.ERROR)
-
-
-def _empty_tables(database: Database) -> None:
-    with database.engine.begin() as conn:
-        tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
-        if tables:
-            quoted = ", ".join(f'"{t}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
-    """A migrated, empty database: SQLite always, PostgreSQL when ICP_TEST_DATABASE_URL is set."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'icp.db'}")
-        database.upgrade()
-    else:
-        database = Database(request.getfixturevalue("postgres_url"))
-        database.upgrade()
-        _empty_tables(database)
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 @pytest.fixture

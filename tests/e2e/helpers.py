@@ -9,25 +9,14 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import Answer, RoundParticipant, SurveyRound
-
-try:  # tests/ is not a package; pytest puts tests/ itself on sys.path
-    from tests.fakeslack import (
-        FakeSlack,
-        Message,
-        SlackClientSim,
-        ViewRecord,
-        ViewSubmissionBlocked,
-        sign,
-    )
-except ModuleNotFoundError:  # pragma: no cover - depends on how pytest was started
-    from fakeslack import (  # type: ignore[no-redef]
-        FakeSlack,
-        Message,
-        SlackClientSim,
-        ViewRecord,
-        ViewSubmissionBlocked,
-        sign,
-    )
+from tests.fakeslack import (
+    FakeSlack,
+    Message,
+    SlackClientSim,
+    ViewRecord,
+    ViewSubmissionBlocked,
+    sign,
+)
 
 __all__ = ["FakeSlack", "SlackClientSim", "ViewRecord", "ViewSubmissionBlocked", "sign"]
 
