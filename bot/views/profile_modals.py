@@ -94,13 +94,19 @@ def ratify_metadata(round_id: int, template_row_id: int, profile: IcpProfile) ->
         ranges.pop(next(reversed(ranges)))
 
 
-def parse_ratify_metadata(text: str | None) -> dict[str, Any] | None:
-    """{"round": int, "template": int, "ranges": {qid: [value, low, high]}}, None if malformed."""
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    """private_metadata as a JSON object; None when it is not one (forged or from elsewhere)."""
     try:
         data = json.loads(text or "")
     except (TypeError, ValueError):
         return None
-    if not isinstance(data, dict):
+    return data if isinstance(data, dict) else None
+
+
+def parse_ratify_metadata(text: str | None) -> dict[str, Any] | None:
+    """{"round": int, "template": int, "ranges": {qid: [value, low, high]}}, None if malformed."""
+    data = _json_object(text)
+    if data is None:
         return None
     round_id, template_id = data.get("round"), data.get("template")
     if not (isinstance(round_id, int) and isinstance(template_id, int)) or isinstance(round_id, bool):
@@ -176,11 +182,8 @@ def fit_metadata(version: int, template_row_id: int) -> str:
 
 
 def parse_fit_metadata(text: str | None) -> dict[str, int] | None:
-    try:
-        data = json.loads(text or "")
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(data, dict):
+    data = _json_object(text)
+    if data is None:
         return None
     version, template_id = data.get("version"), data.get("template")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (version, template_id)):
