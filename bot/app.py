@@ -8,6 +8,7 @@ Home). Each exposes ``register(app, deps)``.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 
 from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -26,8 +27,11 @@ LISTENER_MODULES = (commands, survey_flow, home, icp_profile)
 
 
 def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, deps: Deps | None = None,
-               client: WebClient | None = None) -> App:
-    """The bolt app for ``mode``; settings must already hold what the mode needs."""
+               client: WebClient | None = None, listener_executor: Executor | None = None) -> App:
+    """The bolt app for ``mode``; settings must already hold what the mode needs.
+
+    ``listener_executor`` runs the listeners after their ack (bolt's default: a pool of 5
+    threads); tests pass one that runs them inline, so a dispatch returns once all is done."""
     deps = deps or Deps(db=db)
     if mode == Mode.OAUTH:
         oauth_settings = OAuthSettings(
@@ -38,7 +42,7 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, de
             state_store=oauth_state_store(db),
         )
         app = App(signing_secret=settings.slack_signing_secret, oauth_settings=oauth_settings,
-                  client=client or make_client(settings.slack_api_url))
+                  client=client or make_client(settings.slack_api_url), listener_executor=listener_executor)
         app.enable_token_revocation_listeners()
     else:
         app = App(
@@ -46,6 +50,7 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, de
             client=client or make_client(settings.slack_api_url, settings.slack_bot_token),
             # Socket Mode requests carry no signature; HTTP requests are always verified.
             request_verification_enabled=mode == Mode.HTTP,
+            listener_executor=listener_executor,
         )
     deps.on_change = lambda client_, team_id, user_id: home.publish_home(deps, client_, team_id, user_id)
     for module in LISTENER_MODULES:
