@@ -1,21 +1,25 @@
-"""The one factory that builds the bolt app, and the listener modules it registers.
+"""The one factory that builds the bolt app.
 
-Listener modules are named after what the user touches: ``commands`` (/icp-check and the
-leaders' forms), ``survey_flow`` (invitation buttons and survey modals), ``home`` (App
-Home). Each exposes ``register(app, deps)``.
+``create_app`` builds what every listener needs once (``bot.runtime.Runtime``), installs the
+middleware that hands it to them (``bot.middleware``), and wires the listeners
+(``bot.listeners``). Nothing else holds state: everything that lasts is in the database.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import datetime
 
 from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
-from bot.deps import Deps
-from bot.listeners import commands, home, icp_profile, lifecycle, survey_flow
+from bot import listeners
+from bot.middleware import provide
+from bot.pacing import Pacer
+from bot.runtime import Runtime
 from bot.settings import Mode, Settings
 from bot.slack_client import make_client
 from storage.db import Database
@@ -23,16 +27,22 @@ from storage.slack_oauth import installation_store, oauth_state_store
 
 log = logging.getLogger(__name__)
 
-LISTENER_MODULES = (commands, survey_flow, home, icp_profile)
+LISTENER_THREADS = 16
+"""bolt's listener pool (its default is 5). A listener works after its ack; with a slow Slack
+five busy listeners would leave every other request waiting past Slack's 3 seconds."""
 
 
-def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, deps: Deps | None = None,
-               client: WebClient | None = None, listener_executor: Executor | None = None) -> App:
+def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, client: WebClient | None = None,
+               pacer: Pacer | None = None, clock: Callable[[], datetime] | None = None,
+               listener_executor: Executor | None = None) -> App:
     """The bolt app for ``mode``; settings must already hold what the mode needs.
 
-    ``listener_executor`` runs the listeners after their ack (bolt's default: a pool of 5
-    threads); tests pass one that runs them inline, so a dispatch returns once all is done."""
-    deps = deps or Deps(db=db)
+    ``pacer`` is shared with the scheduler when one runs in the same process; ``clock`` and
+    ``listener_executor`` are for tests (an executor that runs listeners inline makes a
+    dispatch return once everything it caused is done).
+    """
+    executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS,
+                                                       thread_name_prefix="icp-listener")
     if mode == Mode.OAUTH:
         oauth_settings = OAuthSettings(
             client_id=settings.slack_client_id,
@@ -42,7 +52,7 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, de
             state_store=oauth_state_store(db),
         )
         app = App(signing_secret=settings.slack_signing_secret, oauth_settings=oauth_settings,
-                  client=client or make_client(settings.slack_api_url), listener_executor=listener_executor)
+                  client=client or make_client(settings.slack_api_url), listener_executor=executor)
         app.enable_token_revocation_listeners()
     else:
         app = App(
@@ -50,16 +60,13 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, de
             client=client or make_client(settings.slack_api_url, settings.slack_bot_token),
             # Socket Mode requests carry no signature; HTTP requests are always verified.
             request_verification_enabled=mode == Mode.HTTP,
-            listener_executor=listener_executor,
+            listener_executor=executor,
         )
-    deps.on_change = lambda client_, team_id, user_id: home.publish_home(deps, client_, team_id, user_id)
-    for module in LISTENER_MODULES:
-        module.register(app, deps)
-    if mode != Mode.OAUTH:  # in OAuth mode bolt's token revocation listeners take these events
-        lifecycle.register(app, deps)
-
-    @app.error
-    def on_error(error: Exception, body: dict) -> None:
-        log.exception("listener failed on a %s payload", body.get("type") or body.get("command"), exc_info=error)
-
+    app.use(provide(Runtime.build(db, pacer=pacer, clock=clock)))
+    listeners.register(app, lifecycle_events=mode != Mode.OAUTH)
+    app.error(log_listener_error)
     return app
+
+
+def log_listener_error(error: Exception, body: dict) -> None:
+    log.exception("listener failed on a %s payload", body.get("type") or body.get("command"), exc_info=error)

@@ -111,7 +111,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import logging
 
     from bot.app import create_app
-    from bot.deps import Deps
+    from bot.pacing import Pacer
     from bot.server import run_http, run_socket_mode
     from bot.settings import Mode, SettingsError, load_settings
     from storage.db import Database
@@ -137,8 +137,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("error: the database schema is behind this version; run `icp-bot db upgrade` "
               "(or start with --migrate)", file=sys.stderr)
         return 2
-    deps = Deps(db=db)  # one pacer for the listeners and the scheduler
-    app = create_app(settings, db=db, mode=mode, deps=deps)
+    pacer = Pacer()  # one pacer for the listeners and the scheduler
+    app = create_app(settings, db=db, mode=mode, pacer=pacer)
     scheduler = None
     if not args.no_scheduler:
         from bot.housekeeping import app_client_for_team, installation_client_for_team
@@ -148,7 +148,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             client_for_team = installation_client_for_team(app.installation_store, settings.slack_api_url)
         else:
             client_for_team = app_client_for_team(app.client)
-        scheduler = start_scheduler(db, client_for_team, args.housekeeping_interval, pacer=deps.pacer)
+        scheduler = start_scheduler(db, client_for_team, args.housekeeping_interval, pacer=pacer)
     try:
         if mode == Mode.SOCKET:
             run_socket_mode(app, settings.slack_app_token or "")

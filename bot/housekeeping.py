@@ -31,16 +31,14 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.oauth.installation_store import InstallationStore
 
 from bot.pacing import Pacer
-from bot.services import rounds as round_service
+from bot.services import fanout
 from bot.services.delivery import NOT_INSTALLED, record_failure, take_over
 from bot.slack_client import make_client
-from bot.views.text import escape, mrkdwn
-from storage import messages as sent_log
-from storage import rounds
+from bot.views.leader_messages import close_notice
+from storage import rounds, send_log
 from storage.db import Database
 from storage.models import SurveyRound
 
@@ -50,7 +48,7 @@ ClientForTeam = Callable[[str], WebClient | None]
 
 CLOSED_KIND = "round-closed"  # closed:<round>: invitations turned into closed notices
 CLOSE_NOTICE_KIND = "close-notice"  # closed-notice:<round>: the creator's DM
-REMINDER_KIND = "reminder"  # remind:<round>:<user>:<n>, as bot.services.rounds.send_reminders
+REMINDER_KIND = "reminder"  # remind:<round>:<user>:<n>, as bot.services.fanout.send_reminders
 
 
 
@@ -171,11 +169,11 @@ def _close_round(db: Database, clients: _Clients, round_id: int, now: datetime, 
             return
         closes_at = rnd.closes_at or now
         rounds.close_round(session, round_id, at=closes_at)
-        if not sent_log.claim(session, f"closed:{round_id}", kind=CLOSED_KIND, team_id=rnd.team_id,
+        if not send_log.claim(session, f"closed:{round_id}", kind=CLOSED_KIND, team_id=rnd.team_id,
                               target=str(round_id), at=now):
             return  # someone else closed it (only possible if the row lock was bypassed)
         if rnd.created_by:
-            sent_log.claim(session, f"closed-notice:{round_id}", kind=CLOSE_NOTICE_KIND,
+            send_log.claim(session, f"closed-notice:{round_id}", kind=CLOSE_NOTICE_KIND,
                            team_id=rnd.team_id, target=rnd.created_by, at=now)
         team_id, creator = rnd.team_id, rnd.created_by
     result.closed.append(round_id)
@@ -192,7 +190,7 @@ def _retry_close_follow_ups(db: Database, clients: _Clients, now: datetime, pace
         pending = [(m.key, m.kind, m.team_id, m.target)
                    for kind in (CLOSED_KIND, CLOSE_NOTICE_KIND)
                    for status in ("failed", "claimed")
-                   for m in sent_log.list_messages(session, kind=kind, status=status)]
+                   for m in send_log.list_messages(session, kind=kind, status=status)]
     for key, kind, team_id, target in pending:
         round_id = int(key.split(":")[1])
         if not take_over(db, key, now):
@@ -212,29 +210,20 @@ def _refresh_invitations(db: Database, clients: _Clients, round_id: int, team_id
     client = clients.get(team_id)
     if client is None:
         with db.session() as session:
-            sent_log.mark_failed(session, key, NOT_INSTALLED)
+            send_log.mark_failed(session, key, NOT_INSTALLED)
         return
     try:
-        updated = round_service.refresh_invitations_after_close(db, client, round_id, pacer)
+        updated = fanout.refresh_invitations_after_close(db, client, round_id, pacer)
     except Exception as exc:  # a connection lost beyond the client's retries: a later run retries
         log.exception("could not turn the invitations of round %s into closed notices", round_id)
         with db.session() as session:
-            sent_log.mark_failed(session, key, repr(exc))
+            send_log.mark_failed(session, key, repr(exc))
         result.failed += 1
         result.errors.append(f"close round {round_id}: {exc!r}")
         return
     with db.session() as session:
-        sent_log.mark_sent(session, key, channel=None, ts=None, at=now)
+        send_log.mark_sent(session, key, channel=None, ts=None, at=now)
     result.invitations_updated += updated
-
-
-def close_notice(round_id: int, title: str, completed: int, invited: int) -> tuple[str, list]:
-    """The DM to the creator of a round that closed on its close date."""
-    text = (f"{title} closed: {completed} of {invited} finished; "
-            f"see /icp-check report {round_id}")
-    body = (f":lock: *{escape(title)}* closed on its close date: *{completed} of {invited}* "
-            f"finished; see `/icp-check report {round_id}`.")
-    return text, [SectionBlock(text=mrkdwn(body))]
 
 
 def _notify_creator(db: Database, clients: _Clients, round_id: int, team_id: str, creator: str,
@@ -243,7 +232,7 @@ def _notify_creator(db: Database, clients: _Clients, round_id: int, team_id: str
     client = clients.get(team_id)
     if client is None:
         with db.session() as session:
-            sent_log.mark_failed(session, key, NOT_INSTALLED)
+            send_log.mark_failed(session, key, NOT_INSTALLED)
         return
     with db.session(read_only=True) as session:
         rnd = rounds.require_round(session, round_id)
@@ -257,7 +246,7 @@ def _notify_creator(db: Database, clients: _Clients, round_id: int, team_id: str
         _record_failure(db, key, exc, result, f"the close notice of round {round_id}")
         return
     with db.session() as session:
-        sent_log.mark_sent(session, key, channel=response["channel"], ts=response["ts"], at=now)
+        send_log.mark_sent(session, key, channel=response["channel"], ts=response["ts"], at=now)
     result.creator_notices += 1
 
 
@@ -280,7 +269,7 @@ def _send_due_reminders(db: Database, clients: _Clients, round_id: int, now: dat
     client = clients.get(team_id)
     if client is None:
         return
-    outcome = round_service.send_reminders(db, client, round_id, now=now, pacer=pacer, only_due=True)
+    outcome = fanout.send_reminders(db, client, round_id, now=now, pacer=pacer, only_due=True)
     result.reminders += outcome.sent
     result.already += outcome.already
     result.unreachable += len(outcome.unreachable)

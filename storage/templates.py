@@ -141,6 +141,42 @@ def latest_template(session: Session, team_id: str, key: str) -> StoredTemplate:
     )
 
 
+def find_latest(session: Session, team_id: str, key: str) -> StoredTemplate | None:
+    """The newest stored version of ``key`` for a workspace, read-only: its own template, else
+    the stored row of the built-in as shipped now; None when neither is stored yet."""
+    row = session.scalars(
+        select(TemplateRecord)
+        .where(TemplateRecord.team_id == team_id, TemplateRecord.key == key)
+        .order_by(TemplateRecord.version.desc())
+        .limit(1)
+    ).first()
+    if row is None and key in BUILTIN_TEMPLATES:
+        template = _parse(_builtin_source(key), f"survey/templates/{key}.yaml")
+        row = _find(session, None, key, template.version)
+    return _stored(row) if row is not None else None
+
+
+def template_choices(session: Session, team_id: str) -> dict[str, str]:
+    """Template id -> name of what a leader can start a round with, read-only: the built-ins
+    first (the default, icp-core, at the top), then the workspace's own templates."""
+    choices = {key: _parse(_builtin_source(key), f"survey/templates/{key}.yaml").name
+               for key in BUILTIN_TEMPLATES}
+    rows = session.scalars(
+        select(TemplateRecord)
+        .where(TemplateRecord.team_id == team_id)
+        .order_by(TemplateRecord.key, TemplateRecord.version.desc())
+    )
+    for row in rows:
+        if row.key not in BUILTIN_TEMPLATES:
+            choices.setdefault(row.key, _stored(row).template.name)
+    return choices
+
+
+def is_available(session: Session, team_id: str, key: str) -> bool:
+    """Whether a round can be started with template ``key`` (read-only)."""
+    return key in BUILTIN_TEMPLATES or find_latest(session, team_id, key) is not None
+
+
 def store_builtin(session: Session, key: str) -> StoredTemplate:
     """The row of the built-in template ``key`` as shipped now, stored if it is not yet.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Final
@@ -35,6 +36,28 @@ def require_workspace(session: Session, team_id: str) -> Workspace:
     if workspace is None:
         raise NotFound(f"no workspace {team_id}")
     return workspace
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    """A workspace's settings as read, with the defaults for a workspace not stored yet."""
+
+    team_id: str
+    timezone: str = "UTC"
+    min_group_size: int = 3
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def settings_of(session: Session, team_id: str) -> WorkspaceSettings:
+    """The settings of ``team_id`` without creating its row (a read never writes)."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is None:
+        return WorkspaceSettings(team_id=team_id)
+    return WorkspaceSettings(team_id=team_id, timezone=workspace.timezone,
+                             min_group_size=workspace.min_group_size)
 
 
 def get_or_create_workspace(session: Session, team_id: str, name: str | None = None) -> Workspace:

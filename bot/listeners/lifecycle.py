@@ -13,18 +13,17 @@ import logging
 
 from slack_bolt import App
 
-from bot.deps import Deps
-
 log = logging.getLogger(__name__)
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.event("app_uninstalled")
-    def uninstalled(body: dict) -> None:
-        log.warning("ICP Align was uninstalled from workspace %s; its survey data is kept",
-                    body.get("team_id"))
+def uninstalled(body: dict) -> None:
+    log.warning("ICP Align was uninstalled from workspace %s; its survey data is kept", body.get("team_id"))
 
-    @app.event("tokens_revoked")
-    def revoked(body: dict) -> None:
-        log.warning("Slack revoked ICP Align's tokens in workspace %s; reinstall the app to go on",
-                    body.get("team_id"))
+
+def revoked(body: dict) -> None:
+    log.warning("Slack revoked ICP Align's tokens in workspace %s; reinstall the app to go on", body.get("team_id"))
+
+
+def register(app: App) -> None:
+    app.event("app_uninstalled")(uninstalled)
+    app.event("tokens_revoked")(revoked)

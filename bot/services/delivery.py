@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from storage import messages as sent_log
+from storage import send_log
 from storage.db import Database
 
 # Errors that mean the person cannot be reached: skipped and reported, never retried.
@@ -31,7 +31,7 @@ def claim_or_take_over(db: Database, key: str, *, kind: str, team_id: str, targe
                        now: datetime | None = None) -> bool:
     """True for exactly one caller (see the module docstring)."""
     with db.session() as session:
-        if sent_log.claim(session, key, kind=kind, team_id=team_id, target=target, at=now):
+        if send_log.claim(session, key, kind=kind, team_id=team_id, target=target, at=now):
             return True
     return take_over(db, key, now)
 
@@ -39,17 +39,17 @@ def claim_or_take_over(db: Database, key: str, *, kind: str, team_id: str, targe
 def take_over(db: Database, key: str, now: datetime | None = None) -> bool:
     """Claim an existing message again: a failure worth retrying, or an abandoned claim."""
     with db.session() as session:
-        entry = sent_log.get(session, key)
+        entry = send_log.get(session, key)
         if entry is None or entry.status == "sent" or entry.attempts >= MAX_ATTEMPTS:
             return False
         if entry.status == "failed" and (entry.error or "") in PERMANENT:
             return False
-        return sent_log.reclaim(session, key, stale_after=STALE_CLAIM, at=now)
+        return send_log.reclaim(session, key, stale_after=STALE_CLAIM, at=now)
 
 
 def record_failure(db: Database, key: str, exc: SlackApiError) -> bool:
     """Mark ``key`` failed; True when the person is unreachable (no retry will help)."""
     error = exc.response.get("error", "unknown")
     with db.session() as session:
-        sent_log.mark_failed(session, key, error)
+        send_log.mark_failed(session, key, error)
     return error in UNREACHABLE

@@ -23,14 +23,18 @@ def profile_of(version: IcpVersion) -> IcpProfile:
 
 
 def _profile_template(session: Session, team_id: str, version: IcpVersion, profile: IcpProfile) -> StoredTemplate:
-    """The template a profile was ratified with: its source round's, else the newest of its key."""
+    """The template a profile was ratified with: its source round's, else the newest stored
+    version of its key (read-only)."""
     if version.source_round_id is not None:
         rnd = rounds.get_round(session, version.source_round_id)
         if rnd is not None and rnd.team_id == team_id:
             stored = templates.get_stored_template(session, rnd.template_id)
             if stored.key == profile.template_id:
                 return stored
-    return templates.latest_template(session, team_id, profile.template_id)
+    stored = templates.find_latest(session, team_id, profile.template_id)
+    if stored is None:
+        raise NotFound(f"template {profile.template_id} is not stored")
+    return stored
 
 
 def _usable(profile: IcpProfile, template: Template) -> IcpProfile:

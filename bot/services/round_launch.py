@@ -1,29 +1,32 @@
-"""Launching a round from the leader's start form: who is asked, the round, the invitations.
+"""Starting a round from the leader's start form: checked, then the round and its invitations.
 
-``read_start_form`` reads the form's fields out of ``view.state.values``; ``launch_round``
-runs once the submission is acked: it resolves the audience (humans only), refuses a round
-too small to show any figure, creates the round and its participants, sends the
-invitations and tells the leader by DM what happened. The listener only parses, validates,
-acks and hands over.
+``read_start_form`` reads the form's fields; ``check_start_form`` answers the field errors
+Slack shows in the form, or the close time, before the ack; ``launch_round`` runs once the
+submission is acked: it resolves the audience (humans only), refuses a round too small to
+show any figure, creates the round and its participants in one unit of work, sends the
+invitations and tells the leader by DM what happened.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.pacing import Pacer
-from bot.services import rounds as round_service
-from bot.views import leader_modals
-from bot.views.text import escape
-from storage import rounds, templates
+from bot.services import audience as audiences
+from bot.services import fanout
+from bot.views import leader_messages, leader_modals
+from bot.views.forms import read_state
+from storage import rounds, templates, workspaces
 from storage.db import Database
 
 DEFAULT_TEMPLATE = "icp-core"
 DEFAULT_REMINDERS = 2
+REMINDER_CHOICES = ("0", "1", "2", "3")
+CLOSE_HOUR = 17  # rounds close at 17:00 in the workspace's time zone
 
 
 @dataclass(frozen=True)
@@ -55,25 +58,60 @@ class StartForm:
         return (self.title or "").strip() or f"ICP survey {now:%B %Y}"
 
 
-def _element(state_values: dict, block: str) -> dict:
-    element = state_values.get(block, {}).get(leader_modals.VALUE, {})
-    return element if isinstance(element, dict) else {}
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str) and v] if isinstance(value, list) else []
 
 
-def read_start_form(state_values: dict) -> StartForm:
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def read_start_form(state_values: object) -> StartForm:
     """The start form's fields from ``view.state.values``, by block id."""
-    selected = {block: _element(state_values, block).get("selected_option") or {}
-                for block in ("reminders", "template")}
+    values = read_state(state_values, leader_modals.VALUE)
     return StartForm(
-        title=_element(state_values, "title").get("value"),
-        users=list(_element(state_values, "users").get("selected_users") or []),
-        usergroups=[o.get("value") for o in _element(state_values, "usergroups").get("selected_options") or []],
-        channels=list(_element(state_values, "channels").get("selected_conversations") or []),
-        team_groups=[o.get("value") for o in _element(state_values, "team_groups").get("selected_options") or []],
-        reminders=selected["reminders"].get("value"),
-        template=selected["template"].get("value"),
-        closes=_element(state_values, "closes").get("selected_date"),
+        title=_string(values.get("title")),
+        users=_strings(values.get("users")),
+        usergroups=_strings(values.get("usergroups")),
+        channels=_strings(values.get("channels")),
+        team_groups=_strings(values.get("team_groups")),
+        reminders=_string(values.get("reminders")),
+        template=_string(values.get("template")),
+        closes=_string(values.get("closes")),
     )
+
+
+@dataclass(frozen=True)
+class StartCheck:
+    """Field errors by block id, or the close time of a form that can be launched."""
+
+    errors: dict[str, str]
+    closes_at: datetime | None = None
+    min_group_size: int = 3
+
+
+def check_start_form(db: Database, team_id: str, form: StartForm, now: datetime) -> StartCheck:
+    """What is wrong with the form, field by field (read-only)."""
+    errors: dict[str, str] = {}
+    if not form.has_audience:
+        errors["users"] = "Choose people, user groups or channels to ask."
+    with db.session(read_only=True) as session:
+        settings = workspaces.settings_of(session, team_id)
+        template_ok = templates.is_available(session, team_id, form.template_key)
+    closes_at = None
+    try:
+        close_on = date.fromisoformat(form.closes or "")
+    except ValueError:
+        errors["closes"] = "Choose the day the round closes."
+    else:
+        closes_at = datetime(close_on.year, close_on.month, close_on.day, CLOSE_HOUR, 0, tzinfo=settings.tz)
+        if closes_at <= now:
+            errors["closes"] = "The close date must be in the future."
+    if form.reminders not in (None, *REMINDER_CHOICES):
+        errors["reminders"] = "Choose how many reminders to send."
+    if not template_ok:
+        errors["template"] = "That template is not available any more; choose another."
+    return StartCheck(errors=errors, closes_at=closes_at, min_group_size=settings.min_group_size)
 
 
 def launch_round(db: Database, client: WebClient, *, team_id: str, leader: str, form: StartForm,
@@ -82,38 +120,40 @@ def launch_round(db: Database, client: WebClient, *, team_id: str, leader: str, 
     """Start the round the leader asked for and DM them the outcome; the new round's id,
     or None when it was not started (the audience could not be read, or is too small)."""
     try:
-        audience = round_service.resolve_audience(
+        audience = audiences.resolve_audience(
             client, users=form.users, usergroups=form.usergroups, channels=form.channels,
             team_groups=form.team_groups)
     except SlackApiError as exc:
-        error = exc.response.get("error")
-        hint = " Add ICP Align to the private channel first." if error in ("not_in_channel", "channel_not_found") else ""
-        client.chat_postMessage(channel=leader, text=f"I could not read the audience of your round ({error}).{hint}")
+        client.chat_postMessage(channel=leader, text=leader_messages.audience_unreadable(exc.response.get("error")))
         return None
     if len(audience.user_ids) < min_group_size:
-        client.chat_postMessage(channel=leader, text=(
-            f"The round was not started: it would ask {len(audience.user_ids)} people, and figures are only "
-            f"shown for groups of {min_group_size} or more. Choose more people and try again."))
+        client.chat_postMessage(channel=leader,
+                                text=leader_messages.audience_too_small(len(audience.user_ids), min_group_size))
         return None
     title = form.round_title(now)
     with db.session() as session:
+        workspaces.get_or_create_workspace(session, team_id)
         stored = templates.latest_template(session, team_id, form.template_key)
         rnd = rounds.create_round(session, team_id, stored.id, title=title, created_by=leader,
                                   audience=audience.description, closes_at=closes_at,
                                   max_reminders=form.max_reminders)
         rounds.add_participants(session, rnd.id, list(audience.teams.items()))
         round_id = rnd.id
-    outcome = round_service.send_invitations(db, client, round_id, pacer)
-    client.chat_postMessage(channel=leader, text=launch_summary(round_id, title, outcome, audience))
+    outcome = fanout.send_invitations(db, client, round_id, pacer)
+    client.chat_postMessage(channel=leader, text=leader_messages.launch_summary(
+        round_id, title, outcome.sent, len(outcome.unreachable), audience.skipped))
     return round_id
 
 
-def launch_summary(round_id: int, title: str, outcome: round_service.FanOut,
-                   audience: round_service.Audience) -> str:
-    """The leader's DM once a round is open: how many were invited, reached and left out."""
-    text = f"Round {round_id}, *{escape(title)}*, is open: {outcome.sent} people invited."
-    if outcome.unreachable:
-        text += f" {len(outcome.unreachable)} could not be reached by DM (deactivated or unknown)."
-    if audience.skipped:
-        text += f" {audience.skipped} bots or deactivated accounts were left out."
-    return text + " Follow it with `/icp-check status`."
+def start_form_choices(db: Database, client: WebClient, team_id: str,
+                       now: datetime) -> tuple[dict[str, str], dict[str, str], date]:
+    """What the start form offers (read-only): templates, user groups, and today in the
+    workspace's time zone."""
+    with db.session(read_only=True) as session:
+        settings = workspaces.settings_of(session, team_id)
+        choices = templates.template_choices(session, team_id)
+    try:
+        groups = audiences.usergroup_handles(client)
+    except SlackApiError:
+        groups = {}
+    return choices, groups, now.astimezone(settings.tz).date()

@@ -1,7 +1,7 @@
 """Leaders' ICP modals: ratify the consensus (editable), and score a prospect against the ICP.
 
 Every trait is an input built by ``survey_modal.question_block`` (block id ``q:<question id>``,
-action id ``answer``), so ``survey_modal.state_to_raw`` reads the submission and field errors
+action id ``answer``), so ``survey_modal.question_values`` reads the submission and field errors
 go back by the same block ids. Every input is optional here: in the ratify form a blank trait
 is dropped from the ICP, in the fit form a blank trait is "not known" about the prospect.
 
@@ -12,8 +12,6 @@ Limits kept: at most 100 blocks per view (a template with more traits shows the 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -28,6 +26,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.views import report_blocks, survey_modal
+from bot.views.forms import FitMetadata, RatifyMetadata, read_state
 from bot.views.text import escape, mrkdwn, plain
 from survey.profile import FitResult, IcpProfile
 from survey.template import Question, Template
@@ -37,7 +36,6 @@ RATIFIED_CALLBACK = "icp_ratified"
 FIT_CALLBACK = "icp_fit"
 FIT_RESULT_CALLBACK = "icp_fit_result"
 FIT_AGAIN = "icp_fit_again"
-NOTICE_CALLBACK = "icp_notice"
 PROSPECT_BLOCK = "prospect_name"
 PROSPECT_ACTION = "value"
 PROSPECT_NAME_LENGTH = 100
@@ -72,11 +70,6 @@ def _optional(block: InputBlock, label: str | None = None) -> InputBlock:
     return block
 
 
-def notice_view(title: str, text: str) -> View:
-    return View(type="modal", callback_id=NOTICE_CALLBACK, title=plain(title, 24), close=plain("Close", 24),
-                blocks=[SectionBlock(text=mrkdwn(text))])
-
-
 # -- ratify ----------------------------------------------------------------------------------
 
 
@@ -84,42 +77,13 @@ def ratify_metadata(round_id: int, template_row_id: int, profile: IcpProfile) ->
     """Round id, template row id, and the ranges of the number traits as shown (so that an
     unchanged number keeps its interquartile range). Ranges are dropped, last first, if the
     JSON would not fit Slack's 3000 characters."""
-    ranges = {t.question_id: [t.value, t.low, t.high] for t in profile.traits
+    ranges = {t.question_id: (t.value, t.low, t.high) for t in profile.traits
               if t.low is not None or t.high is not None}
     while True:
-        text = json.dumps({"round": round_id, "template": template_row_id, "ranges": ranges},
-                          separators=(",", ":"))
+        text = RatifyMetadata(round=round_id, template=template_row_id, ranges=ranges).dump()
         if len(text) <= METADATA_LIMIT or not ranges:
             return text
         ranges.pop(next(reversed(ranges)))
-
-
-def _json_object(text: str | None) -> dict[str, Any] | None:
-    """private_metadata as a JSON object; None when it is not one (forged or from elsewhere)."""
-    try:
-        data = json.loads(text or "")
-    except (TypeError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def parse_ratify_metadata(text: str | None) -> dict[str, Any] | None:
-    """{"round": int, "template": int, "ranges": {qid: [value, low, high]}}, None if malformed."""
-    data = _json_object(text)
-    if data is None:
-        return None
-    round_id, template_id = data.get("round"), data.get("template")
-    if not (isinstance(round_id, int) and isinstance(template_id, int)) or isinstance(round_id, bool):
-        return None
-    ranges: dict[str, tuple[float, float | None, float | None]] = {}
-    raw = data.get("ranges")
-    if isinstance(raw, Mapping):
-        for qid, triple in raw.items():
-            if (isinstance(triple, list) and len(triple) == 3
-                    and all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in triple)
-                    and triple[0] is not None):
-                ranges[str(qid)] = (triple[0], triple[1], triple[2])
-    return {"round": round_id, "template": template_id, "ranges": ranges}
 
 
 def _prefill(profile: IcpProfile, question: Question) -> Any:
@@ -177,20 +141,6 @@ def ratified_view(profile: IcpProfile, template: Template, *, version: int, roun
 # -- fit -------------------------------------------------------------------------------------
 
 
-def fit_metadata(version: int, template_row_id: int) -> str:
-    return json.dumps({"version": version, "template": template_row_id}, separators=(",", ":"))
-
-
-def parse_fit_metadata(text: str | None) -> dict[str, int] | None:
-    data = _json_object(text)
-    if data is None:
-        return None
-    version, template_id = data.get("version"), data.get("template")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (version, template_id)):
-        return None
-    return {"version": version, "template": template_id}
-
-
 def fit_view(profile: IcpProfile, template: Template, *, version: int, template_row_id: int) -> View:
     """Describe a prospect: its name and what is known of each ICP trait, all optional."""
     blocks: list[Block] = [
@@ -209,16 +159,14 @@ def fit_view(profile: IcpProfile, template: Template, *, version: int, template_
         title=plain("Score a prospect", 24),
         submit=plain("Score", 24),
         close=plain("Cancel", 24),
-        private_metadata=fit_metadata(version, template_row_id),
+        private_metadata=FitMetadata(version=version, template=template_row_id).dump(),
         blocks=blocks[:MAX_BLOCKS],
     )
 
 
-def prospect_name(state_values: Mapping[str, Any]) -> str | None:
+def prospect_name(state_values: Any) -> str | None:
     """The prospect name typed in the fit form, stripped; None when blank or malformed."""
-    block = state_values.get(PROSPECT_BLOCK)
-    element = block.get(PROSPECT_ACTION) if isinstance(block, Mapping) else None
-    value = element.get("value") if isinstance(element, Mapping) else None
+    value = read_state(state_values, PROSPECT_ACTION).get(PROSPECT_BLOCK)
     if not isinstance(value, str) or not value.strip():
         return None
     return value.strip()[:PROSPECT_NAME_LENGTH]
@@ -234,11 +182,3 @@ def fit_result_view(result: FitResult, name: str | None, *, version: int) -> Vie
     ]))
     return View(type="modal", callback_id=FIT_RESULT_CALLBACK, title=plain("Prospect fit", 24),
                 close=plain("Done", 24), blocks=blocks)
-
-
-__all__ = [
-    "RATIFY_CALLBACK", "FIT_CALLBACK", "FIT_AGAIN", "PROSPECT_BLOCK",
-    "ratify_view", "ratified_view", "fit_view", "fit_result_view", "notice_view",
-    "parse_ratify_metadata", "parse_fit_metadata", "prospect_name", "trait_questions", "ratify_questions",
-    "fit_questions",
-]

@@ -16,7 +16,6 @@ selects 100):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +35,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.views.forms import SurveyStepMetadata, read_state
 from bot.views.text import plain, truncate
 from survey.template import Question, QuestionKind, Section, Template
 
@@ -150,14 +150,14 @@ def section_view(
     if section.description:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(section.description, 3000))))
     blocks += [question_block(q, answers.get(q.id)) for q in section.questions]
-    metadata = {"round": round_id, "section": section_index, "mode": mode}
+    metadata = SurveyStepMetadata(round=round_id, section=section_index, mode=mode)
     return View(
         type="modal",
         callback_id=CALLBACK_ID,
         title=plain(section.title, 24),
         submit=plain("Submit" if last else "Next", 24),
         close=plain("Save for later" if section_index else "Cancel", 24),
-        private_metadata=json.dumps(metadata),
+        private_metadata=metadata.dump(),
         blocks=blocks,
         notify_on_close=False,
     )
@@ -172,43 +172,10 @@ def done_view(template: Template, closes_text: str | None) -> View:
                 close=plain("Close", 24), blocks=[SectionBlock(text=MarkdownTextObject(text=text))])
 
 
-def state_to_raw(state_values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:
+def question_values(state_values: Any) -> dict[str, Any]:
     """Submitted ``view.state.values`` -> {question id: raw value} for survey.answers.
 
     Blank inputs come back as None (or an empty list), which validation treats as unanswered.
     """
-    raw: dict[str, Any] = {}
-    for block, actions in state_values.items():
-        qid = question_id(block)
-        if qid is None or not isinstance(actions, Mapping):
-            continue
-        element = actions.get(ACTION_ID)
-        if not isinstance(element, Mapping):
-            continue
-        raw[qid] = element_value(element)
-    return raw
-
-
-def element_value(element: Mapping[str, Any]) -> Any:
-    """The raw value of one element state, by element type (Slack's view_submission shapes)."""
-    kind = element.get("type")
-    if kind in ("radio_buttons", "static_select"):
-        option = element.get("selected_option")
-        return option.get("value") if isinstance(option, Mapping) else None
-    if kind in ("checkboxes", "multi_static_select"):
-        options = element.get("selected_options") or []
-        return [o.get("value") for o in options if isinstance(o, Mapping)]
-    if kind in ("plain_text_input", "number_input"):
-        return element.get("value")
-    return None
-
-
-def metadata(view: Mapping[str, Any]) -> dict[str, Any]:
-    """The survey modal's private_metadata; {} when it is not ours or is malformed."""
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except (TypeError, ValueError):
-        return {}
-    if not isinstance(data, dict) or not isinstance(data.get("round"), int) or not isinstance(data.get("section"), int):
-        return {}
-    return data
+    return {qid: value for block, value in read_state(state_values, ACTION_ID).items()
+            if (qid := question_id(block)) is not None}

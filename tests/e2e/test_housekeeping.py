@@ -18,7 +18,7 @@ from bot.housekeeping import (
     run_housekeeping,
 )
 from bot.scheduler import JOB_ID, housekeeping_lock, run_once, start_scheduler
-from storage import messages as sent_log
+from storage import send_log
 from storage.db import Database
 from storage.models import SurveyRound
 from storage.slack_oauth import installation_store
@@ -170,8 +170,8 @@ def test_a_failed_close_notice_is_retried_by_the_next_run(world, app, open_round
     third = run_housekeeping(db, clients, closes_at + timedelta(minutes=11))
     assert third.sent == 0
     with db.session(read_only=True) as s:
-        assert sent_log.get(s, f"closed-notice:{open_round}").status == "sent"
-        assert sent_log.get(s, f"closed:{open_round}").status == "sent"
+        assert send_log.get(s, f"closed-notice:{open_round}").status == "sent"
+        assert send_log.get(s, f"closed:{open_round}").status == "sent"
 
 
 # -- reminders -------------------------------------------------------------------------------
@@ -255,7 +255,7 @@ def test_no_reminder_after_close(world, app, open_round):
 
 def test_a_manual_reminder_counts_for_the_schedule(world, app, open_round):
     """``/icp-check remind`` and the scheduler share keys and counts: no double reminder."""
-    from bot.services.rounds import send_reminders
+    from bot.services.fanout import send_reminders
 
     fake, db = world.fake, world.db
     clients = app_client_for_team(app.client)

@@ -4,7 +4,6 @@ prospects with `fit`, and export the answers as a pseudonymous CSV by DM."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import re
 
@@ -22,14 +21,6 @@ from .helpers import (
     designed_answers,
     open_modal,
 )
-
-if importlib.util.find_spec("bot.listeners.icp_profile") is None:  # pragma: no cover
-    pytest.skip("bot/listeners/icp_profile.py is not there yet", allow_module_level=True)
-
-from bot.listeners import commands  # noqa: E402
-
-if not {"ratify", "fit", "export"} <= set(commands.HANDLERS):  # pragma: no cover
-    pytest.skip("ratify/fit/export are not registered yet", allow_module_level=True)
 
 RESPONDENTS = STAFF[:4]
 

@@ -10,7 +10,15 @@ from urllib.parse import parse_qsl
 import pytest
 
 from bot.payloads import BlockAction, MalformedPayload, SlashCommand, ViewSubmission, parse
-from bot.views.survey_modal import element_value, metadata, state_to_raw
+from bot.views.forms import (
+    FitMetadata,
+    RatifyMetadata,
+    SurveyStepMetadata,
+    element_value,
+    read_metadata,
+    read_row_id,
+)
+from bot.views.survey_modal import question_values
 
 PAYLOADS = Path(__file__).resolve().parents[2].parent / "shared" / "slack-reference" / "payloads"
 needs_reference = pytest.mark.skipif(not PAYLOADS.is_dir(),
@@ -50,7 +58,8 @@ def test_view_submission_from_bolt():
     submission = parse(ViewSubmission, body)
     assert submission.view.id == body["view"]["id"] and submission.team_id == "T111"
     assert submission.view.values == body["view"]["state"]["values"]
-    assert metadata(body["view"]) == {}  # "This is for you!" is not a survey form's metadata
+    # "This is for you!" is not a survey form's metadata
+    assert read_metadata(SurveyStepMetadata, body["view"]["private_metadata"]) is None
 
 
 def test_what_slack_never_sends_is_refused():
@@ -75,8 +84,29 @@ def test_state_values_by_element_type():
         "other": {"answer": {"type": "plain_text_input", "value": "ignored"}},
         "q:g": "not a mapping",
     }
-    assert state_to_raw(values) == {"a": "x", "b": ["y", "z"], "c": "12.5", "d": None, "e": None, "f": []}
-    assert element_value({"type": "datepicker", "selected_date": "2026-01-01"}) is None
-    assert metadata({"private_metadata": '{"round": 3, "section": 1, "mode": "edit"}'})["round"] == 3
-    assert metadata({"private_metadata": '{"round": "3", "section": 1}'}) == {}
-    assert metadata({"private_metadata": "{broken"}) == {}
+    assert question_values(values) == {"a": "x", "b": ["y", "z"], "c": "12.5", "d": None, "e": None, "f": []}
+    assert element_value({"type": "datepicker", "selected_date": "2026-01-01"}) == "2026-01-01"
+    assert element_value({"type": "rich_text_input", "rich_text_value": {}}) is None
+    assert element_value({"type": "multi_users_select", "selected_users": ["U1"]}) == ["U1"]
+
+
+def test_form_metadata_is_read_or_refused():
+    step = read_metadata(SurveyStepMetadata, '{"round": 3, "section": 1, "mode": "edit"}')
+    assert step is not None and (step.round, step.section, step.mode) == (3, 1, "edit")
+    assert read_metadata(SurveyStepMetadata, step.dump()) == step
+    for bad in ('{"round": "3", "section": 1}', "{broken", "", None, "[1, 2]", '{"round": true, "section": 0}',
+                '{"round": 1000000000000000000000000000000, "section": 0}', '{"round": 0, "section": 0}',
+                '{"round": 3, "section": 1, "mode": "delete"}', '{"round": 3, "section": -1}'):
+        assert read_metadata(SurveyStepMetadata, bad) is None, bad
+    ratify = read_metadata(RatifyMetadata, '{"round": 2, "template": 5, "ranges": {"deal": [10, 5, null]}}')
+    assert ratify is not None and ratify.ranges == {"deal": (10.0, 5.0, None)}
+    assert read_metadata(RatifyMetadata, '{"round": 2, "template": 5, "ranges": {"deal": [null, 5, 6]}}') is None
+    assert read_metadata(RatifyMetadata, '{"round": 2, "template": 5, "ranges": {"deal": ["NaN", 5, 6]}}') is None
+    assert read_metadata(FitMetadata, '{"version": 1, "template": 9}') == FitMetadata(version=1, template=9)
+    assert read_metadata(FitMetadata, '{"version": 1}') is None
+
+
+def test_row_ids_in_button_values():
+    assert read_row_id("42") == 42
+    for bad in ("", None, "0", "-1", "4.2", "²", "١٢", "1" * 20, str(2**63), " 4"):
+        assert read_row_id(bad) is None, bad

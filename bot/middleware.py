@@ -1,0 +1,96 @@
+"""bolt middleware: hands every listener what it needs, once, under argument names.
+
+bolt passes the context's keys to listeners by name, so a listener declares what it uses:
+
+- ``runtime``: the database, the leader check, the pacer, the clock (``bot.runtime``);
+- ``slash_command``, ``block_action`` or ``view_submission``: the payload parsed into its
+  pydantic model (``bot.payloads``). A payload that does not parse is acknowledged with an
+  empty 200 and one log line, and reaches no listener;
+- ``requester``: who is asking, in which workspace, whether they are a leader (asked when
+  first needed, cached) and the workspace's settings (read, never created).
+
+A payload from a workspace other than the one the app's token belongs to (single-workspace
+mode) is refused the same way: a signed request names the team it likes, the token does not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+from slack_bolt import BoltContext, BoltResponse
+from slack_sdk import WebClient
+
+from bot.payloads import BlockAction, MalformedPayload, SlashCommand, ViewSubmission, parse
+from bot.runtime import Runtime
+from storage import workspaces
+from storage.workspaces import WorkspaceSettings
+
+log = logging.getLogger(__name__)
+
+
+class Requester:
+    """The person behind a request."""
+
+    def __init__(self, runtime: Runtime, client: WebClient, team_id: str, user_id: str):
+        self._runtime = runtime
+        self._client = client
+        self.team_id = team_id
+        self.user_id = user_id
+
+    @cached_property
+    def is_leader(self) -> bool:
+        return self._runtime.leaders.is_leader(self._client, self.team_id, self.user_id)
+
+    @cached_property
+    def workspace(self) -> WorkspaceSettings:
+        with self._runtime.db.session(read_only=True) as session:
+            return workspaces.settings_of(session, self.team_id)
+
+
+def _parse(body: dict[str, Any]) -> tuple[str, Any, str | None, str] | None:
+    """(context key, model, team id, user id) of a payload we parse; None for the rest."""
+    if "command" in body and "type" not in body:
+        command = parse(SlashCommand, body)
+        return "slash_command", command, command.team_id, command.user_id
+    kind = body.get("type")
+    if kind == "block_actions":
+        action = parse(BlockAction, body)
+        return "block_action", action, action.team_id, action.user.id
+    if kind == "view_submission":
+        submission = parse(ViewSubmission, body)
+        return "view_submission", submission, submission.team_id, submission.user.id
+    return None
+
+
+def _foreign_team(context: BoltContext, team_id: str | None) -> bool:
+    result = context.authorize_result
+    if result is None or not result.team_id or result.enterprise_id or context.enterprise_id:
+        return False
+    return team_id is not None and team_id != result.team_id
+
+
+def provide(runtime: Runtime) -> Callable[..., BoltResponse | None]:
+    """The global middleware that fills the context (see the module docstring)."""
+
+    def fill_context(context: BoltContext, body: dict[str, Any], next: Callable[[], BoltResponse]):  # noqa: A002
+        context["runtime"] = runtime
+        try:
+            parsed = _parse(body)
+        except MalformedPayload as exc:
+            log.warning("refused a malformed %s payload: %s", body.get("type") or "command", exc)
+            return BoltResponse(status=200, body="")
+        if parsed is not None:
+            key, model, team_id, user_id = parsed
+            team_id = team_id or context.team_id
+            if _foreign_team(context, team_id):
+                log.warning("refused a %s payload from workspace %s, which this app is not installed in",
+                            key, team_id)
+                return BoltResponse(status=200, body="")
+            context[key] = model
+            context["requester"] = Requester(runtime, context.client, team_id or "", user_id)
+        return next()
+
+    return fill_context

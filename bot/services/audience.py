@@ -1,0 +1,132 @@
+"""Who a round asks: the people, user groups and channels a leader chose, humans only.
+
+Who is human comes from users.list (one Tier 2 call per 200 members). Where users.list
+is refused or fails (a proxy that does not pass it, a workspace that does not allow it,
+an outage), each wanted person is looked up with users.info instead (Tier 4, paced at
+``USERS_INFO_PER_MINUTE``), never the whole workspace: deleted accounts, bots and Slackbot
+are not humans, and someone users.info cannot find is not reachable, so left out like them.
+Any other users.info error is raised, and the round is not started.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.pacing import TokenBucket
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = {"user_not_found", "user_not_visible"}
+"""users.info errors that mean the person cannot be reached: left out of the audience."""
+USERS_INFO_PER_MINUTE = 100  # Tier 4
+USERS_INFO_BURST = 20
+
+
+@dataclass
+class Audience:
+    """The people a round asks, each with a team when the leader assigned one."""
+
+    user_ids: list[str]
+    teams: dict[str, str | None] = field(default_factory=dict)
+    description: dict = field(default_factory=dict)
+    skipped: int = 0
+
+
+def _paginate(method, key: str, **kwargs) -> list:
+    items: list = []
+    cursor = None
+    while True:
+        response = method(cursor=cursor, limit=200, **kwargs) if cursor else method(limit=200, **kwargs)
+        items += response.get(key, [])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return items
+
+
+def _is_human(user: dict) -> bool:
+    """An active person: not deleted, not a bot, not Slackbot (whom Slack lists with is_bot false)."""
+    return not user.get("deleted") and not user.get("is_bot") and user.get("id") != "USLACKBOT"
+
+
+def _humans_listed(client: WebClient) -> set[str]:
+    """Active human members of the workspace (users.list, paginated: one call per 200)."""
+    return {m["id"] for m in _paginate(client.users_list, "members") if _is_human(m)}
+
+
+def _humans_looked_up(client: WebClient, wanted: list[str]) -> set[str]:
+    """The active humans among ``wanted``, one users.info call each, paced to Tier 4."""
+    bucket = TokenBucket(USERS_INFO_PER_MINUTE / 60, USERS_INFO_BURST)
+    humans: set[str] = set()
+    for user_id in wanted:
+        bucket.wait()
+        try:
+            user = client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as exc:
+            if exc.response.get("error") in NOT_FOUND:
+                continue
+            raise
+        if _is_human(user):
+            humans.add(user_id)
+    return humans
+
+
+def _humans_among(client: WebClient, wanted: list[str]) -> set[str]:
+    """The active humans among ``wanted``: from users.list, or users.info per wanted person
+    when users.list fails."""
+    try:
+        return _humans_listed(client) & set(wanted)
+    except SlackApiError as exc:
+        log.warning("users.list failed (%s); users.info for each of the %d people asked",
+                    exc.response.get("error"), len(wanted))
+    return _humans_looked_up(client, wanted)
+
+
+def _group_members(client: WebClient, usergroup: str) -> list[str]:
+    return list(client.usergroups_users_list(usergroup=usergroup).get("users", []))
+
+
+def usergroup_handles(client: WebClient) -> dict[str, str]:
+    """Usergroup id -> handle, for team labels."""
+    groups = client.usergroups_list().get("usergroups", [])
+    return {g["id"]: g.get("handle") or g.get("name") or g["id"] for g in groups}
+
+
+def resolve_audience(client: WebClient, *, users: list[str], usergroups: list[str], channels: list[str],
+                     team_groups: list[str]) -> Audience:
+    """The round's audience: named users, user groups' and channels' members, humans only.
+
+    ``team_groups`` are user groups whose handle becomes the team of their members (the
+    first group listed wins); people in none of them answer the team question themselves.
+    """
+    members: dict[str, list[str]] = {}  # each user group fetched once
+
+    def group_members(group: str) -> list[str]:
+        if group not in members:
+            members[group] = _group_members(client, group)
+        return members[group]
+
+    wanted: list[str] = list(users)
+    for group in usergroups:
+        wanted += group_members(group)
+    for channel in channels:
+        wanted += _paginate(client.conversations_members, "members", channel=channel)
+    unique = list(dict.fromkeys(u for u in wanted if u))
+    humans = _humans_among(client, unique)
+    user_ids = [u for u in unique if u in humans]
+    handles = usergroup_handles(client) if team_groups else {}
+    teams: dict[str, str | None] = dict.fromkeys(user_ids)
+    for group in reversed(team_groups):
+        handle = handles.get(group, group)
+        for member in group_members(group):
+            if member in teams:
+                teams[member] = handle
+    return Audience(
+        user_ids=user_ids,
+        teams=teams,
+        description={"users": len(users), "usergroups": usergroups, "channels": channels, "team_groups": team_groups},
+        skipped=len(unique) - len(user_ids),
+    )
