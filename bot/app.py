@@ -17,7 +17,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot import listeners
-from bot.middleware import provide
+from bot.middleware import ContextFiller
 from bot.pacing import Pacer
 from bot.runtime import Runtime
 from bot.settings import Mode, Settings
@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
             request_verification_enabled=mode == Mode.HTTP,
             listener_executor=executor,
         )
-    app.use(provide(Runtime.build(db, pacer=pacer, clock=clock)))
+    app.use(ContextFiller(Runtime.build(db, pacer=pacer, clock=clock)))
     listeners.register(app, lifecycle_events=mode != Mode.OAUTH)
     app.error(log_listener_error)
     return app

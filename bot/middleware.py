@@ -20,7 +20,8 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from slack_bolt import BoltContext, BoltResponse
+from slack_bolt import BoltContext, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 
 from bot.payloads import BlockAction, MalformedPayload, SlashCommand, ViewSubmission, parse
@@ -72,13 +73,23 @@ def _foreign_team(context: BoltContext, team_id: str | None) -> bool:
     return team_id is not None and team_id != result.team_id
 
 
-def provide(runtime: Runtime) -> Callable[..., BoltResponse | None]:
-    """The global middleware that fills the context (see the module docstring)."""
+class ContextFiller(Middleware):
+    """The global middleware that fills the context (see the module docstring).
 
-    def fill_context(context: BoltContext, body: dict[str, Any], next: Callable[[], BoltResponse]):  # noqa: A002
-        context["runtime"] = runtime
+    A ``Middleware`` subclass rather than a function: bolt builds a function middleware's
+    arguments from the payload (``action``, ``view``...), which raises on the very payloads
+    this middleware exists to stop (an empty ``actions`` list, a view without a type).
+    """
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse,
+                next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - bolt's name
+        context, body = req.context, req.body
+        context["runtime"] = self.runtime
         try:
-            parsed = _parse(body)
+            parsed = _parse(body) if isinstance(body, dict) else None
         except MalformedPayload as exc:
             log.warning("refused a malformed %s payload: %s", body.get("type") or "command", exc)
             return BoltResponse(status=200, body="")
@@ -90,7 +101,5 @@ def provide(runtime: Runtime) -> Callable[..., BoltResponse | None]:
                             key, team_id)
                 return BoltResponse(status=200, body="")
             context[key] = model
-            context["requester"] = Requester(runtime, context.client, team_id or "", user_id)
+            context["requester"] = Requester(self.runtime, context.client, team_id or "", user_id)
         return next()
-
-    return fill_context

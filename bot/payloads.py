@@ -68,7 +68,7 @@ class ViewRef(_Model):
     private_metadata: str | None = ""
     hash: str | None = None
     state: dict[str, Any] = Field(default_factory=dict)
-    type: str | None = None
+    type: str  # always sent; bolt itself reads it
     root_view_id: str | None = None
     previous_view_id: str | None = None
 

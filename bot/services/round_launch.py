@@ -16,8 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.pacing import Pacer
-from bot.services import audience as audiences
-from bot.services import fanout
+from bot.services import audience, fanout
 from bot.views import leader_messages, leader_modals
 from bot.views.forms import read_state
 from storage import rounds, templates, workspaces
@@ -120,28 +119,28 @@ def launch_round(db: Database, client: WebClient, *, team_id: str, leader: str, 
     """Start the round the leader asked for and DM them the outcome; the new round's id,
     or None when it was not started (the audience could not be read, or is too small)."""
     try:
-        audience = audiences.resolve_audience(
+        asked = audience.resolve_audience(
             client, users=form.users, usergroups=form.usergroups, channels=form.channels,
             team_groups=form.team_groups)
     except SlackApiError as exc:
         client.chat_postMessage(channel=leader, text=leader_messages.audience_unreadable(exc.response.get("error")))
         return None
-    if len(audience.user_ids) < min_group_size:
+    if len(asked.user_ids) < min_group_size:
         client.chat_postMessage(channel=leader,
-                                text=leader_messages.audience_too_small(len(audience.user_ids), min_group_size))
+                                text=leader_messages.audience_too_small(len(asked.user_ids), min_group_size))
         return None
     title = form.round_title(now)
     with db.session() as session:
         workspaces.get_or_create_workspace(session, team_id)
         stored = templates.latest_template(session, team_id, form.template_key)
         rnd = rounds.create_round(session, team_id, stored.id, title=title, created_by=leader,
-                                  audience=audience.description, closes_at=closes_at,
+                                  audience=asked.description, closes_at=closes_at,
                                   max_reminders=form.max_reminders)
-        rounds.add_participants(session, rnd.id, list(audience.teams.items()))
+        rounds.add_participants(session, rnd.id, list(asked.teams.items()))
         round_id = rnd.id
     outcome = fanout.send_invitations(db, client, round_id, pacer)
     client.chat_postMessage(channel=leader, text=leader_messages.launch_summary(
-        round_id, title, outcome.sent, len(outcome.unreachable), audience.skipped))
+        round_id, title, outcome.sent, len(outcome.unreachable), asked.skipped))
     return round_id
 
 
@@ -153,7 +152,7 @@ def start_form_choices(db: Database, client: WebClient, team_id: str,
         settings = workspaces.settings_of(session, team_id)
         choices = templates.template_choices(session, team_id)
     try:
-        groups = audiences.usergroup_handles(client)
+        groups = audience.usergroup_handles(client)
     except SlackApiError:
         groups = {}
     return choices, groups, now.astimezone(settings.tz).date()

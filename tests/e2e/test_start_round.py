@@ -38,7 +38,7 @@ def test_start_invites_exactly_the_chosen_people(world):
     view = _open_start_modal(world)
     block_ids = [b.get("block_id") for b in view.blocks]
     assert {"template", "users", "channels", "closes", "reminders"} <= set(block_ids)
-    assert fake.calls_to("views.open")[0].response["ok"] is True
+    assert fake.wait_for(lambda: fake.calls_to("views.open"))[0].response["ok"] is True
 
     ack = sim.submit(LEADER, values={"users": STAFF})
     assert ack.status == 200 and ack.response_action is None

@@ -1,0 +1,154 @@
+"""The leaders' services on their own: the start form's checks, closing, reminding,
+ratifying once per form, scoring a prospect, and the leader check's cache."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.services import closing, prospects, ratification, reminders, round_launch, survey_steps
+from bot.services.access import Leaders
+from bot.slack_client import make_client
+from bot.views.forms import RatifyMetadata
+from storage import icp, rounds, workspaces
+from storage.db import Database
+from survey.template import load_builtin
+from tests.e2e.helpers import designed_answers
+from tests.fakeslack import FakeSlack
+
+from .conftest import NOW, PEOPLE, TEAM
+
+TEMPLATE = load_builtin("icp-core")
+
+
+def _answer_all(db: Database, round_id: int) -> None:
+    for i, user in enumerate(PEOPLE):
+        answers = designed_answers(i)
+        for section, part in enumerate(TEMPLATE.sections):
+            raw = {q.id: answers[q.id] for q in part.questions if q.id in answers}
+            survey_steps.record_step(db, TEAM, user, round_id, section, raw, now=NOW)
+
+
+@pytest.fixture
+def fake():
+    slack = FakeSlack().start()
+    slack.add_user("UADMIN", "admin", is_admin=True)
+    slack.add_user("USTAFF", "staff")
+    try:
+        yield slack
+    finally:
+        slack.stop()
+
+
+def test_start_form_errors_by_field(db):
+    form = round_launch.read_start_form({
+        "users": {"value": {"type": "multi_users_select", "selected_users": []}},
+        "closes": {"value": {"type": "datepicker", "selected_date": "2026-03-01"}},
+        "reminders": {"value": {"type": "static_select", "selected_option": {"value": "9"}}},
+        "template": {"value": {"type": "static_select", "selected_option": {"value": "no-such-template"}}},
+    })
+    check = round_launch.check_start_form(db, TEAM, form, NOW)
+    assert set(check.errors) == {"users", "closes", "reminders", "template"}
+    assert "future" in check.errors["closes"]
+    with db.session(read_only=True) as s:  # checking wrote nothing, not even the workspace row
+        assert workspaces.get_workspace(s, TEAM) is None
+
+
+def test_start_form_closes_at_five_in_the_workspace_time_zone(db):
+    with db.session() as s:
+        workspaces.get_or_create_workspace(s, TEAM)
+        workspaces.update_workspace(s, TEAM, timezone="Europe/Paris")
+    form = round_launch.read_start_form({
+        "users": {"value": {"type": "multi_users_select", "selected_users": ["U1", "U2", "U3"]}},
+        "closes": {"value": {"type": "datepicker", "selected_date": "2026-03-09"}},
+    })
+    check = round_launch.check_start_form(db, TEAM, form, NOW)
+    assert check.errors == {}
+    assert check.closes_at is not None and check.closes_at.isoformat() == "2026-03-09T17:00:00+01:00"
+    assert form.template_key == "icp-core" and form.max_reminders == 2
+
+
+def test_close_once_then_already_closed(db, round_id):
+    first = closing.close_round(db, TEAM, None, NOW)
+    assert first is not None and first.was_open and (first.completed, first.invited) == (0, 4)
+    second = closing.close_round(db, TEAM, round_id, NOW)
+    assert second is not None and not second.was_open
+    assert closing.close_round(db, "T0OTHER", round_id, NOW) is None  # another workspace's round
+
+
+def test_reminders_refused_for_a_closed_or_overdue_round(db, round_id):
+    overdue = reminders.remind(db, None, TEAM, None, now=NOW + timedelta(days=8))
+    assert overdue.refused and "past its close date" in overdue.refused and overdue.sent == 0
+    closing.close_round(db, TEAM, round_id, NOW)
+    closed = reminders.remind(db, None, TEAM, round_id, now=NOW)
+    assert closed.refused == f"Round {round_id} is closed, so nobody is reminded."
+    assert reminders.remind(db, None, "T0OTHER", round_id, now=NOW).round_id is None
+
+
+def test_ratify_saves_one_version_per_form(db, round_id):
+    _answer_all(db, round_id)
+    form = ratification.ratify_form(db, TEAM, round_id)
+    assert form.next_version == 1 and form.respondents == 4
+    raw = {"company_size": "51-200", "industry": ["software"]}
+    meta = RatifyMetadata(round=round_id, template=form.template_row_id)
+    saved = ratification.ratify(db, TEAM, "ULEAD", "V123", meta, raw, now=NOW)
+    assert saved.version == 1 and saved.errors is None
+    replay = ratification.ratify(db, TEAM, "ULEAD", "V123", meta, raw, now=NOW)
+    assert replay.version is None and replay.errors is None  # already saved: no second version
+    with db.session(read_only=True) as s:
+        assert [v.version for v in icp.icp_history(s, TEAM)] == [1]
+    bad = ratification.ratify(db, TEAM, "ULEAD", "V124", meta, {"company_size": "huge"}, now=NOW)
+    assert bad.errors is not None and set(bad.errors) == {"company_size"}
+
+
+def test_score_a_prospect_against_the_ratified_icp(db, round_id):
+    with pytest.raises(prospects.Unavailable, match="No ICP has been ratified"):
+        prospects.fit_form(db, TEAM)
+    _answer_all(db, round_id)
+    form = ratification.ratify_form(db, TEAM, round_id)
+    meta = RatifyMetadata(round=round_id, template=form.template_row_id)
+    ratification.ratify(db, TEAM, "ULEAD", "V1", meta, {"company_size": "51-200"}, now=NOW)
+    fit = prospects.fit_form(db, TEAM)
+    assert fit.version == 1
+    scored = prospects.score_prospect(db, TEAM, 1, fit.template_row_id, {"company_size": "51-200"})
+    assert scored.result is not None and scored.result.score == 100
+    blank = prospects.score_prospect(db, TEAM, 1, fit.template_row_id, {"company_size": None})
+    assert blank.errors == {"company_size": "Describe at least one trait of the prospect."}
+    with pytest.raises(prospects.Unavailable, match="not available"):
+        prospects.score_prospect(db, TEAM, 1, fit.template_row_id + 1, {"company_size": "51-200"})
+
+
+def test_leader_check_is_cached_and_forgotten_on_change(db, fake):
+    client = make_client(fake.api_url, fake.bot_token)
+    clock = [0.0]
+    leaders = Leaders(db, ttl=30, clock=lambda: clock[0])
+    assert leaders.is_leader(client, TEAM, "UADMIN") is True
+    assert leaders.is_leader(client, TEAM, "USTAFF") is False
+    assert len(fake.calls_to("users.info")) == 2
+    assert leaders.is_leader(client, TEAM, "USTAFF") is False  # cached: no call
+    assert len(fake.calls_to("users.info")) == 2
+    with db.session() as s:
+        workspaces.add_leader(s, TEAM, "USTAFF")
+    assert leaders.is_leader(client, TEAM, "USTAFF") is False  # another process's change: after the TTL
+    clock[0] = 31.0
+    assert leaders.is_leader(client, TEAM, "USTAFF") is True
+    with db.session() as s:
+        workspaces.remove_leader(s, TEAM, "USTAFF")
+    leaders.forget(TEAM, "USTAFF")  # this process's change: at once
+    assert leaders.is_leader(client, TEAM, "USTAFF") is False
+
+
+def test_a_failed_users_info_never_grants_and_is_not_cached(db, fake):
+    client = make_client(fake.api_url, fake.bot_token)
+    leaders = Leaders(db)
+    fake.fail_next("users.info", error="ratelimited_elsewhere")
+    assert leaders.is_leader(client, TEAM, "UADMIN") is False
+    assert leaders.is_leader(client, TEAM, "UADMIN") is True
+
+
+def test_participation_counts_follow_the_steps(db, round_id):
+    _answer_all(db, round_id)
+    with db.session(read_only=True) as s:
+        counts = rounds.participation(s, round_id)
+    assert (counts.invited, counts.answered, counts.completed) == (4, 4, 4)
