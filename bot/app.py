@@ -18,10 +18,12 @@ from slack_sdk import WebClient
 
 from bot import listeners
 from bot.middleware import ContextFiller
+from bot.outbox import OutboxSender
 from bot.pacing import Pacer
-from bot.runtime import Runtime
+from bot.runtime import Runtime, utcnow
+from bot.services.access import Leaders
 from bot.settings import Mode, Settings
-from bot.slack_client import make_client
+from bot.slack_client import make_client, outbox_client
 from storage.db import Database
 from storage.slack_oauth import installation_store, oauth_state_store
 
@@ -34,12 +36,14 @@ five busy listeners would leave every other request waiting past Slack's 3 secon
 
 def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, client: WebClient | None = None,
                pacer: Pacer | None = None, clock: Callable[[], datetime] | None = None,
-               listener_executor: Executor | None = None) -> App:
+               outbox: OutboxSender | None = None, listener_executor: Executor | None = None) -> App:
     """The bolt app for ``mode``; settings must already hold what the mode needs.
 
-    ``pacer`` is shared with the scheduler when one runs in the same process; ``clock`` and
-    ``listener_executor`` are for tests (an executor that runs listeners inline makes a
-    dispatch return once everything it caused is done).
+    ``pacer`` is shared with the scheduler when one runs in the same process; ``outbox``
+    sends what the listeners enqueue (by default a sender thread started on first use, see
+    ``outbox_sender``). ``clock``, an inline ``outbox`` and ``listener_executor`` are for
+    tests (an executor that runs listeners inline makes a dispatch return once everything it
+    caused is done).
     """
     executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS,
                                                        thread_name_prefix="icp-listener")
@@ -62,10 +66,33 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
             request_verification_enabled=mode == Mode.HTTP,
             listener_executor=executor,
         )
-    app.use(ContextFiller(Runtime.build(db, pacer=pacer, clock=clock)))
+    pacer = pacer or Pacer()
+    outbox = outbox or outbox_sender(settings, db, mode, pacer=pacer)
+    runtime = Runtime(db=db, leaders=Leaders(db), outbox=outbox, pacer=pacer, clock=clock or utcnow)
+    app.use(ContextFiller(runtime))
     listeners.register(app, lifecycle_events=mode != Mode.OAUTH)
     app.error(log_listener_error)
     return app
+
+
+def outbox_sender(settings: Settings, db: Database, mode: Mode, *, pacer: Pacer | None = None,
+                  inline: bool = False) -> OutboxSender:
+    """The outbox sender for ``mode``: the bot token's client, or each installation's (OAuth)."""
+    if mode == Mode.OAUTH:
+        store = installation_store(db, settings.slack_client_id or "")
+
+        def client_for_team(team_id: str) -> WebClient | None:
+            installation = store.find_installation(enterprise_id=None, team_id=team_id)
+            if installation is None or not installation.bot_token:
+                return None
+            return outbox_client(settings.slack_api_url, installation.bot_token)
+    else:
+        client = outbox_client(settings.slack_api_url, settings.slack_bot_token)
+
+        def client_for_team(team_id: str) -> WebClient | None:
+            return client
+
+    return OutboxSender(db, client_for_team, pacer=pacer, inline=inline)
 
 
 def log_listener_error(error: Exception, body: dict) -> None:

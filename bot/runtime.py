@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.outbox import OutboxSender
 from bot.pacing import Pacer
 from bot.services.access import Leaders
 from storage.db import Database
@@ -18,17 +19,13 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Runtime:
-    """The database, the leader check (cached), the fan-out pacer and the clock."""
+    """The database, the leader check (cached), the outbox sender, the pacer and the clock."""
 
     db: Database
     leaders: Leaders
+    outbox: OutboxSender
     pacer: Pacer
     clock: Callable[[], datetime] = utcnow
-
-    @classmethod
-    def build(cls, db: Database, *, pacer: Pacer | None = None,
-              clock: Callable[[], datetime] | None = None) -> Runtime:
-        return cls(db=db, leaders=Leaders(db), pacer=pacer or Pacer(), clock=clock or utcnow)
 
     def now(self) -> datetime:
         return self.clock()

@@ -1,8 +1,12 @@
 """The Web API client: Slack's base URL from the settings, and slack_sdk's retry handlers.
 
-A 429 is retried after its Retry-After, a 5xx and a dropped connection a couple of times;
-everything else (``channel_not_found``, ``user_not_found``...) is an answer, not a fault to
-retry, and is handled by the caller.
+A 429 is retried after its Retry-After (Slack did not process the call), a dropped
+connection and a 5xx a couple of times; everything else (``channel_not_found``,
+``user_not_found``...) is an answer, not a fault to retry, and is handled by the caller.
+
+``outbox_client`` retries only 429s: after a 5xx or a lost connection a message may have been
+posted all the same, and re-posting blindly would send it twice; the outbox decides instead
+(``bot.outbox``).
 """
 
 from __future__ import annotations
@@ -26,3 +30,8 @@ def make_client(base_url: str, token: str | None = None, *, timeout: int = 15) -
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def outbox_client(base_url: str, token: str | None = None, *, timeout: int = 15) -> WebClient:
+    return WebClient(token=token, base_url=base_url, timeout=timeout,
+                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])

@@ -22,6 +22,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -211,6 +213,7 @@ class RoundParticipant(Base):
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_reminded_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    tz: Mapped[str | None] = mapped_column(String(64))  # the person's Slack time zone, for working hours
 
     @property
     def completed(self) -> bool:
@@ -277,6 +280,48 @@ class SentMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+OutboxStatus = Literal["pending", "sending", "sent", "gave_up"]
+
+
+class OutboxMessage(Base):
+    """A Slack call that must happen once: written in the same transaction as the change that
+    causes it, sent later by ``bot.outbox.OutboxSender``.
+
+    ``key`` (workspace, kind, target, period) makes the enqueue idempotent. ``lease_until``
+    keeps a message to one sender at a time; a lease that ran out means its sender died
+    mid-call, so the next sender is ``uncertain`` whether Slack got it and checks first.
+    ``notify_user`` is told once if the message cannot be delivered.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_check_in("status", ("pending", "sending", "sent", "gave_up")), name="status"),
+        Index("ix_outbox_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    team_id: Mapped[str] = mapped_column(String(SLACK_ID), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    method: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("survey_rounds.id", ondelete="CASCADE"), index=True)
+    notify_user: Mapped[str | None] = mapped_column(String(SLACK_ID))
+    status: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending")
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    reported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sent_channel: Mapped[str | None] = mapped_column(String(SLACK_ID))
+    sent_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
 
 

@@ -185,9 +185,11 @@ class Participation:
 
 
 def add_participants(
-    session: Session, round_id: int, people: Iterable[tuple[str, str | None]]
+    session: Session, round_id: int, people: Iterable[tuple[str, str | None]],
+    time_zones: Mapping[str, str | None] | None = None,
 ) -> int:
     """Invite ``(user_id, team)`` pairs to an open round; return how many were new.
+    ``time_zones``: each person's Slack time zone (``America/New_York``), where known.
 
     Idempotent: someone already in the round keeps their pseudonym, ``invited_at`` and
     answers; their team is only filled in when it was unknown. Refused for a closed round.
@@ -224,7 +226,7 @@ def add_participants(
         taken.add(pseudonym)
         rows.append(
             {"round_id": round_id, "user_id": user_id, "team": team, "pseudonym": pseudonym,
-             "invited_at": now, "reminders_sent": 0}
+             "invited_at": now, "reminders_sent": 0, "tz": (time_zones or {}).get(user_id)}
         )
     if rows:
         session.execute(

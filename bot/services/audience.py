@@ -32,6 +32,7 @@ class Audience:
 
     user_ids: list[str]
     teams: dict[str, str | None] = field(default_factory=dict)
+    time_zones: dict[str, str | None] = field(default_factory=dict)  # Slack's ``tz`` of each person
     description: dict = field(default_factory=dict)
     skipped: int = 0
 
@@ -52,15 +53,17 @@ def _is_human(user: dict) -> bool:
     return not user.get("deleted") and not user.get("is_bot") and user.get("id") != "USLACKBOT"
 
 
-def _humans_listed(client: WebClient) -> set[str]:
-    """Active human members of the workspace (users.list, paginated: one call per 200)."""
-    return {m["id"] for m in _paginate(client.users_list, "members") if _is_human(m)}
+def _humans_listed(client: WebClient) -> dict[str, str | None]:
+    """Active human members of the workspace and their time zones (users.list, paginated:
+    one call per 200)."""
+    return {m["id"]: m.get("tz") for m in _paginate(client.users_list, "members") if _is_human(m)}
 
 
-def _humans_looked_up(client: WebClient, wanted: list[str]) -> set[str]:
-    """The active humans among ``wanted``, one users.info call each, paced to Tier 4."""
+def _humans_looked_up(client: WebClient, wanted: list[str]) -> dict[str, str | None]:
+    """The active humans among ``wanted`` and their time zones, one users.info call each,
+    paced to Tier 4."""
     bucket = TokenBucket(USERS_INFO_PER_MINUTE / 60, USERS_INFO_BURST)
-    humans: set[str] = set()
+    humans: dict[str, str | None] = {}
     for user_id in wanted:
         bucket.wait()
         try:
@@ -70,15 +73,16 @@ def _humans_looked_up(client: WebClient, wanted: list[str]) -> set[str]:
                 continue
             raise
         if _is_human(user):
-            humans.add(user_id)
+            humans[user_id] = user.get("tz")
     return humans
 
 
-def _humans_among(client: WebClient, wanted: list[str]) -> set[str]:
-    """The active humans among ``wanted``: from users.list, or users.info per wanted person
-    when users.list fails."""
+def _humans_among(client: WebClient, wanted: list[str]) -> dict[str, str | None]:
+    """The active humans among ``wanted`` and their time zones: from users.list, or users.info
+    per wanted person when users.list fails."""
     try:
-        return _humans_listed(client) & set(wanted)
+        listed = _humans_listed(client)
+        return {user: listed[user] for user in wanted if user in listed}
     except SlackApiError as exc:
         log.warning("users.list failed (%s); users.info for each of the %d people asked",
                     exc.response.get("error"), len(wanted))
@@ -127,6 +131,7 @@ def resolve_audience(client: WebClient, *, users: list[str], usergroups: list[st
     return Audience(
         user_ids=user_ids,
         teams=teams,
+        time_zones={user: humans[user] for user in user_ids},
         description={"users": len(users), "usergroups": usergroups, "channels": channels, "team_groups": team_groups},
         skipped=len(unique) - len(user_ids),
     )

@@ -1,8 +1,9 @@
 """Fan-out to a round's participants: invitations, reminders, and closed notices.
 
-Every DM that must go out once is claimed in the send log under a unique key
-(``invite:<round>:<user>``, ``remind:<round>:<user>:<n>``) before it is sent, so a retried
-request, a double click or a second process never sends it twice (``bot.services.delivery``).
+Invitations go into the outbox (``storage.outbox``, sent by ``bot.outbox``) in the same
+transaction as the round. Reminders are claimed in the send log under a unique key
+(``remind:<round>:<user>:<n>``) before they are sent, so a retried request, a double click
+or a second process never sends them twice (``bot.services.delivery``).
 Fan-out is paced to Slack's posting rate; people Slack cannot reach (deactivated, unknown)
 are skipped and counted for the leader, never retried forever.
 """
@@ -15,12 +16,15 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.pacing import Pacer
 from bot.services.delivery import claim_or_take_over, record_failure
 from bot.views import messages
-from storage import answers, rounds, send_log, templates
+from storage import answers, outbox, rounds, send_log, templates
 from storage.db import Database
+from storage.models import SurveyRound
+from survey.template import Template
 
 log = logging.getLogger(__name__)
 
@@ -40,31 +44,20 @@ class FanOut:
             log.warning("%s failed: %s", what, exc.response.get("error"))
 
 
-def send_invitations(db: Database, client: WebClient, round_id: int, pacer: Pacer | None = None) -> FanOut:
-    """DM every participant not yet invited; idempotent (claimed per person)."""
-    outcome = FanOut()
-    with db.session() as session:
-        rnd = rounds.require_round(session, round_id)
-        template = templates.get_template(session, rnd.template_id)
-        pending = [p.user_id for p in rounds.uninvited_participants(session, round_id)]
-    for user_id in pending:
-        key = f"invite:{round_id}:{user_id}"
-        if not claim_or_take_over(db, key, kind="invite", team_id=rnd.team_id, target=user_id):
-            outcome.already += 1
-            continue
-        if pacer:
-            pacer.wait(f"{rnd.team_id}:chat.postMessage")
-        text, blocks = messages.invite_blocks(round_id, rnd.title, template.minutes, rnd.closes_at)
-        try:
-            response = client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            outcome.count_failure(user_id, record_failure(db, key, exc), f"invitation of round {round_id}", exc)
-            continue
-        with db.session() as session:
-            send_log.mark_sent(session, key, channel=response["channel"], ts=response["ts"])
-            rounds.mark_invited(session, round_id, user_id, dm_channel=response["channel"], ts=response["ts"])
-        outcome.sent += 1
-    return outcome
+def enqueue_invitations(session: Session, rnd: SurveyRound, template: Template, user_ids: list[str], *,
+                        notify_user: str | None, now: datetime) -> int:
+    """Put one invitation per person in the outbox, in the caller's unit of work (the one that
+    creates the round), due now; how many were new. The sender marks each person invited
+    when Slack has the DM."""
+    text, blocks = messages.invite_blocks(rnd.id, rnd.title, template.minutes, rnd.closes_at)
+    rendered = [block.to_dict() for block in blocks]
+    added = 0
+    for user_id in user_ids:
+        added += outbox.enqueue(
+            session, key=f"{rnd.team_id}:invite:{user_id}:round-{rnd.id}", team_id=rnd.team_id, kind="invite",
+            method="chat.postMessage", target=user_id, round_id=rnd.id, notify_user=notify_user, at=now,
+            payload={"args": {"channel": user_id, "text": text, "blocks": rendered}, "user_id": user_id})
+    return added
 
 
 def send_reminders(db: Database, client: WebClient, round_id: int, *, now: datetime,

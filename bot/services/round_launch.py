@@ -15,11 +15,10 @@ from datetime import date, datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.pacing import Pacer
 from bot.services import audience, fanout
 from bot.views import leader_messages, leader_modals
 from bot.views.forms import read_state
-from storage import rounds, templates, workspaces
+from storage import outbox, rounds, templates, workspaces
 from storage.db import Database
 
 DEFAULT_TEMPLATE = "icp-core"
@@ -114,10 +113,11 @@ def check_start_form(db: Database, team_id: str, form: StartForm, now: datetime)
 
 
 def launch_round(db: Database, client: WebClient, *, team_id: str, leader: str, form: StartForm,
-                 closes_at: datetime | None, min_group_size: int, now: datetime,
-                 pacer: Pacer | None = None) -> int | None:
-    """Start the round the leader asked for and DM them the outcome; the new round's id,
-    or None when it was not started (the audience could not be read, or is too small)."""
+                 closes_at: datetime | None, min_group_size: int, now: datetime) -> int | None:
+    """Start the round the leader asked for: the round, its participants, their invitations and
+    the leader's summary DM commit together (the caller kicks the outbox); the new round's id,
+    or None when it was not started (the audience could not be read, or is too small: the
+    leader is told at once)."""
     try:
         asked = audience.resolve_audience(
             client, users=form.users, usergroups=form.usergroups, channels=form.channels,
@@ -130,17 +130,19 @@ def launch_round(db: Database, client: WebClient, *, team_id: str, leader: str, 
                                 text=leader_messages.audience_too_small(len(asked.user_ids), min_group_size))
         return None
     title = form.round_title(now)
-    with db.session() as session:
+    with db.session() as session:  # the round, its people and every message it must send, or nothing
         workspaces.get_or_create_workspace(session, team_id)
         stored = templates.latest_template(session, team_id, form.template_key)
         rnd = rounds.create_round(session, team_id, stored.id, title=title, created_by=leader,
                                   audience=asked.description, closes_at=closes_at,
-                                  max_reminders=form.max_reminders)
-        rounds.add_participants(session, rnd.id, list(asked.teams.items()))
+                                  max_reminders=form.max_reminders, opened_at=now)
+        rounds.add_participants(session, rnd.id, list(asked.teams.items()), time_zones=asked.time_zones)
+        fanout.enqueue_invitations(session, rnd, stored.template, asked.user_ids, notify_user=leader, now=now)
+        outbox.enqueue(session, key=f"{team_id}:launch-summary:{leader}:round-{rnd.id}", team_id=team_id,
+                       kind="launch-summary", method="chat.postMessage", target=leader, round_id=rnd.id, at=now,
+                       payload={"args": {"channel": leader, "text": leader_messages.launch_summary(
+                           rnd.id, title, len(asked.user_ids), 0, asked.skipped)}})
         round_id = rnd.id
-    outcome = fanout.send_invitations(db, client, round_id, pacer)
-    client.chat_postMessage(channel=leader, text=leader_messages.launch_summary(
-        round_id, title, outcome.sent, len(outcome.unreachable), asked.skipped))
     return round_id
 
 

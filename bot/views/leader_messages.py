@@ -87,3 +87,26 @@ def close_notice(round_id: int, title: str, completed: int, invited: int) -> tup
 def closed_by_leader(round_id: int, title: str, completed: int, invited: int) -> str:
     return (f"Closed *{escape(title)}*: {completed} of {invited} finished. "
             f"See `/icp-check report {round_id}`.")
+
+
+KIND_NAMES = {"invite": "invitations", "reminder": "reminders", "closed": "closed notices",
+              "digest": "digests", "pulse": "StrategyCheck questions"}
+ERROR_HINTS = {
+    "user_not_found": "the person is not in the workspace",
+    "account_inactive": "the account is deactivated",
+    "cannot_dm_bot": "the account is a bot",
+    "messages_tab_disabled": "the person turned off DMs from apps",
+    "channel_not_found": "the channel does not exist or is private: invite @ICP Align to it",
+    "not_in_channel": "ICP Align is not in the channel: invite it with /invite @ICP Align",
+    "is_archived": "the channel is archived: choose another one",
+    "not_installed": "ICP Align is no longer installed in this workspace",
+}
+
+
+def undelivered_notice(kind: str, round_id: int | None, total: int, errors: dict[str, int]) -> str:
+    """The one DM to a leader about messages of a batch that could not be delivered."""
+    failed = sum(errors.values())
+    what = KIND_NAMES.get(kind, "messages")
+    where = f" of round {round_id}" if round_id is not None else ""
+    reasons = "; ".join(f"{n}: {ERROR_HINTS.get(e, e)}" for e, n in sorted(errors.items(), key=lambda x: -x[1]))
+    return f"{failed} of {total} {what}{where} could not be delivered ({reasons})."

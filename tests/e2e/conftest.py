@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from slack_bolt import App
 
-from bot.app import create_app
+from bot.app import create_app, outbox_sender
 from bot.settings import Mode, Settings
 from storage.db import Database
 from tests.fakeslack import serve_bolt_app
@@ -61,7 +61,9 @@ def http_settings(fake: FakeSlack) -> Settings:
 
 @pytest.fixture
 def app(fake: FakeSlack, db: Database) -> Iterator[App]:
-    bolt_app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+    settings = http_settings(fake)
+    # The outbox is drained inline by whoever kicks it: a test sees every message its request caused.
+    bolt_app = create_app(settings, db=db, mode=Mode.HTTP, outbox=outbox_sender(settings, db, Mode.HTTP, inline=True))
     yield bolt_app
     drain(bolt_app)
 

@@ -1,0 +1,154 @@
+"""The outbox against the loopback fake Slack: every invitation goes out once, whatever Slack
+answers and wherever the sender dies, and the leader hears once about what could not be
+delivered."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from bot.outbox import LEASE, OutboxSender
+from bot.pacing import Pacer
+from bot.services import fanout
+from bot.slack_client import outbox_client
+from storage import outbox, rounds, templates
+from storage.db import Database
+from tests.fakeslack import FakeSlack
+
+from .conftest import NOW, TEAM
+
+STAFF = [f"U0OUT{i:02d}" for i in range(12)]
+LEADER = "U0LEAD"
+
+
+class Clock:
+    def __init__(self):
+        self.now = NOW
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def fake():
+    slack = FakeSlack().start()
+    slack.add_user(LEADER, "lead", is_admin=True)
+    for user in STAFF:
+        slack.add_user(user, user.lower())
+    try:
+        yield slack
+    finally:
+        slack.stop()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def _sender(db: Database, fake: FakeSlack, clock: Clock) -> OutboxSender:
+    client = outbox_client(fake.api_url, fake.bot_token)
+    return OutboxSender(db, lambda team_id: client, pacer=Pacer(rate_per_second=1000, burst=1000), clock=clock,
+                        inline=True)
+
+
+def _round_with_invitations(db: Database, people: list[str]) -> int:
+    with db.session() as s:
+        stored = templates.latest_template(s, TEAM, "icp-core")
+        rnd = rounds.create_round(s, TEAM, stored.id, title="Q1", created_by=LEADER, opened_at=NOW)
+        rounds.add_participants(s, rnd.id, [(u, None) for u in people])
+        fanout.enqueue_invitations(s, rnd, stored.template, people, notify_user=LEADER, now=NOW)
+        return rnd.id
+
+
+def _invitations(fake: FakeSlack) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for call in fake.calls_to("chat.postMessage"):
+        if call.response.get("ok") and call.params.get("channel") in STAFF:
+            counts[call.params["channel"]] = counts.get(call.params["channel"], 0) + 1
+    return counts
+
+
+def _invited(db: Database, round_id: int) -> set[str]:
+    with db.session(read_only=True) as s:
+        return {p.user_id for p in rounds.list_participants(s, round_id) if p.invite_ts}
+
+
+def test_each_invitation_once_and_each_participant_marked(db, fake, clock):
+    round_id = _round_with_invitations(db, STAFF)
+    result = _sender(db, fake, clock).drain()
+    assert result.sent == 12 and _invitations(fake) == dict.fromkeys(STAFF, 1)
+    assert _invited(db, round_id) == set(STAFF)
+    assert _sender(db, fake, clock).drain().sent == 0  # nothing left, nothing doubled
+    with db.session() as s:  # enqueueing the same invitations again is a no-op
+        rnd = rounds.require_round(s, round_id)
+        template = templates.get_template(s, rnd.template_id)
+        assert fanout.enqueue_invitations(s, rnd, template, STAFF, notify_user=LEADER, now=NOW) == 0
+
+
+def test_a_server_error_mid_fan_out_is_retried_and_the_rest_go_on(db, fake, clock):
+    round_id = _round_with_invitations(db, STAFF)
+    sender = _sender(db, fake, clock)
+    assert sender.drain(max_messages=4).sent == 4
+    fake.fail_next("chat.postMessage", status=503)
+    first = sender.drain()
+    assert (first.sent, first.retried) == (7, 1)
+    assert len(_invited(db, round_id)) == 11
+    clock.now += timedelta(minutes=1)  # past the backoff
+    assert sender.drain().sent == 1
+    assert _invitations(fake) == dict.fromkeys(STAFF, 1) and _invited(db, round_id) == set(STAFF)
+
+
+def test_a_sender_killed_mid_fan_out_is_resumed_by_the_next_one(db, fake, clock):
+    round_id = _round_with_invitations(db, STAFF)
+    assert _sender(db, fake, clock).drain(max_messages=3).sent == 3
+    with db.session() as s:  # a fourth one claimed, then the process died (kill -9)
+        dying = outbox.claim(s, outbox.due(s, clock.now)[0], clock.now, LEASE)
+        assert dying is not None
+    restarted = _sender(db, fake, clock)
+    assert restarted.drain().sent == 8  # the others at once
+    clock.now += LEASE + timedelta(seconds=1)  # the dead sender's lease runs out
+    assert restarted.drain().sent == 1
+    assert _invitations(fake) == dict.fromkeys(STAFF, 1) and _invited(db, round_id) == set(STAFF)
+
+
+def test_rate_limited_beyond_the_clients_retries_then_sent_once(db, fake, clock):
+    _round_with_invitations(db, STAFF[:2])
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=4)  # the client retries 3 times
+    sender = _sender(db, fake, clock)
+    first = sender.drain()
+    assert first.retried == 1 and first.sent == 1
+    clock.now += timedelta(seconds=30)
+    assert sender.drain().sent == 1
+    assert _invitations(fake) == dict.fromkeys(STAFF[:2], 1)
+
+
+def test_unreachable_people_are_given_up_and_the_leader_told_once(db, fake, clock):
+    gone = ["U0GONE1", "U0GONE2"]  # not in the workspace: chat.postMessage answers channel_not_found
+    round_id = _round_with_invitations(db, STAFF[:3] + gone)
+    sender = _sender(db, fake, clock)
+    result = sender.drain()
+    assert (result.sent, result.gave_up, result.reported) == (4, 2, 1)  # 3 invitations + the notice
+    notices = [m.text for m in fake.messages(LEADER)]
+    assert len(notices) == 1
+    assert notices[0].startswith(f"2 of 5 invitations of round {round_id} could not be delivered")
+    assert sender.drain().sent == 0 and len(fake.messages(LEADER)) == 1
+
+
+def test_two_senders_at_once_send_each_message_once(db, fake, clock):
+    round_id = _round_with_invitations(db, STAFF)
+    senders = [_sender(db, fake, clock) for _ in range(2)]
+    barrier = threading.Barrier(2)
+
+    def run(sender):
+        barrier.wait(timeout=10)
+        sender.drain()
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in senders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert _invitations(fake) == dict.fromkeys(STAFF, 1) and _invited(db, round_id) == set(STAFF)
