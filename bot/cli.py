@@ -110,7 +110,7 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import logging
 
-    from bot.app import create_app
+    from bot.app import create_app, outbox_sender
     from bot.pacing import Pacer
     from bot.server import run_http, run_socket_mode
     from bot.settings import Mode, SettingsError, load_settings
@@ -137,8 +137,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("error: the database schema is behind this version; run `icp-bot db upgrade` "
               "(or start with --migrate)", file=sys.stderr)
         return 2
-    pacer = Pacer()  # one pacer for the listeners and the scheduler
-    app = create_app(settings, db=db, mode=mode, pacer=pacer)
+    pacer = Pacer()  # one pacer for the listeners, the outbox and the scheduler
+    outbox = outbox_sender(settings, db, mode, pacer=pacer)
+    app = create_app(settings, db=db, mode=mode, pacer=pacer, outbox=outbox)
+    outbox.start()  # first resumes whatever a crash or a restart left in the outbox
     scheduler = None
     if not args.no_scheduler:
         from bot.housekeeping import app_client_for_team, installation_client_for_team
@@ -148,7 +150,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             client_for_team = installation_client_for_team(app.installation_store, settings.slack_api_url)
         else:
             client_for_team = app_client_for_team(app.client)
-        scheduler = start_scheduler(db, client_for_team, args.housekeeping_interval, pacer=pacer)
+        scheduler = start_scheduler(db, client_for_team, args.housekeeping_interval, pacer=pacer, outbox=outbox)
     try:
         if mode == Mode.SOCKET:
             run_socket_mode(app, settings.slack_app_token or "")
@@ -157,6 +159,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        outbox.stop()
     return 0
 
 

@@ -36,6 +36,7 @@ from slack_sdk.oauth.installation_store import InstallationStore
 from bot.pacing import Pacer
 from bot.services import fanout
 from bot.services.delivery import NOT_INSTALLED, record_failure, take_over
+from bot.services.digest import enqueue_due_digests
 from bot.slack_client import make_client
 from bot.views.leader_messages import close_notice
 from storage import rounds, send_log
@@ -104,6 +105,7 @@ class HousekeepingResult:
     already: int = 0  # claimed by someone else (another process, an earlier run)
     unreachable: int = 0
     failed: int = 0
+    digests: int = 0  # weekly digests put in the outbox
     errors: list[str] = field(default_factory=list)  # a round whose housekeeping raised
 
     @property
@@ -114,7 +116,7 @@ class HousekeepingResult:
     def __str__(self) -> str:
         return (f"closed {len(self.closed)} round(s) {self.closed}, updated {self.invitations_updated} "
                 f"invitation(s), {self.creator_notices} creator notice(s), {self.reminders} reminder(s); "
-                f"{self.already} already claimed, {self.unreachable} unreachable, {self.failed} failed, "
+                f"{self.digests} digest(s) enqueued, {self.already} already claimed, {self.unreachable} unreachable, {self.failed} failed, "
                 f"{len(self.errors)} error(s)")
 
 
@@ -137,6 +139,12 @@ def run_housekeeping(db: Database, client_for_team: ClientForTeam, now: datetime
         due_to_close = [r.id for r in rounds.rounds_due_to_close(session, now)]
     for round_id in due_to_close:
         _guarded(result, "close", round_id, lambda rid=round_id: _close_round(db, clients, rid, now, pacer, result))
+
+    try:
+        result.digests = enqueue_due_digests(db, now)
+    except Exception as exc:
+        log.exception("could not enqueue the due digests")
+        result.errors.append(f"digests: {exc!r}")
 
     with db.session(read_only=True) as session:
         still_open = [r.id for r in rounds.open_rounds(session)

@@ -23,6 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
 from bot.housekeeping import ClientForTeam, HousekeepingResult, run_housekeeping
+from bot.outbox import OutboxSender
 from bot.pacing import Pacer
 from storage.db import Database
 
@@ -61,13 +62,16 @@ def housekeeping_lock(db: Database) -> Iterator[bool]:
 
 
 def run_once(db: Database, client_for_team: ClientForTeam, *, pacer: Pacer | None = None,
-             now: datetime | None = None) -> HousekeepingResult | None:
-    """One scheduled run: None when another process holds the lock (the run is skipped)."""
+             now: datetime | None = None, outbox: OutboxSender | None = None) -> HousekeepingResult | None:
+    """One scheduled run: None when another process holds the lock (the run is skipped).
+    The outbox is woken afterwards to send what the run enqueued (digests)."""
     with housekeeping_lock(db) as mine:
         if not mine:
             log.debug("housekeeping skipped: another process is running it")
             return None
         result = run_housekeeping(db, client_for_team, now or datetime.now(UTC), pacer=pacer)
+    if outbox is not None:
+        outbox.kick()
     if result.sent or result.closed or result.errors or result.failed:
         log.info("housekeeping: %s", result)
     else:
@@ -75,16 +79,17 @@ def run_once(db: Database, client_for_team: ClientForTeam, *, pacer: Pacer | Non
     return result
 
 
-def _job(db: Database, client_for_team: ClientForTeam, pacer: Pacer | None) -> None:
+def _job(db: Database, client_for_team: ClientForTeam, pacer: Pacer | None, outbox: OutboxSender | None) -> None:
     try:
-        run_once(db, client_for_team, pacer=pacer)
+        run_once(db, client_for_team, pacer=pacer, outbox=outbox)
     except Exception:  # the next run tries again; APScheduler would only log it less clearly
         log.exception("housekeeping run failed")
 
 
 def start_scheduler(db: Database, client_for_team: ClientForTeam,
                     interval_seconds: int = DEFAULT_INTERVAL_SECONDS, *,
-                    pacer: Pacer | None = None, run_now: bool = True) -> BackgroundScheduler:
+                    pacer: Pacer | None = None, run_now: bool = True,
+                    outbox: OutboxSender | None = None) -> BackgroundScheduler:
     """Start a BackgroundScheduler with the ``housekeeping`` interval job; returns it (call
     ``shutdown()`` on exit). ``run_now`` makes the first run right away rather than after one
     interval, so a restart catches up at once. A run that overlaps the next is not doubled
@@ -99,7 +104,7 @@ def start_scheduler(db: Database, client_for_team: ClientForTeam,
         _job,
         "interval",
         seconds=interval_seconds,
-        args=(db, client_for_team, pacer),
+        args=(db, client_for_team, pacer, outbox),
         id=JOB_ID,
         name="close due rounds and send due reminders",
         coalesce=True,

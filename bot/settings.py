@@ -29,7 +29,7 @@ _PREFIXES = {
 
 DEFAULT_SCOPES = (
     "commands,chat:write,chat:write.public,im:write,users:read,usergroups:read,"
-    "channels:read,groups:read,files:write"
+    "channels:read,groups:read,files:write,im:history,channels:history"
 )
 
 

@@ -106,10 +106,16 @@ class Workspace(Base):
     team_id: Mapped[str] = mapped_column(String(SLACK_ID), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     digest_channel: Mapped[str | None] = mapped_column(String(SLACK_ID))
+    digest_set_by: Mapped[str | None] = mapped_column(String(SLACK_ID))  # told if the digest cannot be posted
     digest_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     digest_time: Mapped[str] = mapped_column(String(5), default="09:00", server_default="09:00")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     min_group_size: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    # DMs reach people in these hours of their own time zone, on weekdays; None: at once.
+    working_hours: Mapped[str | None] = mapped_column(String(11), default="09:00-17:00",
+                                                      server_default="09:00-17:00")
+    # StrategyCheck pulses: off until a leader turns them on; every N days.
+    pulse_every_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

@@ -25,6 +25,7 @@ UNSET: Final = _Unset.UNSET
 """Marks a setting left as it is (None is a value: ``digest_channel=None`` turns the digest off)."""
 
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_HOURS_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 
 
 def get_workspace(session: Session, team_id: str) -> Workspace | None:
@@ -45,6 +46,12 @@ class WorkspaceSettings:
     team_id: str
     timezone: str = "UTC"
     min_group_size: int = 3
+    working_hours: str | None = "09:00-17:00"
+    digest_channel: str | None = None
+    digest_set_by: str | None = None
+    digest_weekday: int = 0
+    digest_time: str = "09:00"
+    pulse_every_days: int | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -57,7 +64,10 @@ def settings_of(session: Session, team_id: str) -> WorkspaceSettings:
     if workspace is None:
         return WorkspaceSettings(team_id=team_id)
     return WorkspaceSettings(team_id=team_id, timezone=workspace.timezone,
-                             min_group_size=workspace.min_group_size)
+                             min_group_size=workspace.min_group_size, working_hours=workspace.working_hours,
+                             digest_channel=workspace.digest_channel,
+                             digest_set_by=workspace.digest_set_by, digest_weekday=workspace.digest_weekday,
+                             digest_time=workspace.digest_time, pulse_every_days=workspace.pulse_every_days)
 
 
 def get_or_create_workspace(session: Session, team_id: str, name: str | None = None) -> Workspace:
@@ -86,10 +96,13 @@ def update_workspace(
     *,
     name: str | None | _Unset = UNSET,
     digest_channel: str | None | _Unset = UNSET,
+    digest_set_by: str | None | _Unset = UNSET,
     digest_weekday: int | _Unset = UNSET,
     digest_time: str | _Unset = UNSET,
     timezone: str | _Unset = UNSET,
     min_group_size: int | _Unset = UNSET,
+    working_hours: str | None | _Unset = UNSET,
+    pulse_every_days: int | None | _Unset = UNSET,
 ) -> Workspace:
     """Change the given settings, validated; raise ValueError naming the bad one."""
     workspace = require_workspace(session, team_id)
@@ -109,8 +122,19 @@ def update_workspace(
                 f"min_group_size must be a whole number of at least 2 (anonymity), not {min_group_size!r}"
             )
         workspace.min_group_size = min_group_size
+    if working_hours is not UNSET:
+        if working_hours is not None and not _HOURS_RE.match(str(working_hours)):
+            raise ValueError(f"working_hours must be HH:MM-HH:MM (09:00-17:00) or None, not {working_hours!r}")
+        workspace.working_hours = working_hours
+    if pulse_every_days is not UNSET:
+        if pulse_every_days is not None and (isinstance(pulse_every_days, bool) or not isinstance(pulse_every_days, int)
+                                             or not 1 <= pulse_every_days <= 365):
+            raise ValueError(f"pulse_every_days must be 1 to 365 days, or None (off), not {pulse_every_days!r}")
+        workspace.pulse_every_days = pulse_every_days
     if digest_channel is not UNSET:
         workspace.digest_channel = digest_channel or None
+    if digest_set_by is not UNSET:
+        workspace.digest_set_by = digest_set_by
     if name is not UNSET:
         workspace.name = name
     session.flush()

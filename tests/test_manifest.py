@@ -26,6 +26,8 @@ NEEDED_SCOPES = {
     "channels:read",  # conversations.members of a public channel
     "groups:read",  # conversations.members of a private channel
     "files:write",  # the CSV export
+    "im:history",  # conversations.history: was a DM whose answer got lost posted after all?
+    "channels:history",  # the same for a post to a public channel
 }
 
 

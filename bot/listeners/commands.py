@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.listeners import icp_commands, round_commands
+from bot.listeners import icp_commands, round_commands, settings_commands
 from bot.listeners.subcommand import Call, UsageError
 from bot.middleware import Requester
 from bot.payloads import SlashCommand
@@ -42,6 +42,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "fit": Subcommand(icp_commands.fit),
     "leaders": Subcommand(round_commands.leaders),
     "export": Subcommand(icp_commands.export),
+    "settings": Subcommand(settings_commands.settings),
+    "digest": Subcommand(settings_commands.digest_command),
 }
 
 

@@ -18,6 +18,8 @@ USAGE = {
     "fit": "`/icp-check fit`: score a prospect against our ICP (a form opens)",
     "leaders": "`/icp-check leaders [add|remove @user]`: who may run rounds",
     "export": "`/icp-check export [round]`: a CSV of the answers with pseudonyms, by DM",
+    "digest": "`/icp-check digest [#channel [weekday] [HH:MM] | now | off]`: the weekly alignment digest",
+    "settings": "`/icp-check settings [timezone|anonymity|hours VALUE]`: time zone, anonymity, working hours",
 }
 NOT_A_LEADER = ("Sorry, `/icp-check {name}` is for ICP Align leaders (workspace admins and the people "
                 "they add). You can use `/icp-check profile` to see our ideal customer profile.")

@@ -1,4 +1,5 @@
-"""The outbox: every Slack call that must happen once; participants' time zones.
+"""The outbox: every Slack call that must happen once; participants' time zones; working
+hours and pulse cadence per workspace.
 
 Revision ID: 0002
 Revises: 0001
@@ -60,9 +61,17 @@ def upgrade() -> None:
     op.create_index("ix_outbox_status_due_at", "outbox", ["status", "due_at"])
     with op.batch_alter_table("round_participants") as batch:
         batch.add_column(sa.Column("tz", sa.String(64), nullable=True))
+    with op.batch_alter_table("workspaces") as batch:
+        batch.add_column(sa.Column("working_hours", sa.String(11), server_default="09:00-17:00", nullable=True))
+        batch.add_column(sa.Column("pulse_every_days", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("digest_set_by", sa.String(SLACK_ID), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("workspaces") as batch:
+        batch.drop_column("digest_set_by")
+        batch.drop_column("pulse_every_days")
+        batch.drop_column("working_hours")
     with op.batch_alter_table("round_participants") as batch:
         batch.drop_column("tz")
     op.drop_index("ix_outbox_status_due_at", table_name="outbox")

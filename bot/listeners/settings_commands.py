@@ -1,0 +1,76 @@
+"""``/icp-check settings`` and ``/icp-check digest``: what a workspace's leaders configure."""
+
+from __future__ import annotations
+
+from bot.listeners.subcommand import Call, UsageError
+from bot.services import digest, workspace_settings
+from bot.services.workspace_settings import WEEKDAYS, SettingRefused
+from bot.views.text import date_token
+from storage.workspaces import WorkspaceSettings
+
+
+def _when(moment) -> str:
+    return date_token(moment.timestamp(), moment.strftime("%a %d %b %H:%M UTC"),
+                      "{date_short_pretty} at {time}")
+
+
+def _describe(settings: WorkspaceSettings, now) -> str:
+    digest_line = "off (`/icp-check digest #channel [weekday] [HH:MM]` turns it on)"
+    next_at = workspace_settings.next_digest_at(settings, now)
+    if settings.digest_channel and next_at is not None:
+        digest_line = (f"<#{settings.digest_channel}>, {WEEKDAYS[settings.digest_weekday].title()}s at "
+                       f"{settings.digest_time}; next {_when(next_at)}")
+    hours = settings.working_hours or "off: DMs go out at once"
+    return "\n".join([
+        "*ICP Align settings*",
+        f"• Time zone: `{settings.timezone}` (close dates and the digest) · `settings timezone Europe/Paris`",
+        f"• Anonymity threshold: {settings.min_group_size} people · `settings anonymity 5`",
+        f"• Working hours for DMs: {hours}, in each person's own time zone · `settings hours 09:00-17:00` or `off`",
+        f"• Weekly digest: {digest_line}",
+    ])
+
+
+def settings(call: Call) -> None:
+    runtime = call.runtime
+    if not call.args:
+        call.reply(_describe(workspace_settings.read(runtime.db, call.team_id), runtime.now()))
+        return
+    if len(call.args) != 2:
+        raise UsageError("give a setting and its value, e.g. `settings timezone Europe/Paris`")
+    try:
+        changed = workspace_settings.change_setting(runtime.db, call.team_id, call.args[0], call.args[1])
+    except SettingRefused as exc:
+        call.reply(f"Nothing changed: {exc}.")
+        return
+    call.reply("Saved.\n" + _describe(changed, runtime.now()))
+
+
+def digest_command(call: Call) -> None:
+    runtime = call.runtime
+    current = workspace_settings.read(runtime.db, call.team_id)
+    if not call.args:
+        call.reply(_describe(current, runtime.now()).split("\n")[-1].lstrip("• "))
+        return
+    word = call.args[0].lower()
+    if word == "now":
+        if not digest.enqueue_now(runtime.db, call.team_id, call.command.user_id, runtime.now()):
+            call.reply("No digest channel is set yet: `/icp-check digest #channel` first.")
+            return
+        runtime.outbox.kick()
+        call.reply(f"Posting the digest to <#{current.digest_channel}> now.")
+        return
+    if word == "off":
+        workspace_settings.set_digest(runtime.db, call.team_id, None, call.command.user_id)
+        call.reply("The weekly digest is off.")
+        return
+    try:
+        choice = workspace_settings.parse_digest_args(call.args, current)
+    except SettingRefused as exc:
+        call.reply(f"Nothing changed: {exc}.")
+        return
+    changed = workspace_settings.set_digest(runtime.db, call.team_id, choice, call.command.user_id)
+    next_at = workspace_settings.next_digest_at(changed, runtime.now())
+    assert next_at is not None
+    call.reply(f"The weekly digest goes to <#{choice.channel}> on {WEEKDAYS[choice.weekday].title()}s at "
+               f"{choice.at} ({changed.timezone}); the next one {_when(next_at)}. Invite @ICP Align to the "
+               "channel if it is private. `/icp-check digest now` posts one at once.")

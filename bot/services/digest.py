@@ -1,0 +1,79 @@
+"""The weekly alignment digest: when it is due, and putting it in the outbox.
+
+Each workspace with a digest channel gets one digest per local week, at its weekday and
+time in the workspace's time zone. The scheduler's run enqueues it under the key
+``<team>:digest:<channel>:<ISO year>-W<week>`` once the moment has passed, so a run that comes
+late (a restart, a misfire) still posts it, and a second run or a second replica does not
+post it again. ``digest now`` posts one at once under its own key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.services.reporting import round_report
+from bot.views import digest_message
+from bot.working_hours import last_weekly
+from storage import outbox, rounds, workspaces
+from storage.db import Database
+from storage.workspaces import WorkspaceSettings
+
+LATE_LIMIT = timedelta(days=6)  # a digest missed for longer than this gives way to next week's
+
+
+def compose(db: Database, team_id: str) -> tuple[str, list[dict]]:
+    """The digest's text and blocks from the workspace's latest round."""
+    result = round_report(db, team_id, None, bootstrap=0)
+    participation = None
+    if result is not None:
+        with db.session(read_only=True) as session:
+            counts = rounds.participation(session, result.round.id)
+        participation = (counts.completed, counts.invited)
+    text, blocks = digest_message.digest_blocks(result, participation)
+    return text, [block.to_dict() for block in blocks]
+
+
+def _enqueue(session: Session, db: Database, settings: WorkspaceSettings, key: str, now: datetime) -> bool:
+    assert settings.digest_channel
+    text, blocks = compose(db, settings.team_id)
+    return outbox.enqueue(session, key=key, team_id=settings.team_id, kind="digest", method="chat.postMessage",
+                          target=settings.digest_channel, notify_user=settings.digest_set_by, at=now,
+                          payload={"args": {"channel": settings.digest_channel, "text": text, "blocks": blocks}})
+
+
+def period_of(moment: datetime, settings: WorkspaceSettings) -> str:
+    year, week, _ = moment.astimezone(settings.tz).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def enqueue_due_digests(db: Database, now: datetime) -> int:
+    """Enqueue every digest whose weekly moment has passed this week; how many were new."""
+    with db.session(read_only=True) as session:
+        due = [workspaces.settings_of(session, w.team_id) for w in workspaces.list_workspaces(session)
+               if w.digest_channel]
+    added = 0
+    for settings in due:
+        hour, minute = (int(x) for x in settings.digest_time.split(":"))
+        moment = last_weekly(now, settings.tz, settings.digest_weekday, time(hour, minute))
+        if now - moment > LATE_LIMIT:
+            continue
+        key = f"{settings.team_id}:digest:{settings.digest_channel}:{period_of(moment, settings)}"
+        with db.session(read_only=True) as session:
+            if outbox.find(session, key) is not None:
+                continue
+        with db.session() as session:
+            added += _enqueue(session, db, settings, key, now)
+    return added
+
+
+def enqueue_now(db: Database, team_id: str, requested_by: str, now: datetime) -> bool:
+    """``digest now``: one digest at once; False when no digest channel is set."""
+    with db.session(read_only=True) as session:
+        settings = workspaces.settings_of(session, team_id)
+    if not settings.digest_channel:
+        return False
+    with db.session() as session:
+        return _enqueue(session, db, settings, f"{team_id}:digest:{settings.digest_channel}:now-{now.timestamp():.0f}",
+                        now)
