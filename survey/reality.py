@@ -21,9 +21,9 @@ that a person can recompute it:
   customers who fit against those who do not (``lift`` = the ratio). Customers with no
   known trait of the profile are neither;
 - **personas**: the top customers clustered by their categorical traits with k-modes
-  (Huang 1998; the ``kmodes`` package, Cao initialisation, seeded), k = 2 or 3, the one with
-  the higher silhouette on the Hamming distance (ties to 2), and no persona of a single
-  customer. Each is named by its dominant traits: the answers at least
+  (Huang 1998; the ``kmodes`` package, Huang initialisation, the best of ``PERSONA_INITS``
+  seeded runs), k = 2 or 3, the one with the higher silhouette on the Hamming distance (ties
+  to 2), and no persona of a single customer. Each is named by its dominant traits: the answers at least
   ``DOMINANT_SHARE`` of its customers share, most shared first.
 
 No customer name or id leaves this module: only counts, shares and sums.
@@ -48,6 +48,7 @@ TOP_SHARE = 0.20
 REVENUE_SHARE_QUESTION = "top20_revenue_share"
 DOMINANT_SHARE = 0.5
 PERSONA_KS = (2, 3)
+PERSONA_INITS = 10
 MIN_PERSONA_CUSTOMERS = 2
 NUMBER_TOLERANCE = 0.25
 
@@ -317,7 +318,7 @@ def cluster_top(top: Sequence[Customer], features: Sequence[Question], seed: int
     for k in PERSONA_KS:
         if k > distinct or len(top) < k * MIN_PERSONA_CUSTOMERS:
             continue
-        model = KModes(n_clusters=k, init="Cao", n_init=1, random_state=seed)
+        model = KModes(n_clusters=k, init="Huang", n_init=PERSONA_INITS, random_state=seed)
         labels = np.asarray(model.fit_predict(np.array(rows, dtype=object)))
         if min(Counter(labels.tolist()).values()) < MIN_PERSONA_CUSTOMERS or len(set(labels.tolist())) < k:
             continue

@@ -141,7 +141,7 @@ def _schema_diff(database: Database, metadata: MetaData = Base.metadata) -> list
 
 
 def test_migrated_schema_matches_the_models(db: Database) -> None:
-    assert db.current_revision() == db.head_revision() == "0001"
+    assert db.current_revision() == db.head_revision() == "0002"
     assert db.is_up_to_date()
     assert _schema_diff(db) == []
 
