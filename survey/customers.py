@@ -503,6 +503,7 @@ def parse_accounts(
     mapping: ColumnMapping | None = None,
     opportunities: Mapping[str, _Revenue] | None = None,
     require_revenue: bool = True,
+    ignore: tuple[str, ...] = (),
     source: str = "<csv>",
 ) -> CustomerImport:
     """Read an accounts CSV (see the module docstring); ``require_revenue=False`` reads a prospect
@@ -539,7 +540,7 @@ def parse_accounts(
     if problems:
         raise CustomerFileError(source, problems)
     known = {i for i in at}
-    ignored = [c for i, c in enumerate(columns) if i not in known and c]
+    ignored = [c for i, c in enumerate(columns) if i not in known and c and c not in ignore]
     if ignored:
         warnings.append(f"ignored column(s): {', '.join(ignored)[:300]}")
 
@@ -733,16 +734,18 @@ def read_customers(
     mapping: str | Path | None = None,
     opportunities: str | Path | None = None,
     require_revenue: bool = True,
+    ignore: tuple[str, ...] = (),
 ) -> CustomerImport:
     """Read a customer (or, with ``require_revenue=False``, prospect) CSV file, with an optional
-    mapping file and Salesforce opportunities export."""
+    mapping file and Salesforce opportunities export; ``ignore`` names columns to pass over
+    without a warning."""
     loaded = load_mapping(mapping, template) if mapping else None
     extra: list[str] = []
     sums = None
     if opportunities:
         sums, extra = parse_opportunities(_read(opportunities), source=str(opportunities))
     result = parse_accounts(_read(path), template, mapping=loaded, opportunities=sums,
-                            require_revenue=require_revenue, source=str(path))
+                            require_revenue=require_revenue, ignore=ignore, source=str(path))
     if sums is not None:
         unmatched = sorted(set(sums) - {c.id for c in result.customers})
         if unmatched:

@@ -13,8 +13,8 @@ from typing import Any
 from survey.reality import DOMINANT_SHARE, TOP_SHARE, RealityComparison
 
 TITLE = "Perception and reality"
-MATCH_READING = ("match = the share of the top customers whose value fits the staff's consensus "
-                 "(same option; shares an option; within one scale point; inside the number range)")
+MATCH_READING = ("match = the share of the top customers whose value fits the staff's consensus: "
+                 "the same option, an option in common, within one scale point, or inside the number range")
 
 
 def _pct(value: float | None) -> str:
@@ -87,7 +87,7 @@ def to_text(r: RealityComparison) -> str:
     if gap:
         out.append(f"Largest gap: {gap}")
     if r.traits:
-        out += ["", f"Per trait ({MATCH_READING}):"] + [f"- {trait_line(t)}" for t in r.traits]
+        out += ["", "Per trait:"] + [f"- {trait_line(t)}" for t in r.traits] + [f"  ({MATCH_READING})"]
     fit = fit_lines(r)
     if fit:
         out += [""] + fit
