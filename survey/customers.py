@@ -605,7 +605,7 @@ def parse_accounts(
             except ValueError as exc:
                 reasons.append(f"{columns[i]}: {exc}")
         if opportunities is not None:
-            won = opportunities.get(account)
+            won = opportunities.get(salesforce_key(account)) or opportunities.get(name)
             fields["revenue"] = won.amount if won else None
             if won:
                 fields["deals"] = won.deals
@@ -655,10 +655,19 @@ OPPORTUNITY_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def parse_opportunities(text: str, *, by_name: bool = False, source: str = "<opportunities>") -> tuple[dict[str, _Revenue], list[str]]:
+def salesforce_key(record_id: str) -> str:
+    """A Salesforce record id as compared: the 18-character id is the 15-character one (as report
+    exports show it) plus a 3-character checksum, so both become the 15-character form."""
+    record_id = record_id.strip()
+    return record_id[:15] if len(record_id) == 18 and record_id.isalnum() else record_id
+
+
+def parse_opportunities(text: str, *, source: str = "<opportunities>") -> tuple[dict[str, _Revenue], list[str]]:
     """Closed-won opportunity amounts summed per account (Salesforce: AccountId, Amount, StageName
     or IsWon, CloseDate). An opportunity is won when IsWon is true or, with no IsWon column,
-    its stage is "Closed Won". ``by_name`` keys the sums by Account Name instead of AccountId.
+    its stage is "Closed Won". Sums are keyed by ``salesforce_key(AccountId)``, or by Account
+    Name when the file has no AccountId column (a report export), which the accounts file's
+    name column then matches.
     Returns the sums and warnings; raises CustomerFileError naming each bad line."""
     text = text.lstrip("\ufeff")
     reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
@@ -672,9 +681,7 @@ def parse_opportunities(text: str, *, by_name: bool = False, source: str = "<opp
             if alias in header:
                 at[key] = header.index(alias)
                 break
-    key_column = "account_name" if by_name else "account"
-    if by_name and "account_name" not in at and "account" in at:
-        key_column = "account"
+    key_column = "account" if "account" in at or "account_name" not in at else "account_name"
     missing = [k for k in (key_column, "amount") if k not in at]
     if "won" not in at and "stage" not in at:
         missing.append("IsWon or StageName")
@@ -695,6 +702,8 @@ def parse_opportunities(text: str, *, by_name: bool = False, source: str = "<opp
             errors.append(RowError(line, None, f"has {len(row)} cells, the header has {len(header)}"))
             continue
         account = row[at[key_column]].strip()
+        if key_column == "account":
+            account = salesforce_key(account)
         won = _truthy(row[at["won"]]) if "won" in at else squeeze(row[at["stage"]]) == "closedwon"
         if not won:
             lost += 1
@@ -747,7 +756,8 @@ def read_customers(
     result = parse_accounts(_read(path), template, mapping=loaded, opportunities=sums,
                             require_revenue=require_revenue, ignore=ignore, source=str(path))
     if sums is not None:
-        unmatched = sorted(set(sums) - {c.id for c in result.customers})
+        known = {salesforce_key(c.id) for c in result.customers} | {c.name for c in result.customers if c.name}
+        unmatched = sorted(set(sums) - known)
         if unmatched:
             extra.append(f"{len(unmatched)} account id(s) of won opportunities are not in the "
                          f"accounts file: {', '.join(unmatched[:5])}")

@@ -208,3 +208,17 @@ def test_total_revenue_is_a_plain_sum() -> None:
     result = parse_accounts(text, TEMPLATE)
     assert [c.revenue for c in result.customers] == [1000.25, 2000.0]
     assert math.isclose(result.total_revenue, 3000.25)
+
+
+def test_opportunities_match_accounts_by_15_or_18_character_id_or_by_name() -> None:
+    accounts = ("Id,Name,Industry\n001Hp00002AbCdEQAA,Alpha,Banking\n001Hp00002AbCdF,Beta,Retail\n"
+                "001Hp00002AbCdG,Gamma,Retail\n")
+    by_id = ("AccountId,Amount,IsWon\n001Hp00002AbCdE,100,true\n001Hp00002AbCdFXYZ,50,true\n"
+             "001Hp00002AbCdF,25,true\n")
+    sums, _ = parse_opportunities(by_id)
+    result = parse_accounts(accounts, TEMPLATE, opportunities=sums)
+    assert {c.name: c.revenue for c in result.customers} == {"Alpha": 100.0, "Beta": 75.0}
+    by_name = "Account Name,Amount,Stage\nGamma,40,Closed Won\nAlpha,10,Closed Won\n"
+    sums, _ = parse_opportunities(by_name)
+    result = parse_accounts(accounts, TEMPLATE, opportunities=sums)
+    assert {c.name: c.revenue for c in result.customers} == {"Alpha": 10.0, "Gamma": 40.0}
