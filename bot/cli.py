@@ -84,6 +84,26 @@ def _read_accounts(path, template, mapping=None, opportunities=None, *, require_
     return imported
 
 
+def _pull_accounts(source: str, template, mapping_path=None):
+    """Customers pulled from a CRM through its client (``bot.crm_connectors``)."""
+    from bot.crm_connectors import CONNECTORS, ConnectorError
+    from survey.customers import CustomerFileError, load_mapping
+
+    make_client, pull = CONNECTORS[source]
+    try:
+        mapping = load_mapping(mapping_path, template) if mapping_path else None
+        imported = pull(make_client(), template, mapping)
+    except ConnectorError as exc:
+        print(f"error: {source}: {exc}", file=sys.stderr)
+        return None
+    except CustomerFileError as exc:
+        _print_file_error(exc)
+        return None
+    for warning in imported.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return imported
+
+
 def _load_profile_json(path: str, template):
     """An ICP profile from JSON: a profile itself, or a report's JSON (its ``profile``)."""
     import json
@@ -268,7 +288,13 @@ def _cmd_customers_import(args: argparse.Namespace) -> int:
         except NotFound as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    imported = _read_accounts(args.file, template, args.mapping, args.opportunities)
+    if (args.file is None) == (args.source is None):
+        print("error: give a CSV file or --from hubspot|salesforce (one of them)", file=sys.stderr)
+        return 2
+    if args.source:
+        imported = _pull_accounts(args.source, template, args.mapping)
+    else:
+        imported = _read_accounts(args.file, template, args.mapping, args.opportunities)
     if imported is None:
         return 2
     with db.session() as session:
@@ -405,7 +431,10 @@ def build_parser() -> argparse.ArgumentParser:
     cust = sub.add_parser("customers", help="a workspace's customer list from a CRM export")
     cust_sub = cust.add_subparsers(dest="customers_command", required=True)
     cust_import = cust_sub.add_parser("import", help="replace a workspace's customer list with a CSV export")
-    cust_import.add_argument("file", help="HubSpot companies or Salesforce accounts export (CSV)")
+    cust_import.add_argument("file", nargs="?", help="HubSpot companies or Salesforce accounts export (CSV)")
+    cust_import.add_argument("--from", dest="source", choices=["hubspot", "salesforce"],
+                             help="pull from the CRM instead (HUBSPOT_ACCESS_TOKEN, or SALESFORCE_USERNAME, "
+                             "SALESFORCE_PASSWORD, SALESFORCE_SECURITY_TOKEN)")
     cust_import.add_argument("--team", required=True, help="the workspace's Slack team id (T...)")
     cust_import.add_argument("--mapping", help="mapping file (YAML or CSV) for another layout")
     cust_import.add_argument("--opportunities", help="Salesforce opportunities export: closed-won amounts per account")
