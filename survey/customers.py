@@ -93,9 +93,8 @@ SALESFORCE_MARKS = frozenset({"accountid", "billingcountry", "accountname", "ann
 # question. Values not listed leave the trait unknown (with a warning).
 INDUSTRY_VALUES: dict[str, str] = {
     **dict.fromkeys(["Computer Software", "Internet", "Information Technology and Services",
-                     "Computer Hardware", "Computer Networking", "Computer & Network Security",
-                     "Computer Games", "Technology", "Software", "SaaS", "Semiconductors",
-                     "Telecommunications", "Communications", "Wireless", "Electronics"], "software"),
+                     "Computer Networking", "Computer & Network Security", "Computer Games",
+                     "Technology", "Software", "SaaS"], "software"),
     **dict.fromkeys(["Financial Services", "Banking", "Insurance", "Finance", "Investment Banking",
                      "Investment Management", "Venture Capital & Private Equity", "Accounting",
                      "Capital Markets"], "financial_services"),
@@ -105,6 +104,7 @@ INDUSTRY_VALUES: dict[str, str] = {
     **dict.fromkeys(["Manufacturing", "Machinery", "Mechanical or Industrial Engineering",
                      "Industrial Automation", "Automotive", "Chemicals", "Electrical/Electronic Manufacturing",
                      "Aviation & Aerospace", "Engineering", "Construction", "Apparel",
+                     "Computer Hardware", "Semiconductors", "Electronics",
                      "Food Production", "Plastics", "Paper & Forest Products"], "manufacturing"),
     **dict.fromkeys(["Retail", "Consumer Goods", "Consumer Electronics", "Apparel & Fashion",
                      "Luxury Goods & Jewelry", "Food & Beverages", "Food & Beverage", "Wholesale",
@@ -123,7 +123,8 @@ INDUSTRY_VALUES: dict[str, str] = {
     **dict.fromkeys(["Other", "Not For Profit", "Nonprofit Organization Management", "Agriculture",
                      "Energy", "Utilities", "Oil & Energy", "Transportation", "Shipping",
                      "Logistics and Supply Chain", "Hospitality", "Real Estate", "Environmental",
-                     "Environmental Services"], "other"),
+                     "Environmental Services", "Telecommunications", "Communications",
+                     "Wireless"], "other"),
 }
 
 _NA = "north_america"
