@@ -368,7 +368,7 @@ def personas_of(top: Sequence[Customer], template: Template, seed: int = 0) -> t
         groups.setdefault(label, []).append(customer)
     personas = [describe_persona(members, features, top_revenue) for members in groups.values()]
     personas.sort(key=lambda p: (-p.revenue, p.name))
-    method = (f"k-modes, k={k} (silhouette {score:.2f} on the Hamming distance) over "
+    method = (f"k-modes, k={k}, silhouette {score:.2f} on the Hamming distance, over "
               f"{', '.join(q.id for q in features)}")
     return personas, method
 
