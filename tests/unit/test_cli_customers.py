@@ -204,3 +204,37 @@ def test_customers_import_and_fit_against_the_ratified_icp(tmp_path, monkeypatch
     by_name = {r["Company name"]: r for r in _scored(capsys.readouterr().out)}
     assert {n: by_name[n]["icp_score"] for n in HAND_SCORES} == {n: str(s) for n, s in HAND_SCORES.items()}
     db.dispose()
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".csv"])
+def test_report_reads_another_layout_through_a_mapping_file(tmp_path, capsys, suffix) -> None:
+    crm = tmp_path / "crm.csv"
+    crm.write_text("Acct,Sector,Headcount,HQ,LTV\nA,Fintech,250,Germany,900\nB,Software,30,USA,100\n"
+                   "C,Software,60,USA,50\nD,Fintech,700,UK,40\nE,Software,20,USA,10\n", encoding="utf-8")
+    mapping = tmp_path / f"map{suffix}"
+    if suffix == ".yaml":
+        mapping.write_text("columns:\n  Acct: id\n  LTV: revenue\n  Sector: industry\n  Headcount: company_size\n"
+                           "  HQ: regions\nvalues:\n  industry:\n    Fintech: financial_services\n", encoding="utf-8")
+    else:
+        mapping.write_text("column,target,value,option\nAcct,id,,\nLTV,revenue,,\nSector,industry,Fintech,"
+                           "financial_services\nHeadcount,company_size,,\nHQ,regions,,\n", encoding="utf-8")
+    data = report_json(capsys, "--customers", str(crm), "--mapping", str(mapping))
+    reality = data["reality"]
+    # 5 customers: the top ceil(1.0) = 1 is A (900 of 1,100)
+    assert reality["revenue_concentration"]["top_customers"] == 1
+    assert reality["revenue_concentration"]["share"] == pytest.approx(900 / 1100)
+    traits = {t["question_id"]: t for t in reality["traits"]}
+    assert (traits["company_size"]["top_answer"], traits["industry"]["top_answer"], traits["regions"]["top_answer"]) == (
+        "201-1000", "financial_services", "europe")
+
+
+def test_report_measures_fit_against_a_given_profile(tmp_path, capsys) -> None:
+    profile = tmp_path / "icp.json"
+    profile.write_text(json.dumps({"template_id": "icp-core", "version": 2, "traits": [
+        {"question_id": "company_size", "kind": "single", "prompt": "size", "value": "201-1000"}]}), encoding="utf-8")
+    fit = report_json(capsys, "--customers", str(HUBSPOT), "--profile", str(profile))["reality"]["fit"]
+    sizes = [c[2] for c in hand_hubspot()]
+    top = sorted(hand_hubspot(), key=lambda c: (-c[1], c[0]))[:9]
+    assert fit["source"] == "ratified ICP v2"
+    assert fit["fitting"] == sizes.count("201-1000")
+    assert fit["top_fitting"] == sum(c[2] == "201-1000" for c in top) == 5
