@@ -366,6 +366,9 @@ def band_of(question: Question, number: float) -> str | None:
     return None
 
 
+_NUMERIC_RE = re.compile(r"^\s*[-+]?[\d,]+(?:\.\d+)?\s*[kKmM]?\s*$")
+
+
 class _Unmapped(Exception):
     """A value that maps to no option: the trait stays unknown, with a warning."""
 
@@ -389,18 +392,20 @@ def to_answer(question: Question, raw: str, values: Mapping[str, list[str]] | No
             if hit is not None:
                 chosen.extend([hit] if isinstance(hit, str) else hit)
                 continue
+            if kind == QuestionKind.SINGLE and _NUMERIC_RE.match(part) and option_bands(question):
+                # A count goes to its band before any option is matched: squeezed, 110 would
+                # read as the option "1-10".
+                number = parse_number(question.id, part)
+                if number < 0:
+                    raise AnswerError(question.id, f"'{part}' is below 0")
+                band = band_of(question, number)
+                if band is None:
+                    raise _Unmapped(part)
+                chosen.append(band)
+                continue
             try:
                 value = parse_answer(question, part)
             except AnswerError:
-                if kind == QuestionKind.SINGLE and option_bands(question):
-                    number = parse_number(question.id, part)  # AnswerError when not a number
-                    if number < 0:
-                        raise AnswerError(question.id, f"'{part}' is below 0") from None
-                    band = band_of(question, number)
-                    if band is None:
-                        raise _Unmapped(part) from None
-                    chosen.append(band)
-                    continue
                 raise _Unmapped(part) from None
             chosen.extend(value if isinstance(value, list) else [value])  # type: ignore[list-item]
         if kind == QuestionKind.SINGLE:

@@ -97,6 +97,16 @@ def test_employee_counts_fall_into_the_template_bands(employees: int, band: str)
     assert band_of(TEMPLATE.question("company_size"), employees) == band == hand_band(employees)
 
 
+def test_a_count_is_never_read_as_the_option_it_squeezes_to() -> None:
+    # squeezed, "1-10" is "110", "11-50" is "1150" and "51-200" is "51200"
+    text = "Record ID,Number of Employees,Total Revenue\n1,110,5\n2,\"1,150\",5\n3,51200,5\n4,2.5k,5\n"
+    sizes = [c.traits["company_size"] for c in parse_accounts(text, TEMPLATE).customers]
+    assert sizes == [hand_band(110), hand_band(1150), hand_band(51200), hand_band(2500)]
+    assert sizes == ["51-200", "1001-5000", "5000-plus", "1001-5000"]
+    labels = "Record ID,Number of Employees,Total Revenue\n1,51-200 employees,5\n2,More than 5000 employees,5\n"
+    assert [c.traits["company_size"] for c in parse_accounts(labels, TEMPLATE).customers] == ["51-200", "5000-plus"]
+
+
 def test_bad_rows_are_named_by_line_and_nothing_is_imported() -> None:
     text = ("Record ID,Company name,Industry,Number of Employees,Country/Region,Total Revenue\n"
             "1,Good,Computer Software,40,Canada,1000\n"
