@@ -42,6 +42,7 @@ from pydantic import BaseModel, Field
 
 from survey.customers import Customer
 from survey.profile import FIT_STRONG, IcpProfile, describe_value, score_fit
+from survey.question_answers import answer_cleaner
 from survey.template import Question, QuestionKind, Template
 
 TOP_SHARE = 0.20
@@ -376,6 +377,17 @@ def personas_of(top: Sequence[Customer], template: Template, seed: int = 0) -> t
 # -- all of it ------------------------------------------------------------------------------
 
 
+def clean_customers(customers: Sequence[Customer], template: Template) -> list[Customer]:
+    """The customers with only the traits that fit ``template`` as it is now: a list stored
+    under an older template version (or another template) may hold options since removed."""
+    cleaners = {q.id: answer_cleaner(q) for q in template.questions if q.role == "trait"}
+    out = []
+    for c in customers:
+        traits = {k: cleaners[k](v) for k, v in c.traits.items() if k in cleaners}
+        out.append(c.model_copy(update={"traits": {k: v for k, v in traits.items() if v is not None}}))
+    return out
+
+
 def reality_for(
     report: Any,
     template: Template,
@@ -389,6 +401,7 @@ def reality_for(
     ``report`` is an ``AlignmentReport`` (or None: the customers alone); ``profile`` the
     ratified ICP (default: the report's consensus profile) that fit is measured against.
     """
+    customers = clean_customers(customers, template)
     top = top_customers(customers)
     comparison = RealityComparison(
         customers=len(customers), top_customers=len(top),

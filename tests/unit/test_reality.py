@@ -192,3 +192,14 @@ def test_without_a_report_the_customers_stand_alone() -> None:
     assert alone.fit is None
     assert alone.trait("company_size").match_index is None
     assert alone.revenue_concentration.share == pytest.approx(1400 / 2400)
+
+
+def test_traits_the_template_no_longer_has_are_left_out() -> None:
+    stale = [c.model_copy(update={"traits": {**c.traits, "company_size": "enterprise", "gone": "x"}})
+             for c in customers()]
+    r = reality_for(staff_report(), TEMPLATE, stale)
+    assert r.trait("company_size") is None  # no top customer has a size that still exists
+    assert r.trait("industry").match_index == 0.5
+    # size unknown: a customer fits on the two traits left, both matching (1 of 2 is 50)
+    fits = [c for c in CUSTOMERS if c[3] in STAFF_INDUSTRY and c[4] in STAFF_REGIONS]
+    assert (r.fit.unknown, r.fit.fitting, r.fit.top_fitting) == (0, len(fits), 2) == (0, 6, 2)
