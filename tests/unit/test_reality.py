@@ -203,3 +203,28 @@ def test_traits_the_template_no_longer_has_are_left_out() -> None:
     # size unknown: a customer fits on the two traits left, both matching (1 of 2 is 50)
     fits = [c for c in CUSTOMERS if c[3] in STAFF_INDUSTRY and c[4] in STAFF_REGIONS]
     assert (r.fit.unknown, r.fit.fitting, r.fit.top_fitting) == (0, len(fits), 2) == (0, 6, 2)
+
+
+def test_staff_interquartile_range_of_the_estimate(reality) -> None:
+    q1, _, q3 = statistics.quantiles([s[3] for s in STAFF], n=4, method="inclusive")  # 60, 70, 80
+    c = reality.revenue_concentration
+    assert (c.staff_low, c.staff_high) == (pytest.approx(q1 / 100), pytest.approx(q3 / 100))
+
+
+def test_the_section_in_words(reality) -> None:
+    from survey import reality_format
+
+    text = reality_format.to_text(reality)
+    # 1,400 of 2,400 is 58%; the staff's 70% is 11.7, shown 12, points above it
+    assert ("Revenue concentration: the top 20% of customers (4 of 20) bring 58% of revenue "
+            "(1,400 of 2,400); staff estimate 70% (IQR 60%-80%), 12 points above the real figure") in text
+    assert ("- How many employees does an ideal customer have?: staff say 51-200 employees (60%); "
+            "top customers are 201-1000 employees (50%); match 0%") in text
+    assert reality_format.gap_sentence(reality) == (
+        "Staff say 51-200 employees (60%); your top 20% of customers by revenue are 201-1000 employees (50%).")
+    # fit: 4 fit at 70 per account; the 16 others bring (2,400 - 280) / 16 = 132.5
+    assert ("Revenue per account: 70 for the 4 customers who fit, 132 for the 16 who do not "
+            "(x0.53: the ICP points away from value)") in text
+    assert "1. 201-1000 employees · Software / SaaS · North America: 2 customers, 64% of the top revenue" in text
+    markdown = reality_format.to_markdown(reality)
+    assert "| How many employees does an ideal customer have? | 51-200 employees (60%) | 201-1000 employees (50%) | 0% |" in markdown
