@@ -55,6 +55,15 @@ def gap_sentence(r: RealityComparison) -> str | None:
             f"by revenue are {t.top_answer_label} ({_pct(t.top_share)}).")
 
 
+def trait_hint(r: RealityComparison | None, question_id: str) -> str | None:
+    """What the top customers look like on one trait, for a form beside the trait (the ratify
+    form): "Top 20% of customers: 201-1000 employees (56%)"; None when nothing is known."""
+    t = r.trait(question_id) if r is not None else None
+    if t is None or not t.top_answer_label:
+        return None
+    return f"Top {TOP_SHARE:.0%} of customers: {t.top_answer_label} ({_pct(t.top_share)})"
+
+
 def fit_lines(r: RealityComparison) -> list[str]:
     f = r.fit
     if f is None:

@@ -226,5 +226,7 @@ def test_the_section_in_words(reality) -> None:
     assert ("Revenue per account: 70 for the 4 customers who fit, 132 for the 16 who do not "
             "(x0.53: the ICP points away from value)") in text
     assert "1. 201-1000 employees · Software / SaaS · North America: 2 customers, 64% of the top revenue" in text
+    assert reality_format.trait_hint(reality, "company_size") == "Top 20% of customers: 201-1000 employees (50%)"
+    assert reality_format.trait_hint(reality, "why_us") is None
     markdown = reality_format.to_markdown(reality)
     assert "| How many employees does an ideal customer have? | 51-200 employees (60%) | 201-1000 employees (50%) | 0% |" in markdown
