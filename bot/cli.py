@@ -29,16 +29,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     for error in result.errors:
         print(f"skipped: {error}", file=sys.stderr)
-    report = build_report(template, result.responses, min_group_size=args.min_group_size,
-                          bootstrap=args.bootstrap, seed=args.seed)
-    reality = None
-    if args.customers:
-        from survey.reality import reality_for
-
+    imported = profile = None
+    if not args.customers and (args.mapping or args.opportunities or args.profile):
+        print("error: --mapping, --opportunities and --profile go with --customers", file=sys.stderr)
+        return 2
+    if args.customers:  # read before the report is computed, so that a bad file fails fast
         imported = _read_accounts(args.customers, template, args.mapping, args.opportunities)
         profile = _load_profile_json(args.profile, template) if args.profile else None
         if imported is None or (args.profile and profile is None):
             return 2
+    report = build_report(template, result.responses, min_group_size=args.min_group_size,
+                          bootstrap=args.bootstrap, seed=args.seed)
+    reality = None
+    if imported is not None:
+        from survey.reality import reality_for
+
         reality = reality_for(report, template, imported.customers, profile, seed=args.seed)
     sys.stdout.write(_render_report(report, template, reality, args.format))
     return 0
@@ -279,10 +284,7 @@ def _cmd_customers_import(args: argparse.Namespace) -> int:
     db = _open_db()
     if db is None:
         return 2
-    with db.session() as session:
-        from storage.workspaces import get_or_create_workspace
-
-        get_or_create_workspace(session, args.team)
+    with db.session(read_only=True) as session:  # nothing is written before the file is read
         try:
             template = templates.latest_template(session, args.team, args.template).template
         except NotFound as exc:

@@ -238,3 +238,23 @@ def test_report_measures_fit_against_a_given_profile(tmp_path, capsys) -> None:
     assert fit["source"] == "ratified ICP v2"
     assert fit["fitting"] == sizes.count("201-1000")
     assert fit["top_fitting"] == sum(c[2] == "201-1000" for c in top) == 5
+
+
+def test_a_failed_import_writes_nothing(tmp_path, monkeypatch, capsys) -> None:
+    from sqlalchemy import func, select
+
+    from storage.models import CustomerRecord, Workspace
+
+    url = f"sqlite:///{tmp_path / 'icp.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    bad = tmp_path / "crm.csv"
+    bad.write_text("Record ID,Industry,Total Revenue\n1,Retail,10\n1,Retail,20\n", encoding="utf-8")
+    assert main(["customers", "import", str(bad), "--team", "T9"]) == 2
+    assert "line 3 (1): account already listed on line 2" in capsys.readouterr().err
+    db = Database(url)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Workspace)) == 0
+        assert s.scalar(select(func.count()).select_from(CustomerRecord)) == 0
+    db.dispose()
+    assert main(["report", "--answers", str(ANSWERS), "--opportunities", str(OPPORTUNITIES)]) == 2
+    assert "go with --customers" in capsys.readouterr().err
