@@ -23,8 +23,11 @@ that a person can recompute it:
 - **personas**: the top customers clustered by their categorical traits with k-modes
   (Huang 1998; the ``kmodes`` package, Huang initialisation, the best of ``PERSONA_INITS``
   seeded runs), k = 2 or 3, the one with the higher silhouette on the Hamming distance (ties
-  to 2), and no persona of a single customer. Each is named by its dominant traits: the answers at least
-  ``DOMINANT_SHARE`` of its customers share, most shared first.
+  to 2), and no persona of a single customer. Each is named by its dominant traits: the
+  answers at least ``DOMINANT_SHARE`` of its customers share, most shared first.
+
+The per-trait match is always against the staff's consensus (perception); ``profile`` (a
+ratified ICP) changes only the fit figures.
 
 No customer name or id leaves this module: only counts, shares and sums.
 """
