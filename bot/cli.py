@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from survey.report import build_report
-    from survey.report_format import FORMATS
     from survey.spreadsheet import RowError, SpreadsheetError, read_responses
     from survey.template import TemplateError, resolve_template
 
@@ -30,10 +29,108 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     for error in result.errors:
         print(f"skipped: {error}", file=sys.stderr)
+    imported = profile = None
+    if not args.customers and (args.mapping or args.opportunities or args.profile):
+        print("error: --mapping, --opportunities and --profile go with --customers", file=sys.stderr)
+        return 2
+    if args.customers:  # read before the report is computed, so that a bad file fails fast
+        imported = _read_accounts(args.customers, template, args.mapping, args.opportunities)
+        profile = _load_profile_json(args.profile, template) if args.profile else None
+        if imported is None or (args.profile and profile is None):
+            return 2
     report = build_report(template, result.responses, min_group_size=args.min_group_size,
                           bootstrap=args.bootstrap, seed=args.seed)
-    sys.stdout.write(FORMATS[args.format](report, template))
+    reality = None
+    if imported is not None:
+        from survey.reality import reality_for
+
+        reality = reality_for(report, template, imported.customers, profile, seed=args.seed)
+    sys.stdout.write(_render_report(report, template, reality, args.format))
     return 0
+
+
+def _render_report(report, template, reality, fmt: str) -> str:
+    """The alignment report, with the "Perception and reality" section when customers are given."""
+    from survey.report_format import FORMATS
+
+    text = FORMATS[fmt](report, template)
+    if reality is None:
+        return text
+    from survey import reality_format
+
+    if fmt == "json":
+        return reality_format.with_reality_json(text, reality)
+    return text + reality_format.FORMATS[fmt](reality)
+
+
+def _print_file_error(exc: Exception) -> None:
+    print(f"error: {exc}", file=sys.stderr)
+    from survey.spreadsheet import RowError
+
+    if any(isinstance(e, RowError) for e in getattr(exc, "errors", [])):
+        print("Nothing was imported. Fix the rows above (or map their values with --mapping).",
+              file=sys.stderr)
+
+
+def _read_accounts(path, template, mapping=None, opportunities=None, *, require_revenue: bool = True):
+    """A customer or prospect file read for a command; None (after saying why) when it cannot be."""
+    from survey.customers import CustomerFileError, read_customers
+    from survey.prospect_fit import FIT_COLUMNS
+
+    try:
+        imported = read_customers(path, template, mapping=mapping, opportunities=opportunities,
+                                  require_revenue=require_revenue,
+                                  ignore=() if require_revenue else FIT_COLUMNS)
+    except CustomerFileError as exc:
+        _print_file_error(exc)
+        return None
+    for warning in imported.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return imported
+
+
+def _pull_accounts(source: str, template, mapping_path=None):
+    """Customers pulled from a CRM through its client (``bot.crm_connectors``)."""
+    from bot.crm_connectors import CONNECTORS, ConnectorError
+    from survey.customers import CustomerFileError, load_mapping
+
+    make_client, pull = CONNECTORS[source]
+    try:
+        mapping = load_mapping(mapping_path, template) if mapping_path else None
+        imported = pull(make_client(), template, mapping)
+    except ConnectorError as exc:
+        print(f"error: {source}: {exc}", file=sys.stderr)
+        return None
+    except CustomerFileError as exc:
+        _print_file_error(exc)
+        return None
+    for warning in imported.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return imported
+
+
+def _load_profile_json(path: str, template):
+    """An ICP profile from JSON: a profile itself, or a report's JSON (its ``profile``)."""
+    import json
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    from survey.profile import IcpProfile
+
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("profile"), dict) and "questions" in data:
+            data = data["profile"]
+        profile = IcpProfile.model_validate(data)
+    except (OSError, ValueError, ValidationError) as exc:
+        print(f"error: {path}: not an ICP profile ({str(exc).splitlines()[0]})", file=sys.stderr)
+        return None
+    if profile.template_id != template.id:
+        print(f"error: {path}: the profile is of template '{profile.template_id}', not '{template.id}' "
+              "(pass --template)", file=sys.stderr)
+        return None
+    return profile
 
 
 def _cmd_template_validate(args: argparse.Namespace) -> int:
@@ -163,6 +260,160 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_db():
+    """The configured database, migrated; None (after saying why) when it cannot be used."""
+    from bot.settings import SettingsError, load_settings
+    from storage.db import Database
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    db = Database(settings.database_url)
+    if db.dialect == "sqlite":
+        db.upgrade()
+    elif not db.is_up_to_date():
+        print("error: the database schema is behind this version; run `icp-bot db upgrade` first",
+              file=sys.stderr)
+        return None
+    return db
+
+
+def _cmd_customers_import(args: argparse.Namespace) -> int:
+    from storage import customers, templates
+    from storage.errors import NotFound
+
+    db = _open_db()
+    if db is None:
+        return 2
+    with db.session(read_only=True) as session:  # nothing is written before the file is read
+        try:
+            template = templates.latest_template(session, args.team, args.template).template
+        except NotFound as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    if (args.file is None) == (args.source is None):
+        print("error: give a CSV file or --from hubspot|salesforce (one of them)", file=sys.stderr)
+        return 2
+    if args.source:
+        imported = _pull_accounts(args.source, template, args.mapping)
+    else:
+        imported = _read_accounts(args.file, template, args.mapping, args.opportunities)
+    if imported is None:
+        return 2
+    with db.session() as session:
+        count = customers.replace_customers(session, args.team, imported.customers,
+                                            source=imported.layout, template_key=template.id)
+    print(f"imported {count} customers ({imported.layout} layout, total revenue "
+          f"{imported.total_revenue:,.0f}) into workspace {args.team}, replacing its previous list")
+    for column, target in imported.columns.items():
+        print(f"  {column} -> {target}")
+    return 0
+
+
+def _cmd_customers_show(args: argparse.Namespace) -> int:
+    from storage import customers
+
+    db = _open_db()
+    if db is None:
+        return 2
+    with db.session(read_only=True) as session:
+        status = customers.customer_status(session, args.team)
+    if not status.customers:
+        print(f"workspace {args.team} has no customer list; import one with `icp-bot customers import`")
+        return 0
+    print(f"workspace {args.team}: {status.customers} customers, total revenue {status.total_revenue:,.0f}, "
+          f"{status.source} layout, template {status.template_key}, imported "
+          f"{status.imported_at:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
+def _cmd_customers_delete(args: argparse.Namespace) -> int:
+    from storage import customers
+
+    db = _open_db()
+    if db is None:
+        return 2
+    with db.session() as session:
+        removed = customers.delete_customers(session, args.team)
+    print(f"removed {removed} customers of workspace {args.team}")
+    return 0
+
+
+def _fit_profile(args: argparse.Namespace):
+    """(profile, template) for ``icp-bot fit``: the workspace's ratified ICP, a profile JSON, or
+    the consensus of a spreadsheet of answers; None after saying why not."""
+    from survey.template import TemplateError, resolve_template
+
+    if args.team:
+        from storage import icp, templates
+        from storage.errors import NotFound
+        from survey.profile import IcpProfile
+
+        db = _open_db()
+        if db is None:
+            return None
+        with db.session(read_only=True) as session:
+            version = icp.current_icp(session, args.team)
+            if version is None:
+                print(f"error: workspace {args.team} has no ratified ICP yet (/icp-check ratify), "
+                      "or pass --profile / --answers", file=sys.stderr)
+                return None
+            profile = IcpProfile.model_validate(version.profile).model_copy(update={"version": version.version})
+            try:
+                template = templates.latest_template(session, args.team, profile.template_id).template
+            except NotFound as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return None
+        return profile, template
+    try:
+        template = resolve_template(args.template)
+    except TemplateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    if args.profile:
+        profile = _load_profile_json(args.profile, template)
+        return None if profile is None else (profile, template)
+    from survey.report import build_report
+    from survey.spreadsheet import SpreadsheetError, read_responses
+
+    try:
+        result = read_responses(args.answers, template)
+    except SpreadsheetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    report = build_report(template, result.responses, bootstrap=0)
+    if report.profile is None or not report.profile.traits:
+        print("error: the answers give no consensus profile to score against", file=sys.stderr)
+        return None
+    return report.profile, template
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from survey.prospect_fit import score_prospects, write_scored
+
+    found = _fit_profile(args)
+    if found is None:
+        return 2
+    profile, template = found
+    imported = _read_accounts(args.prospects, template, args.mapping, require_revenue=False)
+    if imported is None:
+        return 2
+    scored = score_prospects(imported, profile, template)
+    if args.out:
+        with open(args.out, "w", newline="", encoding="utf-8") as f:
+            write_scored(f, imported, scored)
+    else:
+        write_scored(sys.stdout, imported, scored)
+    verdicts: dict[str, int] = {}
+    for fit in scored:
+        verdicts[fit.verdict] = verdicts.get(fit.verdict, 0) + 1
+    print(f"scored {len(scored)} prospects: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())),
+          file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="icp-bot", description="ICP Align: does your team agree on its ideal customer?")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,7 +426,42 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--min-group-size", type=int, default=3, help="hide figures of smaller groups (default 3)")
     report.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the interval")
     report.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (same seed, same interval)")
+    report.add_argument("--customers", help="CRM customer export (CSV): adds the Perception and reality section")
+    report.add_argument("--mapping", help="mapping file (YAML or CSV) for a customer file of another layout")
+    report.add_argument("--opportunities", help="Salesforce opportunities export: closed-won amounts per account")
+    report.add_argument("--profile", help="ratified ICP as JSON to measure the customers' fit against "
+                        "(default: the answers' consensus)")
     report.set_defaults(func=_cmd_report)
+
+    cust = sub.add_parser("customers", help="a workspace's customer list from a CRM export")
+    cust_sub = cust.add_subparsers(dest="customers_command", required=True)
+    cust_import = cust_sub.add_parser("import", help="replace a workspace's customer list with a CSV export")
+    cust_import.add_argument("file", nargs="?", help="HubSpot companies or Salesforce accounts export (CSV)")
+    cust_import.add_argument("--from", dest="source", choices=["hubspot", "salesforce"],
+                             help="pull from the CRM instead (HUBSPOT_ACCESS_TOKEN, or SALESFORCE_USERNAME, "
+                             "SALESFORCE_PASSWORD, SALESFORCE_SECURITY_TOKEN)")
+    cust_import.add_argument("--team", required=True, help="the workspace's Slack team id (T...)")
+    cust_import.add_argument("--mapping", help="mapping file (YAML or CSV) for another layout")
+    cust_import.add_argument("--opportunities", help="Salesforce opportunities export: closed-won amounts per account")
+    cust_import.add_argument("--template", default="icp-core", help="the template whose traits the columns map to")
+    cust_import.set_defaults(func=_cmd_customers_import)
+    cust_show = cust_sub.add_parser("show", help="how many customers a workspace has, and from when")
+    cust_show.add_argument("--team", required=True)
+    cust_show.set_defaults(func=_cmd_customers_show)
+    cust_delete = cust_sub.add_parser("delete", help="remove a workspace's customer list")
+    cust_delete.add_argument("--team", required=True)
+    cust_delete.set_defaults(func=_cmd_customers_delete)
+
+    fit = sub.add_parser("fit", help="score a prospect list (CSV) against the ICP; writes it back with scores")
+    fit.add_argument("--prospects", required=True, help="prospect list: a CRM export or one column per question id")
+    source = fit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--team", help="score against this workspace's ratified ICP")
+    source.add_argument("--profile", help="score against an ICP profile JSON (or a report's JSON)")
+    source.add_argument("--answers", help="score against the consensus of a spreadsheet of answers")
+    fit.add_argument("--template", default="icp-core", help="template of --profile / --answers (default icp-core)")
+    fit.add_argument("--mapping", help="mapping file (YAML or CSV) for the prospect file's columns")
+    fit.add_argument("--out", help="write the scored list here (default: standard output)")
+    fit.set_defaults(func=_cmd_fit)
 
     template = sub.add_parser("template", help="survey templates")
     template_sub = template.add_subparsers(dest="template_command", required=True)

@@ -15,7 +15,7 @@ Conventions:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
@@ -24,7 +24,9 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -260,6 +262,30 @@ class IcpVersion(Base):
     )
     ratified_by: Mapped[str | None] = mapped_column(String(SLACK_ID))
     ratified_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerRecord(Base):
+    """One customer account of a workspace, imported from a CRM export (the company's data).
+
+    The list is replaced as a whole on each import (``storage.customers``) and goes with the
+    workspace (ON DELETE CASCADE). ``traits`` holds canonical answers by question id.
+    """
+
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("team_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(String(200))
+    revenue: Mapped[float] = mapped_column(Float)
+    deals: Mapped[int | None] = mapped_column(Integer)
+    customer_since: Mapped[date | None] = mapped_column(Date)
+    traits: Mapped[dict[str, Any]] = mapped_column(JSONValue, default=dict)
+    source: Mapped[str] = mapped_column(String(20))
+    template_key: Mapped[str] = mapped_column(String(60))
+    imported_by: Mapped[str | None] = mapped_column(String(SLACK_ID))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SentMessage(Base):
