@@ -63,6 +63,10 @@ def digest_chart(digest: Digest) -> ChartImage | None:
     colours = [AGREED_COLOUR if t.agreed else SPLIT_COLOUR for t in traits]
     rows = list(range(len(traits)))
     bars_ax.barh(rows, values, color=colours)
+    for row, value in zip(rows, values, strict=True):  # a 0.00 bar is still read
+        inside = value > 0.9
+        bars_ax.text(value - 0.01 if inside else value + 0.01, row, f"{value:.2f}", va="center",
+                     ha="right" if inside else "left", fontsize=8, color="white" if inside else "#222222")
     bars_ax.set_yticks(rows, labels=names, fontsize=9)
     bars_ax.invert_yaxis()  # template order, top to bottom
     bars_ax.set_xlim(0, 1)
@@ -75,6 +79,10 @@ def digest_chart(digest: Digest) -> ChartImage | None:
     points = [p for p in digest.trend if p.score is not None]
     xs = list(range(len(points)))
     line_ax.plot(xs, [p.score for p in points], marker="o", color=LINE_COLOUR)
+    for x, p in zip(xs, points, strict=True):
+        line_ax.annotate(f"{p.score:.0f}", (x, p.score), textcoords="offset points", xytext=(0, 6),
+                         ha="center", fontsize=8)
+    line_ax.set_xlim(-0.5, max(len(points) - 0.5, 0.5))
     line_ax.set_xticks(xs, labels=[p.date.isoformat() for p in points], fontsize=8)
     line_ax.set_ylim(0, 100)
     line_ax.set_ylabel("Score (0-100)", fontsize=9)

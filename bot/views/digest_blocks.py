@@ -55,10 +55,17 @@ class DigestImage(BaseModel):
         return self
 
 
+TITLE_IN_TEXT = 80
+
+
+def _title(digest: Digest) -> str:
+    return escape(truncate(digest.title, TITLE_IN_TEXT))
+
+
 def too_few_line(digest: Digest) -> str:
     """The one line a week with too few answers gets."""
     return (
-        f"ICP alignment digest ({digest.title}): too few answers to show results this week "
+        f"ICP alignment digest ({_title(digest)}): too few answers to show results this week "
         f"({digest.respondents} answered; results show from {digest.min_group_size})."
     )
 
@@ -98,7 +105,7 @@ def digest_text(digest: Digest) -> str:
     """The message's plain ``text``: the notification and screen-reader fallback."""
     if digest.hidden:
         return too_few_line(digest)
-    parts = [f"ICP alignment digest ({digest.title}): score {digest.score:.0f}/100"]
+    parts = [f"ICP alignment digest ({_title(digest)}): score {digest.score:.0f}/100"]
     if digest.score_change is not None:
         parts[0] += f" ({_signed(digest.score_change)})"
     parts.append(f"response rate {_pct(digest.response_rate)}")
