@@ -64,25 +64,35 @@ def _title(digest: Digest) -> str:
 
 def too_few_line(digest: Digest) -> str:
     """The one line a week with too few answers gets."""
-    return (
-        f"ICP alignment digest ({_title(digest)}): too few answers to show results this week "
-        f"({digest.respondents} answered; results show from {digest.min_group_size})."
-    )
+    if digest.respondents < digest.min_group_size:
+        why = f"{digest.respondents} answered; results show from {digest.min_group_size}"
+    else:
+        why = f"no trait has {digest.min_group_size} answers yet"
+    return f"ICP alignment digest ({_title(digest)}): too few answers to show results this week ({why})."
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def _signed(value: float) -> str:
-    rounded = round(value)
-    return f"+{rounded}" if rounded > 0 else ("±0" if rounded == 0 else str(rounded))
+def _signed(value: int) -> str:
+    return f"+{value}" if value > 0 else ("±0" if value == 0 else str(value))
+
+
+def shown_change(digest: Digest) -> int | None:
+    """The change as a reader checks it: the difference of the two scores as shown (rounded),
+    so that "65 (+13 since Q1)" always adds up with Q1's 52."""
+    if digest.score is None or digest.previous_score is None:
+        return None
+    return round(digest.score) - round(digest.previous_score)
 
 
 def score_line(digest: Digest) -> str:
-    text = f"*Alignment score:* {digest.score:.0f}/100"
-    if digest.score_change is not None:
-        text += f" ({_signed(digest.score_change)} since {escape(digest.previous_title or 'the last round')})"
+    text = f"*Alignment score:* {round(digest.score)}/100"  # type: ignore[arg-type]
+    change = shown_change(digest)
+    if change is not None:
+        since = escape(truncate(digest.previous_title or "the last round", TITLE_IN_TEXT))
+        text += f" ({_signed(change)} since {since}, which scored {round(digest.previous_score)})"  # type: ignore[arg-type]
     return text
 
 
@@ -105,10 +115,12 @@ def digest_text(digest: Digest) -> str:
     """The message's plain ``text``: the notification and screen-reader fallback."""
     if digest.hidden:
         return too_few_line(digest)
-    parts = [f"ICP alignment digest ({_title(digest)}): score {digest.score:.0f}/100"]
-    if digest.score_change is not None:
-        parts[0] += f" ({_signed(digest.score_change)})"
-    parts.append(f"response rate {_pct(digest.response_rate)}")
+    parts = [f"ICP alignment digest ({_title(digest)}): score {round(digest.score)}/100"]  # type: ignore[arg-type]
+    change = shown_change(digest)
+    if change is not None:
+        parts[0] += f" ({_signed(change)})"
+    if digest.response_rate is not None:
+        parts.append(f"response rate {_pct(digest.response_rate)}")
     if digest.drift is not None:
         parts.append(f"{_pct(digest.drift.share)} of answers match the ICP")
     return ", ".join(parts) + "."
@@ -199,6 +211,14 @@ def _image_block(image: DigestImage) -> dict[str, Any]:
         alt_text=truncate(image.alt_text, ALT_TEXT_MAX),
         title=plain("Agreement per trait and score over rounds", 2000),
     ).to_dict()
+
+
+def digest_message(
+    digest: Digest, *, image: DigestImage | None = None, native_charts: bool = True
+) -> dict[str, Any]:
+    """``text`` and ``blocks`` for chat.postMessage (add ``channel``)."""
+    return {"text": digest_text(digest),
+            "blocks": digest_blocks(digest, image=image, native_charts=native_charts)}
 
 
 def digest_blocks(

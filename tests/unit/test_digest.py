@@ -32,6 +32,7 @@ from bot.views.digest_blocks import (
     DigestImage,
     chart_labels,
     digest_blocks,
+    digest_message,
     digest_text,
 )
 from survey.answers import Response
@@ -314,10 +315,13 @@ def test_blocks_carry_the_figures_and_fit_slack(digest):
     text = json.dumps(blocks)
     assert blocks[0] == {"type": "header", "block_id": "digest_header",
                          "text": {"type": "plain_text", "text": "ICP alignment digest: Q3", "emoji": True}}
-    assert f"*Alignment score:* {HAND_SCORE:.0f}/100 (+{round(HAND_SCORE - 52)} since Q1)" in text
+    assert f"*Alignment score:* {round(HAND_SCORE)}/100 (+{round(HAND_SCORE) - 52} since Q1, which scored 52)" in text
     assert "*Response rate:* 75% (6 of 8 finished)" in text
     assert "*Match with the ratified ICP v2:* 57% of answers (17 of 30; drift 43%)" in text
     assert "Sales: EU (100%) / Support: US (100%)" in text
+    assert digest_text(digest) == (f"ICP alignment digest (Q3): score {round(HAND_SCORE)}/100 "
+                                   f"(+{round(HAND_SCORE) - 52}), response rate 75%, "
+                                   "57% of answers match the ICP.")
     bar, line = [b for b in blocks if b["type"] == "data_visualization"]
     assert bar["chart"]["type"] == "bar"
     assert [p["value"] for p in bar["chart"]["series"][0]["data"]] == [round(v, 2) for v in HAND.values()]
@@ -355,6 +359,22 @@ def test_long_names_many_traits_and_many_rounds_stay_within_limits():
     assert bar["title"] == "Agreement per trait (first 20 of 30)"
     assert "<@U1>" not in json.dumps(blocks)  # escaped
     assert len(digest_text(digest)) < 200
+
+
+def test_the_change_shown_adds_up_with_the_scores_shown():
+    digest = Digest(title="Q3", date=date(2026, 9, 7), hidden=False, respondents=6, min_group_size=3,
+                    invited=6, finished=6, score=64.4, previous_score=51.6, previous_title="Q1",
+                    score_change=64.4 - 51.6)
+    assert "64/100 (+12 since Q1, which scored 52)" in json.dumps(digest_blocks(digest))
+    assert digest_message(digest)["text"] == (
+        "ICP alignment digest (Q3): score 64/100 (+12).")
+
+
+def test_too_few_answers_per_trait_says_so():
+    digest = Digest(title="Q3", date=date(2026, 9, 7), hidden=True, respondents=5, min_group_size=3,
+                    invited=6, finished=5)
+    assert digest_text(digest).endswith("too few answers to show results this week "
+                                        "(no trait has 3 answers yet).")
 
 
 def test_chart_labels_are_cut_and_unique():
