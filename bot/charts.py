@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.views.digest_blocks import index_value
 from bot.views.text import truncate
 from survey.digest import Digest
 
@@ -33,7 +34,7 @@ class ChartImage:
 def alt_text(digest: Digest) -> str:
     """What the chart shows, in words: the bars' values, the threshold, the scores."""
     traits = digest.traits[:MAX_BARS]
-    bars = "; ".join(f"{t.name} {t.agreement:.2f}" for t in traits)
+    bars = "; ".join(f"{t.name} {index_value(t.agreement):.2f}" for t in traits)
     text = (f"Bar chart of agreement per trait, {digest.agreement_threshold:.2f} marks agreement: "
             f"{bars or 'no trait shown'}.")
     points = [p for p in digest.trend if p.score is not None]
@@ -65,7 +66,7 @@ def digest_chart(digest: Digest) -> ChartImage | None:
     bars_ax.barh(rows, values, color=colours)
     for row, value in zip(rows, values, strict=True):  # a 0.00 bar is still read
         inside = value > 0.9
-        bars_ax.text(value - 0.01 if inside else value + 0.01, row, f"{value:.2f}", va="center",
+        bars_ax.text(value - 0.01 if inside else value + 0.01, row, f"{index_value(value):.2f}", va="center",
                      ha="right" if inside else "left", fontsize=8, color="white" if inside else "#222222")
     bars_ax.set_yticks(rows, labels=names, fontsize=9)
     bars_ax.invert_yaxis()  # template order, top to bottom

@@ -33,6 +33,7 @@ from survey.agreement import AGREEMENT_THRESHOLD
 from survey.answers import AnswersInvalid, Response
 from survey.profile import IcpProfile, score_fit
 from survey.report import AlignmentReport, QuestionResult
+from survey.report_format import share_text
 from survey.template import Template
 
 TOP_K = 3
@@ -76,6 +77,8 @@ class TraitAgreement(BaseModel):
     agreed: bool
     consensus_label: str | None = None
     consensus_share: float | None = None
+    share_text: str | None = None
+    """What the share counts, as the report says it: "67% within half a point"."""
 
 
 class SplitTrait(TraitAgreement):
@@ -154,6 +157,7 @@ def _trait(q: QuestionResult, template: Template | None) -> TraitAgreement:
         agreed=bool(q.agreed),
         consensus_label=q.consensus_label,
         consensus_share=q.consensus_share,
+        share_text=share_text(q) if q.consensus_share is not None else None,
     )
 
 

@@ -18,6 +18,7 @@ Every figure was computed by ``survey.digest``; nothing here computes, and peopl
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, model_validator
@@ -126,10 +127,16 @@ def digest_text(digest: Digest) -> str:
     return ", ".join(parts) + "."
 
 
+def index_value(agreement: float) -> float:
+    """An agreement index cut (not rounded) to two decimals, so that a trait below the
+    threshold never reads as 0.70: 0.6957 shows 0.69."""
+    return math.floor(agreement * 100 + 1e-9) / 100
+
+
 def _trait_line(t: TraitAgreement) -> str:
     answer = escape(t.consensus_label) if t.consensus_label else "no majority"
-    share = f" ({_pct(t.consensus_share)})" if t.consensus_share is not None else ""
-    return f"• *{escape(t.name)}* {t.agreement:.2f}: {answer}{share}"
+    share = f" ({escape(t.share_text)})" if t.share_text else ""
+    return f"• *{escape(t.name)}* {index_value(t.agreement):.2f}: {answer}{share}"
 
 
 def _split_line(t: SplitTrait) -> str:
@@ -169,7 +176,7 @@ def agreement_chart(digest: Digest) -> dict[str, Any] | None:
             "type": "bar",
             "series": [{
                 "name": "Agreement",
-                "data": [{"label": label, "value": round(t.agreement, 2)}
+                "data": [{"label": label, "value": index_value(t.agreement)}
                          for label, t in zip(labels, traits, strict=True)],
             }],
             "axis_config": {
