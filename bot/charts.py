@@ -84,7 +84,9 @@ def digest_chart(digest: Digest) -> ChartImage | None:
         line_ax.annotate(f"{p.score:.0f}", (x, p.score), textcoords="offset points", xytext=(0, 6),
                          ha="center", fontsize=8)
     line_ax.set_xlim(-0.5, max(len(points) - 0.5, 0.5))
-    line_ax.set_xticks(xs, labels=[p.date.isoformat() for p in points], fontsize=8)
+    crowded = len(points) > 8  # ten-character dates overlap beyond that at this width
+    line_ax.set_xticks(xs, labels=[p.date.isoformat() for p in points], fontsize=8,
+                       rotation=40 if crowded else 0, ha="right" if crowded else "center")
     line_ax.set_ylim(0, 100)
     line_ax.set_ylabel("Score (0-100)", fontsize=9)
     line_ax.set_title("Alignment score over rounds", fontsize=10, loc="left")
