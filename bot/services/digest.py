@@ -11,28 +11,51 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from slack_sdk.models.blocks import SectionBlock
 from sqlalchemy.orm import Session
 
-from bot.services.reporting import round_report
-from bot.views import digest_message
+from bot.services.profiles import load_icp
+from bot.views.digest_blocks import digest_message
+from bot.views.text import mrkdwn
 from bot.working_hours import last_weekly
-from storage import outbox, rounds, workspaces
+from storage import answers, outbox, rounds, templates, workspaces
 from storage.db import Database
 from storage.workspaces import WorkspaceSettings
+from survey.digest import DigestRound, Participation, build_digest
+from survey.report import build_report
 
 LATE_LIMIT = timedelta(days=6)  # a digest missed for longer than this gives way to next week's
 
 
+TREND_ROUNDS = 6
+
+
 def compose(db: Database, team_id: str) -> tuple[str, list[dict]]:
-    """The digest's text and blocks from the workspace's latest round."""
-    result = round_report(db, team_id, None, bootstrap=0)
-    participation = None
-    if result is not None:
-        with db.session(read_only=True) as session:
-            counts = rounds.participation(session, result.round.id)
-        participation = (counts.completed, counts.invited)
-    text, blocks = digest_message.digest_blocks(result, participation)
-    return text, [block.to_dict() for block in blocks]
+    """The digest's text and blocks: the workspace's latest full round against the ones
+    before it, and against the ratified ICP (``survey.digest``)."""
+    with db.session(read_only=True) as session:
+        min_group = workspaces.settings_of(session, team_id).min_group_size
+        recent = [r for r in rounds.list_rounds(session, team_id, limit=TREND_ROUNDS * 2) if r.kind == "full"]
+        recent = list(reversed(recent[:TREND_ROUNDS]))
+        digest_rounds, responses, template, participation = [], [], None, Participation(invited=0, finished=0)
+        for rnd in recent:
+            template = templates.get_template(session, rnd.template_id)
+            responses = answers.responses_for_round(session, rnd.id, template)
+            report = build_report(template, responses, min_group_size=min_group, bootstrap=0)
+            digest_rounds.append(DigestRound(title=rnd.title, date=rnd.opened_at.date(), report=report))
+        if recent:
+            counts = rounds.participation(session, recent[-1].id)
+            participation = Participation(invited=counts.invited, finished=counts.completed)
+        loaded = load_icp(session, team_id)
+    if not digest_rounds:
+        text = "ICP alignment digest: no survey round yet. A leader starts one with /icp-check start."
+        return text, [SectionBlock(text=mrkdwn(text)).to_dict()]
+    profile, profile_template = (loaded[0], loaded[1].template) if loaded else (None, None)
+    same_template = profile_template is not None and template is not None and profile_template.id == template.id
+    built = build_digest(digest_rounds, participation, responses=responses,
+                         profile=profile if same_template else None, template=template)
+    message = digest_message(built)
+    return message["text"], message["blocks"]
 
 
 def _enqueue(session: Session, db: Database, settings: WorkspaceSettings, key: str, now: datetime) -> bool:

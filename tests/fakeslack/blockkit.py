@@ -433,6 +433,10 @@ def _check_block(block: Any, surface: str, ptr: str, errs: _Errors) -> None:
         _max_str(block.get("alt_text"), f"{ptr}/alt_text", errs, 2000)
         if "title" in block:
             _text(block["title"], f"{ptr}/title", errs, 2000, plain_only=True)
+    elif btype == "data_visualization":  # Slack's chart block: a title of at most 50 characters
+        _max_str(block.get("title"), f"{ptr}/title", errs, 50)
+        if not isinstance(block.get("chart"), dict):
+            errs.add(ptr, "missing required field: chart")
     elif btype in ("divider", "rich_text", "video", "file", "markdown", "table", "context_actions"):
         pass
     elif btype is None:
