@@ -9,13 +9,16 @@ bolt passes the context's keys to listeners by name, so a listener declares what
 - ``requester``: who is asking, in which workspace, whether they are a leader (asked when
   first needed, cached) and the workspace's settings (read, never created).
 
-A payload from a workspace other than the one the app's token belongs to (single-workspace
+An event Slack delivers again (its retry header, or an event id already seen) is acknowledged
+and not handled twice. A payload from a workspace other than the one the app's token belongs to (single-workspace
 mode) is refused the same way: a signed request names the team it likes, the token does not.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
@@ -73,6 +76,27 @@ def _foreign_team(context: BoltContext, team_id: str | None) -> bool:
     return team_id is not None and team_id != result.team_id
 
 
+class SeenEvents:
+    """The last ``size`` event ids this process took, so an event Slack delivers twice (an HTTP
+    retry to a replica that got it, a Socket Mode ``retry_attempt``) is handled once."""
+
+    def __init__(self, size: int = 10_000):
+        self._size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first(self, event_id: object) -> bool:
+        if not isinstance(event_id, str) or not event_id:
+            return True
+        with self._lock:
+            if event_id in self._ids:
+                return False
+            self._ids[event_id] = None
+            if len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+            return True
+
+
 class ContextFiller(Middleware):
     """The global middleware that fills the context (see the module docstring).
 
@@ -83,11 +107,17 @@ class ContextFiller(Middleware):
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
+        self._events = SeenEvents()
 
     def process(self, *, req: BoltRequest, resp: BoltResponse,
                 next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - bolt's name
         context, body = req.context, req.body
         context["runtime"] = self.runtime
+        if isinstance(body, dict) and body.get("type") == "event_callback":
+            if req.headers.get("x-slack-retry-num") or not self._events.first(body.get("event_id")):
+                # Slack retries an event it thinks we missed; we had it (and answer at once).
+                log.info("ignored a repeated event %s", body.get("event_id"))
+                return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
         try:
             parsed = _parse(body) if isinstance(body, dict) else None
         except MalformedPayload as exc:

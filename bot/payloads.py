@@ -48,6 +48,7 @@ class Action(_Model):
     action_id: str
     block_id: str | None = None
     value: str | None = None
+    action_ts: str | None = None
     selected_option: _SelectedOption | None = None
 
 

@@ -45,7 +45,8 @@ def start_submitted(ack: Ack, body: dict, view_submission: ViewSubmission, reque
     ack()
     round_id = round_launch.launch_round(
         runtime.db, client, team_id=requester.team_id, leader=requester.user_id, form=form,
-        closes_at=check.closes_at, min_group_size=check.min_group_size, now=runtime.now())
+        closes_at=check.closes_at, min_group_size=check.min_group_size, now=runtime.now(),
+        view_id=view_submission.view.id)
     if round_id is not None:
         runtime.outbox.kick()
         publish_home(runtime, client, requester.team_id, requester.user_id)

@@ -18,6 +18,7 @@ from bot.services.home import publish_home
 from bot.services.reporting import round_report
 from bot.views import leader_messages, report_blocks
 from bot.views.forms import read_row_id
+from bot.views.text import escape
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,12 @@ def _tell(block_action: BlockAction, client: WebClient, respond: Respond, text: 
 def remind_clicked(ack: Ack, body: dict, block_action: BlockAction, requester: Requester, runtime: Runtime,
                    client: WebClient, respond: Respond) -> None:
     round_id = read_row_id(block_action.action.value)
-    if round_id is None:
+    action_ts = block_action.action.action_ts
+    if round_id is None or not action_ts:
         log.warning("refused a malformed remind click")
+        return
+    if not reminders.first_click(runtime.db, requester.team_id, requester.user_id, action_ts, runtime.now()):
+        log.warning("a remind click replayed (action_ts %s) was ignored", action_ts)
         return
     outcome = reminders.remind(runtime.db, client, requester.team_id, round_id, now=runtime.now(),
                                pacer=runtime.pacer)
@@ -64,7 +69,8 @@ def post_report(ack: Ack, body: dict, block_action: BlockAction, requester: Requ
         return
     blocks = report_blocks.report_blocks(result.report, result.round.title, previous_score=result.previous_score)
     try:
-        client.chat_postMessage(channel=channel, text=f"ICP alignment report: {result.round.title}", blocks=blocks)
+        client.chat_postMessage(channel=channel, text=f"ICP alignment report: {escape(result.round.title)}",
+                                blocks=blocks)
     except SlackApiError as exc:
         error = exc.response.get("error")
         hint = POST_HINTS.get(error, error)

@@ -13,6 +13,7 @@ from bot.services.profiles import load_icp
 from bot.services.reporting import round_report
 from bot.views import leader_messages, leader_modals, report_blocks
 from bot.views.leader_messages import NO_ROUND
+from bot.views.text import escape
 from storage import rounds
 
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -63,7 +64,7 @@ def status(call: Call) -> None:
         round_id=rnd.id, title=rnd.title, invited=counts.invited, started=counts.answered - counts.completed,
         completed=counts.completed, closes_at=rnd.closes_at, status=rnd.status, can_remind=True,
         now=call.runtime.now())
-    call.reply(f"{rnd.title}: {counts.completed} of {counts.invited} finished", blocks)
+    call.reply(f"{escape(rnd.title)}: {counts.completed} of {counts.invited} finished", blocks)
 
 
 def report(call: Call) -> None:
@@ -75,7 +76,7 @@ def report(call: Call) -> None:
     blocks = report_blocks.report_blocks(result.report, result.round.title, round_id=result.round.id,
                                          post_channel=call.command.channel_id,
                                          previous_score=result.previous_score)
-    call.reply(f"ICP alignment report: {result.round.title}", blocks)
+    call.reply(f"ICP alignment report: {escape(result.round.title)}", blocks)
 
 
 def remind(call: Call) -> None:

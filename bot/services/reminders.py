@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.pacing import Pacer
 from bot.services import fanout
-from storage import rounds
+from storage import rounds, send_log
 from storage.db import Database
 
 
@@ -21,6 +21,14 @@ class Reminded:
     round_id: int | None = None
     sent: int = 0
     unreachable: int = 0
+
+
+def first_click(db: Database, team_id: str, user_id: str, action_ts: str, now: datetime) -> bool:
+    """True the first time this click (Slack's ``action_ts`` for this person) is seen: a
+    replayed Remind click never spends another reminder."""
+    with db.session() as session:
+        return send_log.claim(session, f"remind-click:{team_id}:{user_id}:{action_ts[:40]}", kind="click",
+                              team_id=team_id, target=user_id, at=now)
 
 
 def remind(db: Database, client: WebClient, team_id: str, round_id: int | None, *, now: datetime,

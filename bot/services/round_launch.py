@@ -9,6 +9,7 @@ invitations and tells the leader by DM what happened.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -18,8 +19,10 @@ from slack_sdk.errors import SlackApiError
 from bot.services import audience, fanout
 from bot.views import leader_messages, leader_modals
 from bot.views.forms import read_state
-from storage import outbox, rounds, templates, workspaces
+from storage import outbox, rounds, send_log, templates, workspaces
 from storage.db import Database
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATE = "icp-core"
 DEFAULT_REMINDERS = 2
@@ -112,12 +115,20 @@ def check_start_form(db: Database, team_id: str, form: StartForm, now: datetime)
     return StartCheck(errors=errors, closes_at=closes_at, min_group_size=settings.min_group_size)
 
 
+def already_launched(db: Database, view_id: str) -> bool:
+    with db.session(read_only=True) as session:
+        return send_log.get(session, f"start:{view_id}") is not None
+
+
 def launch_round(db: Database, client: WebClient, *, team_id: str, leader: str, form: StartForm,
-                 closes_at: datetime | None, min_group_size: int, now: datetime) -> int | None:
+                 closes_at: datetime | None, min_group_size: int, now: datetime, view_id: str) -> int | None:
     """Start the round the leader asked for: the round, its participants, their invitations and
     the leader's summary DM commit together (the caller kicks the outbox); the new round's id,
     or None when it was not started (the audience could not be read, or is too small: the
-    leader is told at once)."""
+    leader is told at once; or this form ``view_id`` already started one: a replay)."""
+    if already_launched(db, view_id):
+        log.warning("a start form submitted again (view %s) was ignored", view_id)
+        return None
     try:
         asked = audience.resolve_audience(
             client, users=form.users, usergroups=form.usergroups, channels=form.channels,
@@ -131,6 +142,8 @@ def launch_round(db: Database, client: WebClient, *, team_id: str, leader: str, 
         return None
     title = form.round_title(now)
     with db.session() as session:  # the round, its people and every message it must send, or nothing
+        if not send_log.claim(session, f"start:{view_id}", kind="start", team_id=team_id, target=leader, at=now):
+            return None  # the same form, submitted twice at the same moment
         workspaces.get_or_create_workspace(session, team_id)
         stored = templates.latest_template(session, team_id, form.template_key)
         rnd = rounds.create_round(session, team_id, stored.id, title=title, created_by=leader,

@@ -80,7 +80,7 @@ def remind_summary(sent: int, unreachable: int) -> str:
 
 def close_notice(round_id: int, title: str, completed: int, invited: int) -> tuple[str, list[Block]]:
     """The DM to the creator of a round that closed on its close date."""
-    text = f"{title} closed: {completed} of {invited} finished; see /icp-check report {round_id}"
+    text = f"{escape(title)} closed: {completed} of {invited} finished; see /icp-check report {round_id}"
     body = (f":lock: *{escape(title)}* closed on its close date: *{completed} of {invited}* "
             f"finished; see `/icp-check report {round_id}`.")
     return text, [SectionBlock(text=mrkdwn(body))]

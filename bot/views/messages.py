@@ -29,7 +29,7 @@ def _closes(closes_at: datetime | None) -> str:
 def invite_blocks(round_id: int, title: str, minutes: int, closes_at: datetime | None,
                   started: bool = False) -> tuple[str, list[Block]]:
     """The DM that invites one person to a round: StrategyCheck framing, close date, buttons."""
-    text = f"StrategyCheck: who is our ideal customer? ({title})"
+    text = f"StrategyCheck: who is our ideal customer? ({escape(title)})"
     blocks: list[Block] = [
         HeaderBlock(text=plain("StrategyCheck: who is our ideal customer?", 150)),
         SectionBlock(text=mrkdwn(
@@ -59,7 +59,7 @@ def snoozed_blocks(round_id: int, title: str, minutes: int, closes_at: datetime 
 
 def receipt_blocks(round_id: int, title: str, closes_at: datetime | None, *, open_: bool = True) -> tuple[str, list[Block]]:
     """The invitation, turned into a receipt once every section is in."""
-    text = f"Thank you: your answers to {title} are saved."
+    text = f"Thank you: your answers to {escape(title)} are saved."
     body = f":white_check_mark: *Thank you: your answers to {escape(title)} are saved.*\n"
     if open_:
         body += f"You can edit them while the round is open ({_closes(closes_at)})."
@@ -76,7 +76,7 @@ def receipt_blocks(round_id: int, title: str, closes_at: datetime | None, *, ope
 def reminder_blocks(round_id: int, title: str, minutes: int, closes_at: datetime | None,
                     started: bool) -> tuple[str, list[Block]]:
     """A reminder to someone who has not finished; names nobody else."""
-    text = f"Reminder: {title} is still open for you"
+    text = f"Reminder: {escape(title)} is still open for you"
     lead = ("You started the ICP survey: pick up where you left off, your answers so far are saved."
             if started else "The ICP survey is still waiting for your view: it takes about "
             f"{minutes} minutes.")
@@ -91,5 +91,5 @@ def reminder_blocks(round_id: int, title: str, minutes: int, closes_at: datetime
 
 
 def closed_blocks(title: str) -> tuple[str, list[Block]]:
-    text = f"{title} is closed"
+    text = f"{escape(title)} is closed"
     return text, [SectionBlock(text=mrkdwn(f"*{escape(title)}* is closed: answers can no longer be changed."))]

@@ -1,0 +1,64 @@
+"""Replays and doubles: what Slack (or someone) sends twice happens once."""
+
+from __future__ import annotations
+
+import json
+
+from storage.models import SurveyRound
+from tests.fakeslack.client import fill_view
+
+from .helpers import LEADER, STAFF, command, count_rows, open_modal, participants
+from .test_access import _remind_payload
+
+
+def _start_payload(fake, sim, users):
+    assert sim.slash(LEADER, "start").status == 200
+    view = open_modal(fake, LEADER, "round_start")
+    view.state_values = fill_view(view, {"users": users, "title": "<!channel> Q1 <@U0STAFF01>"})
+    return {"type": "view_submission", "team": {"id": fake.team_id}, "user": {"id": LEADER},
+            "api_app_id": fake.app_id, "trigger_id": fake.new_trigger_id(LEADER), "view": view.to_api()}
+
+
+def test_the_same_start_form_twice_starts_one_round(world):
+    fake, sim, db = world.fake, world.sim, world.db
+    payload = _start_payload(fake, sim, STAFF[:4])
+    assert sim.send_interactive(payload).status == 200
+    fake.wait_for(lambda: any("is open" in m.text for m in fake.messages(LEADER)), timeout=15)
+    assert sim.send_interactive(json.loads(json.dumps(payload))).status == 200
+    assert count_rows(db, SurveyRound) == 1
+    invitations = [c for c in fake.calls_to("chat.postMessage") if c.params.get("channel") in STAFF]
+    assert sorted(c.params["channel"] for c in invitations) == sorted(STAFF[:4])
+
+
+def test_a_round_title_never_pings_in_a_notification(world):
+    fake, sim = world.fake, world.sim
+    sim.send_interactive(_start_payload(fake, sim, STAFF[:4]))
+    fake.wait_for(lambda: any("is open" in m.text for m in fake.messages(LEADER)), timeout=15)
+    for call in fake.calls_to("chat.postMessage"):
+        assert "<!channel>" not in call.params.get("text", ""), call.params["text"]
+        assert "<@U0STAFF01>" not in call.params.get("text", ""), call.params["text"]
+    status = command(fake, sim, LEADER, "status")
+    assert "<!channel>" not in status["text"]
+
+
+def test_a_replayed_remind_click_spends_no_second_reminder(world, open_round):
+    fake, sim, db = world.fake, world.sim, world.db
+    command(fake, sim, LEADER, "status")
+    eph = fake.wait_for(lambda: fake.ephemerals(LEADER))[-1]
+    payload = _remind_payload(fake, LEADER, eph.ts, "D" + LEADER, str(open_round))
+    sim.send_interactive(payload)
+    fake.wait_for(lambda: fake.responses(payload["response_url"]), timeout=10)
+    sim.send_interactive(payload)  # the same click again, byte for byte
+    assert all(p.reminders_sent == 1 for p in participants(db, open_round).values())
+
+
+def test_an_event_slack_retries_is_handled_once(world):
+    fake, sim = world.fake, world.sim
+    event = {"type": "app_home_opened", "user": STAFF[0], "channel": "D0HOME", "tab": "home",
+             "event_ts": "1700000000.000100"}
+    first = sim.send_event(dict(event))
+    assert first.status == 200
+    fake.wait_for(lambda: fake.calls_to("views.publish"), timeout=10)
+    retried = sim.send_event(dict(event), retry_num=1)
+    assert retried.status == 200
+    assert len(fake.calls_to("views.publish")) == 1
