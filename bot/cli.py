@@ -31,16 +31,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     for error in result.errors:
         print(f"skipped: {error}", file=sys.stderr)
     report = build_report(template, result.responses, min_group_size=args.min_group_size,
-                          bootstrap=args.bootstrap, seed=args.seed)
+                          bootstrap=args.bootstrap, seed=args.seed, consensus_rule=args.consensus_rule)
     sys.stdout.write(FORMATS[args.format](report, template))
     return 0
 
 
 def _cmd_template_validate(args: argparse.Namespace) -> int:
-    from survey.template import TemplateError, load_template
+    from survey.template import TemplateError, resolve_template
 
     try:
-        template = load_template(args.file)
+        template = resolve_template(args.file)
     except TemplateError as exc:
         print(f"invalid template {exc.source}:", file=sys.stderr)
         for problem in exc.problems:
@@ -171,13 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--skip-invalid", action="store_true", help="report the valid rows when some are malformed")
     report.add_argument("--min-group-size", type=int, default=3, help="hide figures of smaller groups (default 3)")
     report.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the interval")
-    report.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (same seed, same interval)")
+    report.add_argument("--seed", type=int, default=0,
+                        help="seed of the bootstrap and the permutation tests (same seed, same report)")
+    report.add_argument("--consensus-rule", choices=["index", "share"], default=None,
+                        help="what 'agreed' means: index >= 0.70, or the Delphi share rule (>= 75%% on one "
+                             "answer); default: the template's")
     report.set_defaults(func=_cmd_report)
 
     template = sub.add_parser("template", help="survey templates")
     template_sub = template.add_subparsers(dest="template_command", required=True)
-    validate = template_sub.add_parser("validate", help="check a template YAML file")
-    validate.add_argument("file")
+    validate = template_sub.add_parser("validate", help="check a template YAML file (or a built-in id)")
+    validate.add_argument("file", help="a YAML file, or a built-in template id such as icp-core")
     validate.set_defaults(func=_cmd_template_validate)
     install = template_sub.add_parser("install", help="make a template available to a workspace")
     install.add_argument("file")
