@@ -70,6 +70,7 @@ from survey.team_splits import (
     flagged_splits,
     team_of,
     team_sizes,
+    team_splits,
 )
 from survey.template import Question, QuestionKind, Role, Template
 from survey.text_answers import TextSummary, text_summary
@@ -160,7 +161,11 @@ class AlignmentReport(BaseModel):
     rwg_j: float | None = None
     questions: list[QuestionResult] = Field(default_factory=list)
     splits: list[TeamSplit] = Field(default_factory=list)
+    """The questions with a flagged team split, largest first."""
     splits_total: int = 0
+    team_comparisons: list[TeamSplit] = Field(default_factory=list)
+    """Every question compared across the shown teams, flagged or not, in question order:
+    all the pair tests of the false discovery rate's family."""
     teams: dict[str, int] = Field(default_factory=dict)
     texts: list[TextSummary] = Field(default_factory=list)
     mean_confidence: float | None = None
@@ -440,10 +445,11 @@ def build_report(
     else:
         team_of_row = [team_of(template, r) for r in people]
         report.teams = team_sizes(team_of_row, min_group_size)
-        flagged, tested = flagged_splits(template, shown, team_of_row, min_group_size, seed=seed)
+        report.team_comparisons = team_splits(template, shown, team_of_row, min_group_size, seed=seed)
+        flagged = flagged_splits(report.team_comparisons)
         report.splits = flagged[:MAX_SPLITS]
         report.splits_total = len(flagged)
-        report.pairs_tested = tested
+        report.pairs_tested = sum(len(s.pairs) for s in report.team_comparisons)
 
     report.texts = [
         text_summary(a, min_group_size, seed + pos)

@@ -188,7 +188,7 @@ def to_markdown(report: Any, template: Any = None) -> str:
     head = headline_lines(report, bold=("**", "**"))
     if report.hidden or report.score is None:
         return "\n".join(out + head) + "\n"
-    out += [f"**{head[0]}**", "", head[1] + "  "] + [f"{line}  " for line in head[2:]]
+    out += [head[0], "", head[1] + "  "] + [f"{line}  " for line in head[2:]]
     out += ["", "| trait | agreement | agreed | answer |", "| --- | ---: | :---: | --- |"]
     for q in _trait_rows(report):
         if q.hidden:

@@ -44,7 +44,6 @@ from itertools import combinations
 
 import numpy as np
 from pydantic import BaseModel, Field
-from scipy.stats import false_discovery_control, rankdata
 
 from survey.agreement import NUMBER_TOLERANCE, emd_ordered, js_distances
 from survey.answer_labels import scale_point, with_unit
@@ -185,6 +184,8 @@ def _encode(question: Question, values: list) -> tuple[np.ndarray, str, np.ndarr
         e = np.zeros((len(values), points))
         e[np.arange(len(values)), np.asarray(values, dtype=int) - 1] = 1.0
         return e, "earth mover's", np.arange(points) / (points - 1)
+    from scipy.stats import rankdata  # scipy.stats costs half a second to import: only when needed
+
     x = np.asarray(values, dtype=float)
     ranks = rankdata(x)  # mid-ranks over all answers to the question
     position = (ranks - 1) / max(len(values) - 1, 1)
@@ -313,6 +314,8 @@ def team_splits(
         keys.append(typical)
     tests = [p for s in out for p in s.pairs]
     if tests:
+        from scipy.stats import false_discovery_control
+
         qs = false_discovery_control(np.array([p.p_value for p in tests]), method="bh")
         for p, qv in zip(tests, qs, strict=True):
             p.q_value = float(qv)
@@ -327,15 +330,6 @@ def team_splits(
     return out
 
 
-def flagged_splits(
-    template: Template,
-    scored: list[QuestionAnswers],
-    team_of_row: list[str | None],
-    min_group_size: int,
-    *,
-    seed: int = 0,
-) -> tuple[list[TeamSplit], int]:
-    """(the questions with a flagged split, largest distance first; the number of pairs tested)."""
-    splits = team_splits(template, scored, team_of_row, min_group_size, seed=seed)
-    tested = sum(len(s.pairs) for s in splits)
-    return sorted((s for s in splits if s.flagged), key=lambda s: -s.distance), tested
+def flagged_splits(splits: list[TeamSplit]) -> list[TeamSplit]:
+    """The questions with a flagged split, largest flagged distance first (question order on ties)."""
+    return sorted((s for s in splits if s.flagged), key=lambda s: -s.distance)

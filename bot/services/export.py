@@ -60,11 +60,14 @@ def export_columns(template: Template) -> list[Question]:
 
 
 def format_number(value: float | int) -> str:
-    """A number as ``parse_number`` reads it back exactly: no exponent, no thousands separator."""
+    """A number as ``parse_number`` reads it back exactly: no exponent, no thousands separator,
+    and never exactly three decimals after at most three digits ("80.125" is written "80.1250"),
+    which ``survey.spreadsheet`` would refuse as possibly eighty thousand."""
     number = float(value)
     if number.is_integer():
         return str(int(number))
-    return format(Decimal(repr(number)), "f")
+    text = format(Decimal(repr(number)), "f")
+    return text + "0" if re.fullmatch(r"-?\d{1,3}\.\d{3}", text) else text
 
 
 def format_cell(question: Question, value: Any) -> str:
