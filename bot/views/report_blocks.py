@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 
 from bot.views.text import date_token, escape, mrkdwn, plain, truncate
 from survey.profile import FitResult, IcpProfile, describe_value
-from survey.report_format import SHARE_LEGEND, answer_text, teams_text
+from survey.report_format import answer_text, teams_text
 from survey.template import Template
 
 POST_REPORT = "report_post"
@@ -80,7 +80,7 @@ def _headline_blocks(report: Any, previous_score: float | None) -> list[Block]:
         lines.append("*Split on*")
         lines += [f":large_orange_circle: *{escape(i.name)}*: {escape(i.text)}" for i in head.split_items]
     lines.append(f"*Next:* {escape(head.next_step)}")
-    return blocks + _chunks(lines)
+    return [*blocks, SectionBlock(text=mrkdwn(truncate("\n".join(lines), SECTION_TEXT_LIMIT)))]
 
 
 def _details_text(report: Any) -> str:
@@ -123,7 +123,8 @@ def report_blocks(report: Any, title: str, *, round_id: int | None = None,
             if q.hidden and q.kind != "text" and q.role not in ("team", "confidence"):
                 lines.append(f"• {escape(q.name)}: _hidden (fewer than {report.min_group_size} answers)_")
         blocks += _chunks(lines)
-        legend = f"{report.consensus_rule_text}. {SHARE_LEGEND}"
+        legend = (f"{report.consensus_rule_text}. (%) = share of respondents giving that answer; "
+                  ":large_green_circle: = agreed.")
         blocks.append(ContextBlock(elements=[mrkdwn(truncate(escape(legend), 3000))]))
         if len(report.splits) > 3:
             split_lines = ["*Where teams also split*"]
