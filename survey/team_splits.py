@@ -211,6 +211,15 @@ def _distance(metric: str, a: np.ndarray, b: np.ndarray, positions: np.ndarray |
     return emd_ordered(a, b, positions)
 
 
+def _team_counts(masks: np.ndarray, owner: np.ndarray, cat: np.ndarray, k: int) -> np.ndarray:
+    """Category counts of the respondents selected by each row of ``masks`` (bool, b x n), from
+    the (respondent, category) pairs of the answers: integer bincounts, no matrix product."""
+    b = masks.shape[0]
+    picked = masks[:, owner]
+    idx = (np.arange(b)[:, None] * k + cat[None, :])[picked]
+    return np.bincount(idx, minlength=b * k).reshape(b, k).astype(float)
+
+
 def permutation_p_value(
     e: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None, observed: float,
     rng: np.random.Generator, permutations: int = PERMUTATIONS,
@@ -218,28 +227,29 @@ def permutation_p_value(
     """P-value of ``observed`` when the first ``n_a`` rows of ``e`` (team a) and the rest (team b)
     are relabelled at random: exact over all C(n, n_a) relabellings when they are at most
     ``permutations`` (p = #{d* >= d} / C, the observed one included), else
-    (1 + #{d* >= d}) / (1 + permutations) over seeded ones (Phipson & Smyth 2010)."""
-    n = e.shape[0]
+    (1 + #{d* >= d}) / (1 + R) over R seeded ones (Phipson & Smyth 2010), R = ``permutations``
+    but never more than 1,000,000 / n (at least 199): bounded work on very large rounds."""
+    n, k = e.shape
+    owner, cat = np.nonzero(e)
     total = e.sum(axis=0)
     tol = 1e-12
     exact = math.comb(n, n_a)
     if exact <= permutations:
-        masks = np.zeros((exact, n))
+        masks = np.zeros((exact, n), dtype=bool)
         for row, chosen in enumerate(combinations(range(n), n_a)):
-            masks[row, list(chosen)] = 1.0
-        ca = masks @ e
+            masks[row, list(chosen)] = True
+        ca = _team_counts(masks, owner, cat, k)
         d = _distance(metric, ca, total - ca, positions)
         return float(np.mean(d >= observed - tol))
-    # keep the work per pair bounded on very large rounds (never fewer than 199 relabellings)
-    permutations = int(min(permutations, max(199, 20_000_000 // max(n, 1))))
+    permutations = int(min(permutations, max(199, 1_000_000 // max(n, 1))))
     hits = 0
-    labels = np.zeros(n)
-    labels[:n_a] = 1.0
-    chunk = max(1, PERMUTATION_CELLS // max(n, 1))
+    labels = np.zeros(n, dtype=bool)
+    labels[:n_a] = True
+    chunk = max(1, PERMUTATION_CELLS // max(n, len(owner), 1))
     for start in range(0, permutations, chunk):
         b = min(chunk, permutations - start)
         masks = rng.permuted(np.tile(labels, (b, 1)), axis=1)
-        ca = masks @ e
+        ca = _team_counts(masks, owner, cat, k)
         hits += int((_distance(metric, ca, total - ca, positions) >= observed - tol).sum())
     return (1 + hits) / (1 + permutations)
 
