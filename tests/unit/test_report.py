@@ -743,3 +743,20 @@ def test_closed_round_counts_partial_respondents_and_says_how_many_finished(smal
     report = build_report(small, six(), bootstrap=0, finished=5)
     assert report.respondents_text == "6 respondents, 5 finished"
     assert build_report(small, six(), bootstrap=0, finished=6).respondents_text == "6 respondents"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.one_of(st.none(), st.sampled_from("abcdefg")), st.integers(1, 12), min_size=1),
+       st.integers(1, 6))
+def test_no_hidden_pool_is_ever_smaller_than_the_threshold(sizes, m):
+    from survey.team_splits import visible_groups
+
+    shown = visible_groups(sizes, m)
+    hidden = sum(c for t, c in sizes.items() if t not in shown)
+    assert all(t is not None and sizes[t] >= m for t in shown)
+    assert hidden == 0 or hidden >= m or not shown  # with nothing shown, only the total is shown
+    # teams of the threshold or more are only hidden while the pool is still too small
+    big = {t for t, c in sizes.items() if t is not None and c >= m}
+    small_pool = sum(c for t, c in sizes.items() if t not in big)
+    if small_pool == 0 or small_pool >= m:
+        assert shown == big
