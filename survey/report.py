@@ -3,7 +3,7 @@
 ``build_report(template, responses)`` computes, on the answers given:
 
 - per question: the agreement index and consensus of ``survey.agreement`` (on those who
-  answered it), its labelled distribution, and whether it reaches ``AGREEMENT_THRESHOLD``;
+  answered it), its labelled distribution, and whether it is agreed (see below);
 - the alignment **score**, 0-100: the weighted mean of the indices of the scored questions,
   with a 95% percentile bootstrap interval over respondents (``survey.score``);
 - Krippendorff's alpha (ordinal) and r_WG(J) over the scored scale questions;
@@ -35,13 +35,13 @@ who wrote them. Decisions where the design is silent:
   question with no defined index in a resample is left out of that resample's weighted
   mean (see ``survey.score``);
 - team and confidence questions get no index; the team question shows no distribution
-  (``teams`` holds team sizes, small teams folded); ``mean_confidence`` is on the
+  (``teams`` holds the shown teams' sizes, the rest pooled); ``mean_confidence`` is on the
   confidence question's own 1..A scale;
 - number questions have no ``distribution`` (their spread is in ``details``: q1, q3, iqr);
 - ``splits`` holds the questions with a flagged team split, largest first, at most
   ``MAX_SPLITS`` (``splits_total`` counts them all, ``pairs_tested`` the pairs tested);
 - a scale's consensus is its median rounded half up ("3 of 5" for 2.5), the same in the
-  table and the profile; the exact median is in ``details``.
+  table and the profile; the exact median stays in ``consensus``.
 """
 
 from __future__ import annotations
