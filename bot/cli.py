@@ -39,7 +39,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if imported is None or (args.profile and profile is None):
             return 2
     report = build_report(template, result.responses, min_group_size=args.min_group_size,
-                          bootstrap=args.bootstrap, seed=args.seed)
+                          bootstrap=args.bootstrap, seed=args.seed, consensus_rule=args.consensus_rule)
     reality = None
     if imported is not None:
         from survey.reality import reality_for
@@ -134,10 +134,10 @@ def _load_profile_json(path: str, template):
 
 
 def _cmd_template_validate(args: argparse.Namespace) -> int:
-    from survey.template import TemplateError, load_template
+    from survey.template import TemplateError, resolve_template
 
     try:
-        template = load_template(args.file)
+        template = resolve_template(args.file)
     except TemplateError as exc:
         print(f"invalid template {exc.source}:", file=sys.stderr)
         for problem in exc.problems:
@@ -425,7 +425,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--skip-invalid", action="store_true", help="report the valid rows when some are malformed")
     report.add_argument("--min-group-size", type=int, default=3, help="hide figures of smaller groups (default 3)")
     report.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the interval")
-    report.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (same seed, same interval)")
+    report.add_argument("--seed", type=int, default=0,
+                        help="seed of the bootstrap and the permutation tests (same seed, same report)")
+    report.add_argument("--consensus-rule", choices=["index", "share"], default=None,
+                        help="what 'agreed' means: index >= 0.70, or the Delphi share rule (>= 75%% on one "
+                             "answer); default: the template's")
     report.add_argument("--customers", help="CRM customer export (CSV): adds the Perception and reality section")
     report.add_argument("--mapping", help="mapping file (YAML or CSV) for a customer file of another layout")
     report.add_argument("--opportunities", help="Salesforce opportunities export: closed-won amounts per account")
@@ -465,8 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     template = sub.add_parser("template", help="survey templates")
     template_sub = template.add_subparsers(dest="template_command", required=True)
-    validate = template_sub.add_parser("validate", help="check a template YAML file")
-    validate.add_argument("file")
+    validate = template_sub.add_parser("validate", help="check a template YAML file (or a built-in id)")
+    validate.add_argument("file", help="a YAML file, or a built-in template id such as icp-core")
     validate.set_defaults(func=_cmd_template_validate)
     install = template_sub.add_parser("install", help="make a template available to a workspace")
     install.add_argument("file")

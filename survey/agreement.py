@@ -12,7 +12,8 @@ multi      mean pairwise Jaccard similarity             options chosen by > 50% 
                                                         smallest of their shares)
 scale      r_WG (James, Demaree & Wolf 1984), AD_M      median (share within 0.5 of it)
            beside it (Burke et al. 1999)
-number     1 - quartile coefficient of dispersion       median (share within +-25% of it)
+number     1 - quartile coefficient of dispersion,      median (share within +-25% of it)
+           floored at the question's resolution
 =========  ===========================================  ===================================
 
 The kernels (``free_marginal_kappa``, ``mean_pairwise_jaccard``, ``rwg``, ``qcd_agreement``)
@@ -59,6 +60,8 @@ __all__ = [
     "free_marginal_kappa",
     "jaccard_matrix",
     "js_distance",
+    "emd_ordered",
+    "js_distances",
     "krippendorff_ordinal",
     "mean_pairwise_jaccard",
     "multi_agreement",
@@ -199,23 +202,56 @@ def quantile_from_counts(value_counts, values, q) -> np.ndarray:
     return out if np.ndim(q) else out[..., 0]
 
 
-def qcd_agreement(value_counts, values, sum_w2=None) -> np.ndarray:
-    """1 - QCD, the quartile coefficient of dispersion, for a number item.
+def qcd_agreement(value_counts, values, sum_w2=None, resolution: float = 0.0) -> np.ndarray:
+    """1 - QCD_c, a quartile coefficient of dispersion with a resolution floor, for a number item.
 
-    QCD = (Q3 - Q1) / (|Q3| + |Q1|) (Bonett 2006; = (Q3 - Q1)/(Q3 + Q1) for non-negative
-    data), quartiles of type 7. Scale-free, so it reads like a spread on a log scale:
-    answers 10/20 and 10k/20k agree equally. Index 1 when Q1 = Q3 = 0; in [0, 1] always.
-    NaN when n < 2 (``sum_w2`` is accepted for a uniform kernel signature and unused).
+    QCD_c = (Q3 - Q1) / (|Q3| + |Q1| + 2c), quartiles of type 7, c = ``resolution`` (the
+    smallest difference that matters, one unit by default: ``Question.number_resolution``).
+    With c = 0 it is Bonett's (2006) QCD, scale-free: 10/20 and 10k/20k agree equally. The
+    plain QCD jumps at zero (answers 0,0,0,1 give 0.0 but 0,0,0,0,0,0,1 give 1.0, and 0.001
+    vs 0.002 reads as total disagreement); with c > 0 the index is continuous in the
+    answers, equals 1 when Q1 = Q3, and values far below c count as near zero (0,0,0,1 with
+    c = 1: 1 - 0.25/2.25 = 0.89). For answers much larger than c (deal sizes in USD) it is
+    the QCD to within c/Q. In [0, 1] always; NaN when n < 2 (``sum_w2`` is unused).
     """
     del sum_w2
     c = np.asarray(value_counts, dtype=float)
     n = c.sum(axis=-1)
     quartiles = quantile_from_counts(c, values, [0.25, 0.75])
     q1, q3 = quartiles[..., 0], quartiles[..., 1]
-    denom = np.abs(q3) + np.abs(q1)
+    denom = np.abs(q3) + np.abs(q1) + 2.0 * max(float(resolution), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        qcd = np.where(denom > 0, (q3 - q1) / denom, 0.0)
+        qcd = np.where(denom > 0, (q3 - q1) / np.where(denom > 0, denom, 1.0), 0.0)
     return np.where(n >= 2, np.clip(1.0 - qcd, 0.0, 1.0), np.nan)
+
+
+def emd_ordered(counts_a, counts_b, positions) -> np.ndarray:
+    """Earth mover's (Wasserstein-1) distance between two distributions over ordered categories.
+
+    W1 = sum_k |F_a(k) - F_b(k)| (x_{k+1} - x_k), F the cumulative shares over the sorted
+    category positions x (Vallender 1974: in one dimension W1 is the area between the two
+    CDFs); ``scipy.stats.wasserstein_distance(x, x, counts_a, counts_b)`` gives the same on
+    one pair. With positions in [0, 1] the distance is in [0, 1]: on a 1..A scale the
+    positions are (a - 1)/(A - 1), so all-4 against all-5 on 1-5 is 0.25 and 1 against 5 is 1.
+    Leading axes are batches (permutations). NaN where a side is empty.
+    """
+    a = np.asarray(counts_a, dtype=float)
+    b = np.asarray(counts_b, dtype=float)
+    x = np.asarray(positions, dtype=float)
+    na, nb = a.sum(axis=-1, keepdims=True), b.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fa, fb = np.cumsum(a, axis=-1) / na, np.cumsum(b, axis=-1) / nb
+    out = (np.abs(fa - fb)[..., :-1] * np.diff(x)).sum(axis=-1)
+    return np.where((na[..., 0] > 0) & (nb[..., 0] > 0), out, np.nan)
+
+
+def js_distances(counts_a, counts_b) -> np.ndarray:
+    """Jensen-Shannon distance (base 2) of each row pair, as ``js_distance`` (batched)."""
+    a = np.asarray(counts_a, dtype=float)
+    b = np.asarray(counts_b, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = jensenshannon(a, b, base=2, axis=-1)
+    return np.clip(np.nan_to_num(np.asarray(d, dtype=float), nan=0.0), 0.0, 1.0)
 
 
 # -- across questions --------------------------------------------------------------------
@@ -501,8 +537,9 @@ def scale_agreement(answers: Sequence[int], points: int) -> ItemAgreement:
     )
 
 
-def number_agreement(answers: Sequence[float]) -> ItemAgreement:
-    """1 - QCD; consensus = median with Q1, Q3 and IQR in ``details``.
+def number_agreement(answers: Sequence[float], resolution: float = 0.0) -> ItemAgreement:
+    """1 - QCD_c (``qcd_agreement`` with ``resolution`` c); consensus = median with Q1, Q3
+    and IQR in ``details``.
 
     ``consensus_share`` = share of answers within +-25% of the median (equal to it when the
     median is 0).
@@ -513,7 +550,7 @@ def number_agreement(answers: Sequence[float]) -> ItemAgreement:
     n = int(x.size)
 
     def kernel(c, s2=None):
-        return qcd_agreement(c, distinct, s2)
+        return qcd_agreement(c, distinct, s2, resolution)
 
     if n == 0:
         return ItemAgreement(0, None, None, None, {}, {}, codes, 0, kernel)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from survey.agreement import ItemAgreement
 from survey.template import Question, QuestionKind
 
@@ -26,6 +28,32 @@ def scale_point(question: Question, x: float) -> str:
     return f"{format_number(x)} of {question.points}"
 
 
+def rounded_median(x: float) -> int:
+    """The scale point a median stands for: halves round up (2.5 -> 3), as the ICP profile keeps it."""
+    return math.floor(float(x) + 0.5)
+
+
+def scale_side(question: Question, point: float) -> str:
+    """Which end of the scale a point leans to: "Early adopter side", "midpoint"."""
+    mid = ((question.points or 2) + 1) / 2
+    if point > mid:
+        return f"{question.high_label} side"
+    if point < mid:
+        return f"{question.low_label} side"
+    return "midpoint"
+
+
+def scale_consensus(question: Question, median: float) -> str:
+    """A scale consensus in words, the same in the report and the profile: "3 of 5 (Early adopter side)"."""
+    point = rounded_median(median)
+    return f"{scale_point(question, point)} ({scale_side(question, point)})"
+
+
+def middle_half(question: Question, q1: float, q3: float) -> str:
+    """The middle half of number answers (Q1 to Q3), worded the same everywhere."""
+    return f"middle half {format_number(q1)}-{format_number(q3)}"
+
+
 def consensus_label(question: Question, item: ItemAgreement) -> str | None:
     """The consensus answer in words: the modal option(s), the majority's options, the
     median scale point and its side, or the median number with its IQR."""
@@ -43,16 +71,7 @@ def consensus_label(question: Question, item: ItemAgreement) -> str | None:
         top = max(item.counts, key=lambda o: item.counts[o])
         return f"No majority (most chosen: {question.option_label(top)}, {item.counts[top] / item.n:.0%})"
     if kind == QuestionKind.SCALE:
-        m = float(item.consensus or 0)
-        mid = ((question.points or 2) + 1) / 2
-        side = (
-            f"{question.high_label} side"
-            if m > mid
-            else f"{question.low_label} side"
-            if m < mid
-            else "midpoint"
-        )
-        return f"{scale_point(question, m)} ({side})"
+        return scale_consensus(question, float(item.consensus or 0))
     q1, q3 = item.details.get("q1"), item.details.get("q3")
-    iqr = f" (IQR {format_number(q1)}-{format_number(q3)})" if q1 is not None and q3 is not None else ""
-    return f"{with_unit(question, float(item.consensus or 0))}{iqr}"
+    spread = f" ({middle_half(question, q1, q3)})" if q1 is not None and q3 is not None else ""
+    return f"{with_unit(question, float(item.consensus or 0))}{spread}"

@@ -10,8 +10,8 @@ single     option id (str)      option id or label (any case, spacing and
                                 punctuation aside)
 multi      sorted option ids    list, or "a;b" with ids or labels
 scale      int in 1..points     int, "4", "4 - Early adopter", an end label
-number     float (int if        number, "50,000", "$50k", "1.5m", "12%"
-           ``integer``)
+number     float (int if        number, "50,000", "$50k", "1.5m", "12%",
+           ``integer``)         "5E+06", "1.5e3"
 text       stripped str         str up to ``max_length``
 =========  ===================  ================================================
 """
@@ -107,18 +107,21 @@ def _match_option(question: Question, raw: str) -> str:
     raise AnswerError(question.id, f"'{text[:60]}' is not one of the options ({choices}{more})")
 
 
-_NUMBER_RE = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*([kKmMbB]?)\s*%?$")
+_NUMBER_RE = re.compile(r"^([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([kKmMbB]?)\s*%?$")
 _MULTIPLIERS = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}
 
 
 def parse_number(question_id: str, raw: Any) -> float:
-    """A number from a user's text: thousands separators, a currency sign, k/m/b suffix."""
+    """A number from a user's text: thousands separators (comma, space, underscore), a currency
+    sign, a k/m/b suffix, scientific notation as spreadsheets write it (``5E+06``, ``1.5e3``).
+    The decimal separator is the point; ``survey.spreadsheet`` converts decimal-comma files."""
     if isinstance(raw, bool):
         raise AnswerError(question_id, "must be a number")
     if isinstance(raw, (int, float)):
         value = float(raw)
     else:
         text = str(raw).strip().replace(",", "").replace("_", "").replace(" ", "")
+        text = text.replace("\u00a0", "").replace("\u202f", "")
         text = text.lstrip("$€£¥")
         match = _NUMBER_RE.match(text)
         if not match:

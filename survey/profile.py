@@ -20,13 +20,13 @@ literature's "customers from hell" are not worth a partial fit.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from survey.answer_labels import format_number, rounded_median, scale_side, with_unit
 from survey.answers import AnswerError, AnswersInvalid, parse_answer
 from survey.template import Question, QuestionKind, Template
 
@@ -64,8 +64,11 @@ class IcpProfile(BaseModel):
         return next((t for t in self.traits if t.question_id == question_id), None)
 
 
-def describe_value(question: Question, value: Any, low: float | None = None, high: float | None = None) -> str:
-    """A value as a person reads it: option labels, "4 of 5", "50,000 USD (30,000-80,000)"."""
+def describe_value(question: Question, value: Any, low: float | None = None, high: float | None = None,
+                   *, range_word: str = "middle half") -> str:
+    """A value as a person reads it, worded as the report words it: option labels,
+    "4 of 5 (Early adopter side)", "50,000 USD (middle half 30,000-80,000)" (``range_word``
+    "range" for a fit check's widened range)."""
     if value is None:
         return "-"
     if question.kind == QuestionKind.SINGLE:
@@ -73,19 +76,14 @@ def describe_value(question: Question, value: Any, low: float | None = None, hig
     if question.kind == QuestionKind.MULTI:
         return "; ".join(question.option_label(v) for v in value) or "-"
     if question.kind == QuestionKind.SCALE:
-        return f"{_fmt(value)} of {question.points} ({question.low_label} 1 - {question.points} {question.high_label})"
+        point = float(value)
+        return f"{format_number(point)} of {question.points} ({scale_side(question, point)})"
     if question.kind == QuestionKind.NUMBER:
-        unit = "" if not question.unit else question.unit if question.unit == "%" else f" {question.unit}"
-        text = f"{_fmt(value)}{unit}"
+        text = with_unit(question, float(value))
         if low is not None and high is not None and (low, high) != (value, value):
-            text += f" (range {_fmt(low)}-{_fmt(high)})"
+            text += f" ({range_word} {format_number(low)}-{format_number(high)})"
         return text
     return str(value)
-
-
-def _fmt(value: float) -> str:
-    value = float(value)
-    return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
 
 
 def profile_from_report(report: Any, template: Template) -> IcpProfile:
@@ -110,7 +108,7 @@ def profile_from_report(report: Any, template: Template) -> IcpProfile:
         value = result.consensus
         low = high = None
         if question.kind == QuestionKind.SCALE:
-            value = math.floor(float(value) + 0.5)  # a half-point median rounds up, always
+            value = rounded_median(float(value))  # as the report's consensus label
         elif question.kind == QuestionKind.NUMBER:
             details = result.details or {}
             low, high = details.get("q1"), details.get("q3")
@@ -262,7 +260,7 @@ def score_fit(profile: IcpProfile, template: Template, prospect: Mapping[str, An
         check = TraitCheck(
             question_id=trait.question_id,
             prompt=question.prompt,
-            expected=describe_value(question, trait.value, low, high),
+            expected=describe_value(question, trait.value, low, high, range_word="range"),
             actual=describe_value(question, value),
             matched=_matches(trait, value),
         )

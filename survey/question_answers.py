@@ -88,4 +88,4 @@ def summarize(question: Question, values: list, seed: int) -> ItemAgreement:
         return multi_agreement(values, option_ids, seed=seed)
     if kind == QuestionKind.SCALE:
         return scale_agreement(values, question.points or 2)
-    return number_agreement(values)
+    return number_agreement(values, question.number_resolution)

@@ -3,12 +3,18 @@
 ``build_report(template, responses)`` computes, on the answers given:
 
 - per question: the agreement index and consensus of ``survey.agreement`` (on those who
-  answered it), its labelled distribution, and whether it reaches ``AGREEMENT_THRESHOLD``;
+  answered it), its labelled distribution, and whether it is agreed (see below);
 - the alignment **score**, 0-100: the weighted mean of the indices of the scored questions,
   with a 95% percentile bootstrap interval over respondents (``survey.score``);
 - Krippendorff's alpha (ordinal) and r_WG(J) over the scored scale questions;
-- **team splits**: Jensen-Shannon distance between two teams' answer distributions,
-  flagged at ``SPLIT_THRESHOLD`` (``survey.team_splits``);
+- per question, a 95% respondent-bootstrap interval of its index (from the same resamples);
+  no interval at all below ``MIN_INTERVAL_N`` (5) respondents, and the report says why;
+- "agreed" under one named rule (``survey.consensus``: the 0.70 index convention or the
+  Delphi share rule), from the template or overridden;
+- **team splits**: one line per question with every shown team's answer, flagged by a
+  permutation test with Benjamini-Hochberg FDR (``survey.team_splits``); team sizes and
+  splits obey complementary suppression; withheld while a round is open (``survey.snapshot``);
+- the **headline**: the score in words, 3 agreed traits, 3 split ones, the next step;
 - anonymous quotes and frequent terms of the text questions (``survey.text_answers``);
   mean confidence.
 
@@ -29,13 +35,13 @@ who wrote them. Decisions where the design is silent:
   question with no defined index in a resample is left out of that resample's weighted
   mean (see ``survey.score``);
 - team and confidence questions get no index; the team question shows no distribution
-  (``teams`` holds team sizes, small teams folded); ``mean_confidence`` is on the
+  (``teams`` holds the shown teams' sizes, the rest pooled); ``mean_confidence`` is on the
   confidence question's own 1..A scale;
 - number questions have no ``distribution`` (their spread is in ``details``: q1, q3, iqr);
-- a team split is flagged when the distance reaches ``SPLIT_THRESHOLD`` *and* the two teams'
-  typical answers differ (see ``survey.team_splits``);
-- ``splits`` holds the flagged team splits, largest first, at most ``MAX_SPLITS``
-  (``splits_total`` counts them all).
+- ``splits`` holds the questions with a flagged team split, largest first, at most
+  ``MAX_SPLITS`` (``splits_total`` counts them all, ``pairs_tested`` the pairs tested);
+- a scale's consensus is its median rounded half up ("3 of 5" for 2.5), the same in the
+  table and the profile; the exact median stays in ``consensus``.
 """
 
 from __future__ import annotations
@@ -49,10 +55,14 @@ from pydantic import BaseModel, Field
 from survey.agreement import AGREEMENT_THRESHOLD, ItemAgreement, krippendorff_ordinal, rwg_j
 from survey.answer_labels import consensus_label
 from survey.answers import Response
+from survey.consensus import RULE_TEXT, ConsensusRule, is_agreed
 from survey.profile import IcpProfile, profile_from_report
 from survey.question_answers import QuestionAnswers, collect_answers, summarize
-from survey.score import bootstrap_scores, weighted_score
+from survey.score import MIN_INTERVAL_N, percentile_interval, weighted_score
+from survey.score import bootstrap as bootstrap_resamples
+from survey.snapshot import Snapshot
 from survey.team_splits import (
+    FDR_LEVEL,
     OTHER_TEAMS,
     SPLIT_THRESHOLD,
     UNASSIGNED,
@@ -60,6 +70,7 @@ from survey.team_splits import (
     flagged_splits,
     team_of,
     team_sizes,
+    team_splits,
 )
 from survey.template import Question, QuestionKind, Role, Template
 from survey.text_answers import TextSummary, text_summary
@@ -70,6 +81,8 @@ __all__ = [
     "SPLIT_THRESHOLD",
     "UNASSIGNED",
     "AlignmentReport",
+    "Headline",
+    "HeadlineItem",
     "OptionShare",
     "QuestionResult",
     "TeamSplit",
@@ -94,6 +107,8 @@ class QuestionResult(BaseModel):
     id: str
     kind: QuestionKind
     prompt: str
+    name: str = ""
+    """The short trait name (``Question.name``)."""
     trait: str | None = None
     role: Role
     weight: float
@@ -105,13 +120,39 @@ class QuestionResult(BaseModel):
     distribution: list[OptionShare] = Field(default_factory=list)
     details: dict[str, float | bool | None] = Field(default_factory=dict)
     agreed: bool | None = None
+    """Agreed under the report's ``consensus_rule``."""
+    interval: tuple[float, float] | None = None
+    """95% percentile bootstrap interval of the index over respondents (n >= 5)."""
     hidden: bool = False
+
+
+class HeadlineItem(BaseModel):
+    question_id: str
+    name: str
+    text: str
+    """The agreed answer, or the teams' answers (the answers' spread when no team split)."""
+
+
+class Headline(BaseModel):
+    """The top of every report: the score in words, 3 agreed traits, 3 split ones, the next step."""
+
+    score_text: str
+    agreed: list[str] = Field(default_factory=list)
+    """Question ids of up to 3 agreed traits, most agreed first."""
+    split: list[str] = Field(default_factory=list)
+    """Question ids of up to 3 traits the team splits on: flagged team splits first, largest
+    first, then the least agreed questions."""
+    agreed_items: list[HeadlineItem] = Field(default_factory=list)
+    split_items: list[HeadlineItem] = Field(default_factory=list)
+    next_step: str = ""
 
 
 class AlignmentReport(BaseModel):
     template_id: str
     template_name: str
     respondents: int
+    finished: int | None = None
+    """How many of the respondents finished the survey (None: unknown, e.g. a spreadsheet)."""
     min_group_size: int
     hidden: bool
     score: float | None = None
@@ -120,18 +161,51 @@ class AlignmentReport(BaseModel):
     rwg_j: float | None = None
     questions: list[QuestionResult] = Field(default_factory=list)
     splits: list[TeamSplit] = Field(default_factory=list)
+    """The questions with a flagged team split, largest first."""
     splits_total: int = 0
+    team_comparisons: list[TeamSplit] = Field(default_factory=list)
+    """Every question compared across the shown teams, flagged or not, in question order:
+    all the pair tests of the false discovery rate's family."""
     teams: dict[str, int] = Field(default_factory=dict)
     texts: list[TextSummary] = Field(default_factory=list)
     mean_confidence: float | None = None
     agreement_threshold: float = AGREEMENT_THRESHOLD
     split_threshold: float = SPLIT_THRESHOLD
+    consensus_rule: ConsensusRule = "index"
+    consensus_rule_text: str = RULE_TEXT["index"]
+    fdr_level: float = FDR_LEVEL
+    pairs_tested: int = 0
+    """Team pairs tested over all questions (the family of the false discovery rate)."""
     bootstrap: int = 0
+    interval_note: str | None = None
+    """Why there is no interval, when there is none for lack of respondents."""
+    snapshot: Snapshot | None = None
+    """Open round: which finished respondents the figures use (``survey.snapshot``)."""
+    teams_withheld: bool = False
+    """Team figures withheld until the round closes (open round)."""
+    quotes_in_channel: bool = False
+    """The template allows free-text quotes in a channel post."""
+    headline: Headline | None = None
     profile: IcpProfile | None = None
     """The consensus profile (the candidate ICP a leader may ratify); None when hidden."""
 
     def _ranked(self) -> list[QuestionResult]:
         return [q for q in self.questions if q.agreement is not None and not q.hidden]
+
+    def by_agreement(self) -> list[QuestionResult]:
+        """The scored, shown questions, most agreed first (template order on ties)."""
+        return sorted(self._ranked(), key=lambda q: -(q.agreement or 0.0))
+
+    @property
+    def respondents_text(self) -> str:
+        """"11 respondents, 10 finished", counted as the round's status counts them."""
+        n = self.respondents
+        text = f"{n} respondent{'' if n == 1 else 's'}"
+        if self.snapshot is not None and self.snapshot.open:
+            return f"{text} (the first {n} of {self.snapshot.finished} finished)"
+        if self.finished is not None and self.finished != n:
+            text += f", {self.finished} finished"
+        return text
 
     def top_agreements(self, k: int = 3) -> list[QuestionResult]:
         """The k scored questions with the highest agreement (template order on ties)."""
@@ -142,7 +216,7 @@ class AlignmentReport(BaseModel):
         return sorted(self._ranked(), key=lambda q: q.agreement or 0.0)[:k]
 
     def top_splits(self, k: int = 3) -> list[TeamSplit]:
-        """The k largest flagged team splits."""
+        """The k questions with the largest flagged team splits."""
         return self.splits[:k]
 
 
@@ -184,9 +258,10 @@ def _dedupe(responses: Sequence[Response]) -> list[Response]:
 
 
 def _question_result(
-    q: Question, weight: float, answers: QuestionAnswers, min_group_size: int, hidden_round: bool
+    q: Question, weight: float, answers: QuestionAnswers, min_group_size: int, hidden_round: bool,
+    rule: ConsensusRule = "index",
 ) -> QuestionResult:
-    base = dict(id=q.id, kind=q.kind, prompt=q.prompt, trait=q.trait, role=q.role, weight=weight)
+    base = dict(id=q.id, kind=q.kind, prompt=q.prompt, name=q.name, trait=q.trait, role=q.role, weight=weight)
     n = len(answers.values)
     item = answers.item
     if hidden_round or n < min_group_size or item is None:
@@ -202,8 +277,65 @@ def _question_result(
         consensus_share=item.consensus_share,
         distribution=_distribution(q, item),
         details=dict(item.details),
-        agreed=None if agreement is None else agreement >= AGREEMENT_THRESHOLD,
+        agreed=is_agreed(rule, q, item, agreement),
     )
+
+
+SCORE_WORDS = ((70, "your team agrees"), (50, "your team partly agrees"), (0, "your team does not agree yet"))
+"""The score in words: 70 and up reads as agreement, as an index of 0.70 does."""
+
+
+def score_words(score: float) -> str:
+    """ "37/100: your team does not agree yet"."""
+    words = next(w for floor, w in SCORE_WORDS if round(score) >= floor)
+    return f"{score:.0f}/100: {words}"
+
+
+def _spread_text(q: QuestionResult) -> str:
+    """A question's answers in a few words, for a split with no team comparison."""
+    if q.kind == QuestionKind.NUMBER:
+        return q.consensus_label or "-"
+    top = sorted(q.distribution, key=lambda o: -o.count)[:2]
+    return " · ".join(f"{o.label} ({o.share:.0%})" for o in top)
+
+
+def build_headline(report: AlignmentReport, template: Template) -> Headline:
+    """The report's headline (see ``Headline``); the next step names the command to run."""
+    if report.hidden or report.score is None:
+        return Headline(score_text="Not enough answers yet",
+                        next_step=f"Wait until at least {report.min_group_size} people have answered.")
+    ranked = report.by_agreement()
+    agreed = [q for q in ranked if q.agreed][:3]
+    splits = {s.question_id: s for s in report.splits}
+    split_ids = [s.question_id for s in report.splits[:3]]
+    for q in reversed(ranked):
+        if len(split_ids) >= 3:
+            break
+        if not q.agreed and q.id not in split_ids:
+            split_ids.append(q.id)
+    by_id = {q.id: q for q in report.questions}
+    split_items = [
+        HeadlineItem(question_id=i, name=by_id[i].name,
+                     text=splits[i].text if i in splits else _spread_text(by_id[i]))
+        for i in split_ids
+    ]
+    agreed_items = [HeadlineItem(question_id=q.id, name=q.name, text=q.consensus_label or "-") for q in agreed]
+    steps = []
+    if report.snapshot is not None and report.snapshot.open:
+        steps.append(f"wait for more answers (figures refresh at {report.snapshot.next_refresh_at} finished), "
+                     "then close the round")
+    ratifiable = [q for q in ranked if q.agreed and template.has_question(q.id) and template.question(q.id).in_profile]
+    if ratifiable:
+        steps.append(f"ratify the {len(ratifiable)} agreed trait{'s' * (len(ratifiable) != 1)} "
+                     "with `/icp-check ratify`")
+    if split_items:
+        steps.append(f"discuss {split_items[0].name} in a StrategyCheck: "
+                     + ("the teams answer it differently" if split_items[0].question_id in splits
+                        else "it is where answers differ most"))
+    next_step = "; ".join(steps) or "nothing urgent: the team agrees"
+    return Headline(score_text=score_words(report.score), agreed=[q.id for q in agreed], split=split_ids,
+                    agreed_items=agreed_items, split_items=split_items,
+                    next_step=next_step[:1].upper() + next_step[1:] + ".")
 
 
 def build_report(
@@ -214,11 +346,18 @@ def build_report(
     bootstrap: int = 1000,
     seed: int = 0,
     weights: dict[str, float] | None = None,
+    consensus_rule: ConsensusRule | None = None,
+    finished: int | None = None,
+    snapshot: Snapshot | None = None,
 ) -> AlignmentReport:
     """The alignment report of one round of ``template`` from the ``responses`` given.
 
     ``weights`` overrides the questions' own weights (question id -> weight >= 0) in the
-    score. ``bootstrap`` resamples (0: no interval) are drawn with ``Generator(seed)``.
+    score. ``bootstrap`` resamples (0: no interval) are drawn with ``Generator(seed)``; no
+    interval below ``MIN_INTERVAL_N`` respondents. ``consensus_rule`` overrides the
+    template's. ``finished``: how many respondents finished (stated beside the count).
+    ``snapshot``: for an open round, the ``survey.snapshot.open_round_snapshot`` whose
+    respondents ``responses`` are; team figures are then withheld until close.
     """
     if min_group_size < 1:
         raise ValueError("min_group_size must be at least 1")
@@ -228,6 +367,9 @@ def build_report(
     bad = {k: v for k, v in overrides.items() if not (math.isfinite(v) and v >= 0)}
     if bad:
         raise ValueError(f"weights must be finite and >= 0: {bad}")
+    rule: ConsensusRule = consensus_rule or template.consensus_rule
+    if rule not in RULE_TEXT:
+        raise ValueError(f"consensus_rule must be one of {', '.join(RULE_TEXT)}")
 
     people = _dedupe(responses)
     n = len(people)
@@ -245,19 +387,25 @@ def build_report(
         return float(overrides.get(q.id, q.weight))
 
     results = [
-        _question_result(q, weight_of(q), a, min_group_size, hidden_round)
+        _question_result(q, weight_of(q), a, min_group_size, hidden_round, rule)
         for q, a in zip(questions, collected, strict=True)
     ]
     report = AlignmentReport(
         template_id=template.id,
         template_name=template.name,
         respondents=n,
+        finished=finished,
         min_group_size=min_group_size,
         hidden=hidden_round,
         questions=results,
         bootstrap=bootstrap,
+        consensus_rule=rule,
+        consensus_rule_text=RULE_TEXT[rule],
+        snapshot=snapshot,
+        quotes_in_channel=template.quotes_in_channel,
     )
     if hidden_round:
+        report.headline = build_headline(report, template)
         return report
 
     shown = [
@@ -269,12 +417,17 @@ def build_report(
     score = weighted_score(idx, w) if scored else np.nan
     if math.isfinite(float(score)):
         report.score = float(score)
-        if bootstrap:
-            boot = bootstrap_scores(scored, w, n, bootstrap, seed)
-            boot = boot[np.isfinite(boot)]
-            if boot.size:
-                lo, hi = np.percentile(boot, [2.5, 97.5])
-                report.score_interval = (float(lo), float(hi))
+        if bootstrap and n < MIN_INTERVAL_N:
+            report.interval_note = (
+                f"No interval below {MIN_INTERVAL_N} respondents: resampling so few people repeats "
+                "the same one or two answers, so the interval would span almost anything.")
+        elif bootstrap:
+            boot, boot_indices = bootstrap_resamples(scored, w, n, bootstrap, seed)
+            report.score_interval = percentile_interval(boot)
+            by_id = {r.id: r for r in results}
+            for j, a in enumerate(scored):
+                if len(a.values) >= MIN_INTERVAL_N:
+                    by_id[a.question.id].interval = percentile_interval(boot_indices[:, j])
 
     scale = [a for a in shown if a.question.kind == QuestionKind.SCALE]
     if scale:
@@ -287,11 +440,16 @@ def build_report(
         if blocks:
             report.rwg_j = rwg_j([v for v, _ in blocks], [p for _, p in blocks])
 
-    team_of_row = [team_of(template, r) for r in people]
-    report.teams = team_sizes(team_of_row, min_group_size)
-    flagged = flagged_splits(template, shown, team_of_row, min_group_size)
-    report.splits = flagged[:MAX_SPLITS]
-    report.splits_total = len(flagged)
+    if snapshot is not None and snapshot.open:
+        report.teams_withheld = True
+    else:
+        team_of_row = [team_of(template, r) for r in people]
+        report.teams = team_sizes(team_of_row, min_group_size)
+        report.team_comparisons = team_splits(template, shown, team_of_row, min_group_size, seed=seed)
+        flagged = flagged_splits(report.team_comparisons)
+        report.splits = flagged[:MAX_SPLITS]
+        report.splits_total = len(flagged)
+        report.pairs_tested = sum(len(s.pairs) for s in report.team_comparisons)
 
     report.texts = [
         text_summary(a, min_group_size, seed + pos)
@@ -309,4 +467,5 @@ def build_report(
     if confidence is not None:
         report.mean_confidence = float(np.mean(confidence.values))
     report.profile = profile_from_report(report, template)
+    report.headline = build_headline(report, template)
     return report

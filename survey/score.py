@@ -29,10 +29,36 @@ def weighted_score(indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
         )
 
 
+MIN_INTERVAL_N = 5
+"""No bootstrap interval below this many respondents: a resample of 3 or 4 people is mostly
+copies of one or two of them, whose pairs are left out, so the interval spans nearly the
+whole range (3 respondents gave 17-100) and says nothing about agreement."""
+
+
 def bootstrap_scores(
     items: list[QuestionAnswers], weights: np.ndarray, n: int, replicates: int, seed: int
 ) -> np.ndarray:
-    """Scores of ``replicates`` resamples of the n respondents (with replacement).
+    """Scores of ``replicates`` resamples of the n respondents (with replacement)."""
+    return bootstrap(items, weights, n, replicates, seed)[0]
+
+
+def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
+    """The percentile bootstrap interval (Efron & Tibshirani 1993, ch. 13) of the finite samples."""
+    x = np.asarray(samples, dtype=float)
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return None
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.percentile(x, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def bootstrap(
+    items: list[QuestionAnswers], weights: np.ndarray, n: int, replicates: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, indices) of ``replicates`` resamples of the n respondents (with replacement):
+    ``indices[r, j]`` is question j's index in resample r (NaN where undefined), so one
+    resampling gives the score's interval and every question's.
 
     Respondent multiplicities W (n x chunk) come from one Generator(seed) stream; each
     question's category counts are W summed over the answers of each category (a sparse
@@ -50,7 +76,7 @@ def bootstrap_scores(
         onehots.append(m)
         full.append(len(it.rows) == n)
     chunk = max(1, min(replicates, BOOTSTRAP_CELLS // max(n, 1)))
-    scores = []
+    scores, all_indices = [], []
     for start in range(0, replicates, chunk):
         b = min(chunk, replicates - start)
         # cells < 2^31 by BOOTSTRAP_CELLS, so int32 indices suffice
@@ -67,4 +93,7 @@ def bootstrap_scores(
             sum_w2 = sum_w2_all if full[j] else w2[it.rows].sum(axis=0)
             indices[:, j] = it.item.resample(counts, sum_w2)  # type: ignore[union-attr]
         scores.append(weighted_score(indices, weights))
-    return np.concatenate(scores) if scores else np.zeros(0)
+        all_indices.append(indices)
+    if not scores:
+        return np.zeros(0), np.zeros((0, len(items)))
+    return np.concatenate(scores), np.concatenate(all_indices)

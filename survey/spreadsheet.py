@@ -7,6 +7,15 @@ columns; a file whose header has none may use tabs or semicolons instead. The op
 cells are unanswered questions. Columns that are not question ids (a form tool's "Timestamp", say)
 are ignored with a warning.
 
+Numbers: a spreadsheet saved in a decimal-comma locale writes ``2,5`` and ``80.000`` (eighty
+thousand), usually with ``;`` between columns. The number cells of the file decide which
+convention it uses (``number_convention``): ``2,5`` or ``1.234,5`` are decimal-comma
+evidence, ``2.5``, ``1,234.5`` or ``1.5e3`` decimal-point evidence; a file with both is
+refused, naming a cell of each. With no evidence, a ``;``-separated file is read as
+decimal-comma and any other as decimal-point, and a cell that would then read as a number
+with exactly three decimals (``80.000`` in a comma-separated file, ``80,000`` in a
+semicolon one: 80 or 80 thousand?) is refused rather than guessed.
+
 All-or-nothing by default: if any row is malformed, ``SpreadsheetError`` lists every bad row
 with its line number and reason, and nothing is reported from a half-read file. With
 ``skip_invalid=True`` the bad rows are dropped (and still listed) and the rest count.
@@ -16,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +84,71 @@ def _delimiter(text: str) -> str:
     return ","
 
 
+_DOT_GROUPED = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})+$")
+_COMMA_GROUPED = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+$")
+_NOISE = re.compile(r"[\s\u00a0\u202f_'$€£¥%]")
+
+DECIMAL_POINT = "decimal point"
+DECIMAL_COMMA = "decimal comma"
+
+
+def _number_core(cell: str) -> str:
+    core = _NOISE.sub("", cell)
+    return core[:-1] if core[-1:] in ("k", "K", "m", "M", "b", "B") else core
+
+
+def _evidence(cell: str) -> str | None:
+    """Which decimal separator a number cell shows, or None when it cannot tell."""
+    core = _number_core(cell)
+    mantissa = re.split(r"[eE]", core, maxsplit=1)[0] if re.search(r"\d[eE][-+]?\d", core) else core
+    has_dot, has_comma = "." in mantissa, "," in mantissa
+    if has_dot and has_comma:
+        return DECIMAL_POINT if mantissa.rfind(".") > mantissa.rfind(",") else DECIMAL_COMMA
+    if has_comma:
+        if _COMMA_GROUPED.match(mantissa):
+            return DECIMAL_POINT if mantissa.count(",") > 1 else None
+        return DECIMAL_COMMA
+    if has_dot:
+        if _DOT_GROUPED.match(mantissa):
+            return DECIMAL_COMMA if mantissa.count(".") > 1 else None
+        return DECIMAL_POINT
+    return None
+
+
+def number_convention(cells: list[tuple[int, str, str]], delimiter: str) -> tuple[str, list[str]]:
+    """(the file's decimal convention, problems) from its number cells (line, column, text)."""
+    seen: dict[str, tuple[int, str, str]] = {}
+    for line, column, cell in cells:
+        kind = _evidence(cell)
+        if kind and kind not in seen:
+            seen[kind] = (line, column, cell)
+    if len(seen) == 2:
+        (l1, c1, v1), (l2, c2, v2) = seen[DECIMAL_POINT], seen[DECIMAL_COMMA]
+        return DECIMAL_POINT, [
+            f"numbers are written two ways: line {l1} ({c1}) '{v1}' uses a decimal point, line {l2} ({c2}) "
+            f"'{v2}' a decimal comma; save the sheet again with one convention"]
+    if seen:
+        return next(iter(seen)), []
+    convention = DECIMAL_COMMA if delimiter == ";" else DECIMAL_POINT
+    ambiguous = _DOT_GROUPED if convention == DECIMAL_POINT else _COMMA_GROUPED
+    problems = []
+    for line, column, cell in cells:
+        core = _number_core(cell)
+        if ambiguous.match(core):
+            whole = core.replace(".", "").replace(",", "")
+            small = core.replace(",", ".")
+            problems.append(f"line {line} ({column}): '{cell}' could be {small} or {whole}; write it without a "
+                            f"thousands separator ({whole}) so it cannot be misread")
+    return convention, problems
+
+
+def _normalise_number(cell: str, convention: str) -> str:
+    """A number cell in decimal-point form (``parse_number`` removes commas as thousands)."""
+    if convention == DECIMAL_COMMA:
+        return cell.replace(".", "").replace(",", ".")
+    return cell
+
+
 def _team_value(template: Template, raw: str) -> str | None:
     """Normalise a team cell: the team question's option id when it names one."""
     text = raw.strip()
@@ -93,7 +168,8 @@ def parse_responses(
 ) -> SpreadsheetResult:
     """Parse CSV text into validated responses; see the module docstring for the rules."""
     text = text.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -119,8 +195,12 @@ def parse_responses(
     ignored = [c for c in columns if c and c.casefold() not in (RESPONDENT_COLUMN, TEAM_COLUMN, *ids)]
     warnings = [f"ignored column(s) that are not question ids: {', '.join(ignored)}"] if ignored else []
     has_team = TEAM_COLUMN in lowered
-    absent = [q.id for q in template.questions
-              if q.id not in question_columns and not (has_team and q.role == "team")]
+    team_question = template.team_question
+    has_team_answer = team_question is not None and team_question.id in question_columns
+    if not has_team and not has_team_answer:
+        warnings.append(f"no '{TEAM_COLUMN}' column, so the report cannot compare teams: add a column named "
+                        f"'{TEAM_COLUMN}' with each person's team (Sales, Support, ...) to see where teams split")
+    absent = [q.id for q in template.questions if q.id not in question_columns and q.role != "team"]
     if absent:
         warnings.append(f"no column for question(s): {', '.join(absent)} (treated as unanswered)")
 
@@ -131,6 +211,7 @@ def parse_responses(
     responses: list[Response] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
+    rows: list[tuple[int, list[str]]] = []
     while True:
         line = reader.line_num + 1
         try:
@@ -145,6 +226,15 @@ def parse_responses(
         if len(row) != len(columns):
             errors.append(RowError(line, None, f"has {len(row)} cells, the header has {len(columns)}"))
             continue
+        rows.append((line, row))
+    if not rows and not errors:
+        raise SpreadsheetError(source, ["the file has a header row but no answers: one row per respondent is needed"])
+    number_at = {i: qid for i, qid in question_at.items() if template.question(qid).kind == QuestionKind.NUMBER}
+    number_cells = [(line, number_at[i], row[i].strip()) for line, row in rows for i in number_at if row[i].strip()]
+    convention, number_problems = number_convention(number_cells, delimiter)
+    if number_problems:
+        raise SpreadsheetError(source, number_problems)
+    for line, row in rows:
         respondent = row[respondent_index].strip()
         if not respondent:
             errors.append(RowError(line, None, "the respondent cell is empty"))
@@ -153,7 +243,8 @@ def parse_responses(
             errors.append(RowError(line, respondent, f"respondent already answered on line {seen[respondent]}"))
             continue
         seen[respondent] = line
-        raw = {qid: _unescape_formula(row[i]) if qid in text_columns else row[i]
+        raw = {qid: _unescape_formula(row[i]) if qid in text_columns
+               else _normalise_number(row[i], convention) if i in number_at else row[i]
                for i, qid in question_at.items()}
         try:
             answers = validate_answers(template, raw, questions=asked, require=False)

@@ -1,51 +1,121 @@
-"""Teams in a round: who is in which team, team sizes, and where two teams answer apart.
+"""Teams in a round: who is in which team, which teams may be shown, and where teams answer apart.
 
 A respondent's team is the one a leader assigned (``Response.team``), else their answer to
-the template's team question. For every closed question answered by at least two teams of
-``min_group_size`` people or more, each pair of teams gets the Jensen-Shannon distance
-(base 2) between their answer distributions: over the options (single, multi: how many
-chose each), the scale points, or, for numbers, the four bins cut at the quartiles of all
-answers to the question.
+the template's team question.
 
-A split is flagged when the distance reaches ``SPLIT_THRESHOLD`` *and* the two teams'
-typical answers differ (another modal option or scale point, or medians more than
-``NUMBER_TOLERANCE`` apart): with teams of 5-10 people the distance alone runs high on
-sampling noise, and "51-200 (75%) / 51-200 (70%)" is no split a leader can act on.
+**Which teams are shown** (``visible_groups``): a team of fewer than ``min_group_size``
+respondents is never shown; and since the overall figures are shown too, the respondents
+hidden that way (small teams and those with no team, pooled) would be the overall figures
+minus the shown teams'. So when the hidden respondents number fewer than the threshold
+(but more than none), the next-smallest shown team is hidden as well, and so on: the
+complementary suppression of statistical disclosure control (Hundepool et al. 2012,
+*Statistical Disclosure Control*, ch. 5), as careful pulse-survey tools apply it. The pooled
+hidden group is then either empty or of at least ``min_group_size`` people, and no size
+below the threshold is ever printed. The same rule runs per question on those who answered
+it, so no team figure of a question can be derived for fewer people either.
+
+**Team splits** (``team_splits``): for each closed question, every pair of shown teams gets
+a distance between their answer distributions that suits the kind:
+
+- single, multi: Jensen-Shannon distance, base 2, over the options (multi: how many chose
+  each), in [0, 1] (Lin 1991; ``scipy.spatial.distance.jensenshannon``);
+- scale: the earth mover's distance over the points, normalised by the scale's length
+  (A - 1), so all-4 against all-5 on 1-5 is 0.25 and 1 against 5 is 1.0;
+- number: the earth mover's distance over the pooled answers' mid-ranks scaled to [0, 1]
+  (the rank transform keeps it scale-free like the number index, and robust to outliers).
+
+A pair is **flagged** only when the difference is unlikely by chance and large enough to act
+on: a permutation test over respondents (the two teams' members relabelled at random; exact
+over all relabellings when there are at most ``PERMUTATIONS`` of them, else ``PERMUTATIONS``
+seeded ones, p = (1 + #{d* >= d}) / (1 + R), Phipson & Smyth 2010), then the
+Benjamini-Hochberg false discovery rate over every pair tested in the report
+(``scipy.stats.false_discovery_control``), flagged at q <= ``FDR_LEVEL``; and the distance
+reaches ``MIN_DISTANCE`` of its kind and the two teams' typical answers differ (another modal
+option or scale point, or medians more than ``NUMBER_TOLERANCE`` apart). Seeded, so a report
+is reproducible.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Mapping
 from itertools import combinations
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from survey.agreement import NUMBER_TOLERANCE, js_distance
+from survey.agreement import NUMBER_TOLERANCE, emd_ordered, js_distances
 from survey.answer_labels import scale_point, with_unit
 from survey.answers import Response
 from survey.question_answers import QuestionAnswers
 from survey.template import Question, QuestionKind, Template
 
-SPLIT_THRESHOLD = 0.30
-"""Jensen-Shannon distance (base 2) from which two teams' answers are flagged as split."""
+FDR_LEVEL = 0.05
+"""Benjamini-Hochberg false discovery rate at which a team split is flagged."""
 
-OTHER_TEAMS = "other (small teams)"
-UNASSIGNED = "unassigned"
+PERMUTATIONS = 999
+"""Random relabellings per pair when exact enumeration would take more (p >= 0.001)."""
+
+MIN_DISTANCE = {"jensen-shannon": 0.30, "earth mover's": 0.20}
+"""The smallest distance flagged: a third of the way to disjoint answers (JSD), or a fifth of
+the scale (EMD: more than half a point apart on a 1-5 scale, on average)."""
+
+SPLIT_THRESHOLD = MIN_DISTANCE["jensen-shannon"]
+"""Kept for callers of the former single threshold (Jensen-Shannon)."""
+
+MAX_NUMBER_BINS = 100
+"""Above this many distinct number answers, ranks are binned (EMD within 1/100 of exact)."""
+
+PERMUTATION_CELLS = 2_000_000
+"""Relabelling x respondent cells per chunk of the permutation test: bounds memory."""
+
+OTHER_TEAMS = "other teams or none"
+UNASSIGNED = "unassigned"  # kept for callers; respondents without a team pool with OTHER_TEAMS
 
 
-class TeamSplit(BaseModel):
-    question_id: str
-    prompt: str
+class TeamAnswer(BaseModel):
+    """One shown team's typical answer to a question."""
+
+    team: str
+    label: str
+    n: int
+    answer: str
+    share: float | None = None
+    """Share of the team giving ``answer``; None for numbers (``answer`` is the median)."""
+
+    @property
+    def text(self) -> str:
+        return f"{self.label}: {self.answer}" + (f" ({self.share:.0%})" if self.share is not None else "")
+
+
+class PairTest(BaseModel):
+    """The distance between two teams' answers, its permutation p-value and BH q-value."""
+
     team_a: str
     team_b: str
     distance: float
-    flagged: bool
-    a_answer: str
-    a_share: float
-    b_answer: str
-    b_share: float
-    text: str
+    p_value: float
+    q_value: float | None = None
+    typical_differ: bool
+    flagged: bool = False
+
+
+class TeamSplit(BaseModel):
+    """One question's answers by team: one line with every shown team, and the pair tests."""
+
+    question_id: str
+    prompt: str
+    name: str
+    metric: str
+    teams: list[TeamAnswer] = Field(default_factory=list)
+    pairs: list[PairTest] = Field(default_factory=list)
+    flagged: bool = False
+    distance: float = 0.0
+    """The largest flagged distance (else the largest distance)."""
+    q_value: float | None = None
+    """The smallest q-value among the question's pairs."""
+    text: str = ""
 
 
 def team_of(template: Template, response: Response) -> str | None:
@@ -65,49 +135,147 @@ def team_label(template: Template, team: str) -> str:
     return team[:1].upper() + team[1:]
 
 
+def visible_groups(sizes: Mapping[str | None, int], min_group_size: int) -> set[str]:
+    """The teams whose figures may be shown, by complementary suppression.
+
+    ``sizes`` maps each team (None: no team) to its respondents. Teams below
+    ``min_group_size`` are hidden; while the hidden respondents are more than 0 and fewer
+    than ``min_group_size``, the smallest shown team (by size, then name) is hidden too.
+    """
+    shown = {t for t, c in sizes.items() if t is not None and c >= min_group_size}
+    hidden = sum(c for t, c in sizes.items() if t not in shown)
+    while 0 < hidden < min_group_size and shown:
+        smallest = min(shown, key=lambda t: (sizes[t], t))
+        shown.discard(smallest)
+        hidden += sizes[smallest]
+    return shown
+
+
 def team_sizes(team_of_row: list[str | None], min_group_size: int) -> dict[str, int]:
-    """Team -> respondents, teams below ``min_group_size`` folded into ``OTHER_TEAMS`` and
-    respondents without a team counted under ``UNASSIGNED``."""
-    sizes = Counter(t for t in team_of_row if t)
-    teams = {t: c for t, c in sorted(sizes.items()) if c >= min_group_size}
-    small = sum(c for c in sizes.values() if c < min_group_size)
-    if small:
-        teams[OTHER_TEAMS] = small
-    unassigned = sum(1 for t in team_of_row if not t)
-    if unassigned:
-        teams[UNASSIGNED] = unassigned
+    """Shown team -> respondents (``visible_groups``), the rest pooled under ``OTHER_TEAMS``
+    (never fewer than ``min_group_size``); {} when nobody has a team."""
+    sizes: Counter[str | None] = Counter(team_of_row)
+    if not any(t for t in sizes):
+        return {}
+    shown = visible_groups(sizes, min_group_size)
+    teams = {t: sizes[t] for t in sorted(shown)}
+    hidden = sum(c for t, c in sizes.items() if t not in shown)
+    if hidden:
+        teams[OTHER_TEAMS] = hidden
     return teams
 
 
-def _split_profile(question: Question, answers: QuestionAnswers, mask: np.ndarray, edges: np.ndarray):
-    """(distribution for the JSD, modal answer text, its share, typical answer) of one team."""
-    values = [v for v, keep in zip(answers.values, mask, strict=True) if keep]
+# -- one question's per-respondent encoding ------------------------------------------------
+
+
+def _encode(question: Question, values: list) -> tuple[np.ndarray, str, np.ndarray | None]:
+    """(respondent x category matrix, metric, category positions for the EMD or None)."""
+    kind = question.kind
+    if kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
+        ids = [o.id for o in question.options]
+        col = {i: k for k, i in enumerate(ids)}
+        e = np.zeros((len(values), len(ids)))
+        for row, v in enumerate(values):
+            for item in v if kind == QuestionKind.MULTI else [v]:
+                e[row, col[item]] = 1.0
+        return e, "jensen-shannon", None
+    if kind == QuestionKind.SCALE:
+        points = question.points or 2
+        e = np.zeros((len(values), points))
+        e[np.arange(len(values)), np.asarray(values, dtype=int) - 1] = 1.0
+        return e, "earth mover's", np.arange(points) / (points - 1)
+    from scipy.stats import rankdata  # scipy.stats costs half a second to import: only when needed
+
+    x = np.asarray(values, dtype=float)
+    ranks = rankdata(x)  # mid-ranks over all answers to the question
+    position = (ranks - 1) / max(len(values) - 1, 1)
+    distinct, codes = np.unique(position, return_inverse=True)
+    codes = codes.reshape(-1)
+    if distinct.size > MAX_NUMBER_BINS:  # many distinct answers: equal-width bins of the ranks
+        codes = np.minimum((position * MAX_NUMBER_BINS).astype(int), MAX_NUMBER_BINS - 1)
+        sums = np.bincount(codes, weights=position, minlength=MAX_NUMBER_BINS)
+        used = np.bincount(codes, minlength=MAX_NUMBER_BINS) > 0
+        codes = np.cumsum(used)[codes] - 1
+        distinct = sums[used] / np.bincount(codes)
+    e = np.zeros((len(values), distinct.size))
+    e[np.arange(len(values)), codes] = 1.0
+    return e, "earth mover's", distinct
+
+
+def _distance(metric: str, a: np.ndarray, b: np.ndarray, positions: np.ndarray | None) -> np.ndarray:
+    if metric == "jensen-shannon":
+        return js_distances(a, b)
+    assert positions is not None
+    if positions.size < 2:
+        return np.zeros(np.shape(a)[:-1])
+    return emd_ordered(a, b, positions)
+
+
+def _team_counts(masks: np.ndarray, owner: np.ndarray, cat: np.ndarray, k: int) -> np.ndarray:
+    """Category counts of the respondents selected by each row of ``masks`` (bool, b x n), from
+    the (respondent, category) pairs of the answers: integer bincounts, no matrix product."""
+    b = masks.shape[0]
+    picked = masks[:, owner]
+    idx = (np.arange(b)[:, None] * k + cat[None, :])[picked]
+    return np.bincount(idx, minlength=b * k).reshape(b, k).astype(float)
+
+
+def permutation_p_value(
+    e: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None, observed: float,
+    rng: np.random.Generator, permutations: int = PERMUTATIONS,
+) -> float:
+    """P-value of ``observed`` when the first ``n_a`` rows of ``e`` (team a) and the rest (team b)
+    are relabelled at random: exact over all C(n, n_a) relabellings when they are at most
+    ``permutations`` (p = #{d* >= d} / C, the observed one included), else
+    (1 + #{d* >= d}) / (1 + R) over R seeded ones (Phipson & Smyth 2010), R = ``permutations``
+    but never more than 1,000,000 / n (at least 199): bounded work on very large rounds."""
+    n, k = e.shape
+    owner, cat = np.nonzero(e)
+    total = e.sum(axis=0)
+    tol = 1e-12
+    exact = math.comb(n, n_a)
+    if exact <= permutations:
+        masks = np.zeros((exact, n), dtype=bool)
+        for row, chosen in enumerate(combinations(range(n), n_a)):
+            masks[row, list(chosen)] = True
+        ca = _team_counts(masks, owner, cat, k)
+        d = _distance(metric, ca, total - ca, positions)
+        return float(np.mean(d >= observed - tol))
+    permutations = int(min(permutations, max(199, 1_000_000 // max(n, 1))))
+    hits = 0
+    labels = np.zeros(n, dtype=bool)
+    labels[:n_a] = True
+    chunk = max(1, PERMUTATION_CELLS // max(n, len(owner), 1))
+    for start in range(0, permutations, chunk):
+        b = min(chunk, permutations - start)
+        masks = rng.permuted(np.tile(labels, (b, 1)), axis=1)
+        ca = _team_counts(masks, owner, cat, k)
+        hits += int((_distance(metric, ca, total - ca, positions) >= observed - tol).sum())
+    return (1 + hits) / (1 + permutations)
+
+
+def _team_answer(question: Question, label: str, team: str, values: list) -> tuple[TeamAnswer, object]:
+    """A team's typical answer (modal option / scale point, or the median) and its key."""
     n = len(values)
     kind = question.kind
-    if kind == QuestionKind.SINGLE:
+    if kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
         ids = [o.id for o in question.options]
-        counts = np.array([values.count(i) for i in ids], dtype=float)
+        counts = [sum(1 for v in values if (i in v if kind == QuestionKind.MULTI else v == i)) for i in ids]
         top = int(np.argmax(counts))
-        return counts, question.option_label(ids[top]), counts[top] / n, ids[top]
-    if kind == QuestionKind.MULTI:
-        ids = [o.id for o in question.options]
-        counts = np.array([sum(1 for v in values if i in v) for i in ids], dtype=float)
-        top = int(np.argmax(counts))
-        return counts, question.option_label(ids[top]), counts[top] / n, ids[top]
+        return TeamAnswer(team=team, label=label, n=n, answer=question.option_label(ids[top]),
+                          share=counts[top] / n), ids[top]
     if kind == QuestionKind.SCALE:
-        counts = np.bincount(np.asarray(values) - 1, minlength=question.points or 2).astype(float)
+        counts = np.bincount(np.asarray(values) - 1, minlength=question.points or 2)
         top = int(np.argmax(counts))
-        return counts, scale_point(question, top + 1), counts[top] / n, top + 1
-    x = np.asarray(values, dtype=float)
-    counts = np.bincount(np.searchsorted(edges, x, side="left"), minlength=4).astype(float)
-    median = float(np.median(x))
-    share = float(np.mean(np.abs(x - median) <= NUMBER_TOLERANCE * abs(median)))
-    return counts, with_unit(question, median), share, median
+        return TeamAnswer(team=team, label=label, n=n, answer=scale_point(question, top + 1),
+                          share=float(counts[top] / n)), top + 1
+    median = float(np.median(np.asarray(values, dtype=float)))
+    return TeamAnswer(team=team, label=label, n=n, answer=f"median {with_unit(question, median)}"), median
 
 
 def _typical_answers_differ(question: Question, a: object, b: object) -> bool:
-    """Whether two teams' typical answers differ: another modal option or scale point, or
-    medians more than ``NUMBER_TOLERANCE`` apart (relative to the larger one)."""
+    """Another modal option or scale point, or medians more than ``NUMBER_TOLERANCE`` apart
+    (relative to the larger one)."""
     if question.kind == QuestionKind.NUMBER:
         fa, fb = float(a), float(b)  # type: ignore[arg-type]
         return abs(fa - fb) > NUMBER_TOLERANCE * max(abs(fa), abs(fb))
@@ -119,51 +287,59 @@ def team_splits(
     scored: list[QuestionAnswers],
     team_of_row: list[str | None],
     min_group_size: int,
+    *,
+    seed: int = 0,
+    permutations: int = PERMUTATIONS,
+    fdr: float = FDR_LEVEL,
 ) -> list[TeamSplit]:
-    """Every pair of eligible teams on every question in ``scored``, flagged or not, in
-    question order, then team pairs in sorted order."""
+    """Every question of ``scored`` answered by at least two shown teams, in question order,
+    each with all its shown teams and its pair tests (q-values over all pairs of all questions)."""
+    round_shown = visible_groups(Counter(team_of_row), min_group_size)
     out: list[TeamSplit] = []
-    for answers in scored:
+    keys: list[dict[str, object]] = []
+    for pos, answers in enumerate(scored):
         q = answers.question
-        teams = np.array([team_of_row[r] or "" for r in answers.rows], dtype=object)
-        sizes = Counter(t for t in teams if t)
-        eligible = sorted(t for t, c in sizes.items() if c >= min_group_size)
-        if len(eligible) < 2:
+        teams = [team_of_row[r] for r in answers.rows]
+        sizes: Counter[str | None] = Counter(t if t in round_shown else None for t in teams)
+        shown = sorted(visible_groups(sizes, min_group_size))
+        if len(shown) < 2:
             continue
-        edges = (
-            np.quantile(np.asarray(answers.values, dtype=float), [0.25, 0.5, 0.75])
-            if q.kind == QuestionKind.NUMBER
-            else np.zeros(0)
-        )
-        profiles = {t: _split_profile(q, answers, teams == t, edges) for t in eligible}
-        for a, b in combinations(eligible, 2):
-            (pa, a_ans, a_share, a_key), (pb, b_ans, b_share, b_key) = profiles[a], profiles[b]
-            distance = js_distance(pa, pb)
-            la, lb = team_label(template, a), team_label(template, b)
-            out.append(
-                TeamSplit(
-                    question_id=q.id,
-                    prompt=q.prompt,
-                    team_a=a,
-                    team_b=b,
-                    distance=distance,
-                    flagged=distance >= SPLIT_THRESHOLD and _typical_answers_differ(q, a_key, b_key),
-                    a_answer=a_ans,
-                    a_share=float(a_share),
-                    b_answer=b_ans,
-                    b_share=float(b_share),
-                    text=f"{la}: {a_ans} ({a_share:.0%}) / {lb}: {b_ans} ({b_share:.0%})",
-                )
-            )
+        e, metric, positions = _encode(q, answers.values)
+        members = {t: np.array([i for i, x in enumerate(teams) if x == t]) for t in shown}
+        lines, typical = [], {}
+        for t in shown:
+            line, key = _team_answer(q, team_label(template, t), t, [answers.values[i] for i in members[t]])
+            lines.append(line)
+            typical[t] = key
+        rng = np.random.default_rng([seed, pos])
+        pairs = []
+        for a, b in combinations(shown, 2):
+            ea, eb = e[members[a]], e[members[b]]
+            observed = float(_distance(metric, ea.sum(0), eb.sum(0), positions))
+            p = permutation_p_value(np.vstack([ea, eb]), len(ea), metric, positions, observed, rng, permutations)
+            pairs.append(PairTest(team_a=a, team_b=b, distance=observed, p_value=p,
+                                  typical_differ=_typical_answers_differ(q, typical[a], typical[b])))
+        out.append(TeamSplit(question_id=q.id, prompt=q.prompt, name=q.name, metric=metric, teams=lines,
+                             pairs=pairs, text=" · ".join(t.text for t in lines)))
+        keys.append(typical)
+    tests = [p for s in out for p in s.pairs]
+    if tests:
+        from scipy.stats import false_discovery_control
+
+        qs = false_discovery_control(np.array([p.p_value for p in tests]), method="bh")
+        for p, qv in zip(tests, qs, strict=True):
+            p.q_value = float(qv)
+    for split in out:
+        for p in split.pairs:
+            p.flagged = bool(p.q_value is not None and p.q_value <= fdr and p.typical_differ
+                             and p.distance >= MIN_DISTANCE[split.metric])
+        flagged = [p for p in split.pairs if p.flagged]
+        split.flagged = bool(flagged)
+        split.distance = max(p.distance for p in (flagged or split.pairs))
+        split.q_value = min((p.q_value for p in split.pairs if p.q_value is not None), default=None)
     return out
 
 
-def flagged_splits(
-    template: Template,
-    scored: list[QuestionAnswers],
-    team_of_row: list[str | None],
-    min_group_size: int,
-) -> list[TeamSplit]:
-    """The flagged team splits, largest distance first (ties keep ``team_splits`` order)."""
-    splits = team_splits(template, scored, team_of_row, min_group_size)
+def flagged_splits(splits: list[TeamSplit]) -> list[TeamSplit]:
+    """The questions with a flagged split, largest flagged distance first (question order on ties)."""
     return sorted((s for s in splits if s.flagged), key=lambda s: -s.distance)

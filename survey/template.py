@@ -12,6 +12,11 @@ answers are validated and how agreement is measured, and a ``role``:
   assignment);
 - ``confidence``: how sure the respondent is; reported, not scored.
 
+``short`` is the trait's name in reports ("Company size"), ``consensus_rule`` (template
+level) says what "agreed" means (``survey.consensus``), ``quotes_in_channel`` (template
+level, default false) whether anonymous free-text quotes may go into a channel post: staff
+are told quotes are shown to leaders.
+
 ``in_profile: false`` keeps a scored trait question out of the consensus ICP and the fit
 form: it measures agreement on something about us (say, how concentrated our revenue is),
 not a trait a prospect can have.
@@ -63,6 +68,8 @@ class Question(BaseModel):
     id: str = Field(pattern=ID_PATTERN)
     kind: QuestionKind
     prompt: str = Field(min_length=1, max_length=150)
+    short: str | None = Field(default=None, min_length=1, max_length=30,
+                              description="a short trait name for reports, e.g. 'Company size'")
     help: str | None = Field(default=None, max_length=150)
     role: Role = "trait"
     trait: str | None = Field(default=None, description="trait group, e.g. geography")
@@ -78,6 +85,9 @@ class Question(BaseModel):
     max: float | None = None
     unit: str | None = Field(default=None, max_length=20)
     integer: bool = False
+    resolution: float | None = Field(
+        default=None, gt=0,
+        description="the smallest difference that matters (number index); default min(1, (max-min)/100)")
     max_length: int | None = Field(default=None, ge=1, le=MAX_TEXT_LENGTH)
 
     @model_validator(mode="after")
@@ -96,6 +106,9 @@ class Question(BaseModel):
             raise ValueError(f"a {kind} question takes no options")
         if self.max_choices is not None and kind != QuestionKind.MULTI:
             raise ValueError("max_choices applies to multi questions only")
+        if self.max_choices is not None and self.max_choices > len(self.options):
+            raise ValueError(
+                f"max_choices ({self.max_choices}) is more than the {len(self.options)} options offered")
         if kind == QuestionKind.SCALE:
             if self.points is None:
                 raise ValueError("a scale question needs points (2 to 11)")
@@ -110,6 +123,8 @@ class Question(BaseModel):
                 raise ValueError(f"min ({self.min}) must be below max ({self.max})")
         elif self.min is not None or self.max is not None:
             raise ValueError("min and max apply to number questions only")
+        if self.resolution is not None and kind != QuestionKind.NUMBER:
+            raise ValueError("resolution applies to number questions only")
         if kind == QuestionKind.TEXT:
             if self.max_length is None:
                 object.__setattr__(self, "max_length", 500)
@@ -127,6 +142,23 @@ class Question(BaseModel):
     def scored(self) -> bool:
         """Whether the question gets an agreement index (closed trait questions)."""
         return self.role in ("trait", "disqualifier") and self.kind != QuestionKind.TEXT
+
+    @property
+    def name(self) -> str:
+        """The short trait name reports use: ``short``, else the prompt cut at 30 characters."""
+        if self.short:
+            return self.short
+        text = self.prompt.rstrip("?")
+        return text if len(text) <= 30 else text[:29].rstrip() + "…"
+
+    @property
+    def number_resolution(self) -> float:
+        """``resolution``, else min(1, (max - min) / 100): one unit, or 1% of a narrow range."""
+        if self.resolution is not None:
+            return float(self.resolution)
+        if self.min is None or self.max is None:
+            return 1.0
+        return min(1.0, (self.max - self.min) / 100.0)
 
     def option(self, option_id: str) -> Option | None:
         return next((o for o in self.options if o.id == option_id), None)
@@ -154,6 +186,11 @@ class Template(BaseModel):
     description: str | None = Field(default=None, max_length=500)
     minutes: int = Field(default=8, ge=1, le=60, description="time to answer, shown to staff")
     sections: list[Section] = Field(min_length=1, max_length=12)
+    consensus_rule: Literal["index", "share"] = Field(
+        default="index",
+        description="what 'agreed' means: index >= 0.70, or the Delphi share rule (see survey.consensus)")
+    quotes_in_channel: bool = Field(
+        default=False, description="whether free-text quotes may appear in a report posted to a channel")
 
     @field_validator("sections")
     @classmethod

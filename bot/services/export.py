@@ -10,8 +10,14 @@ Anonymity (see DESIGN.md):
 - ``respondent`` is the per-round pseudonym (``storage.answers.responses_for_round``), never a
   Slack user id: a value shaped like one is refused (``ValueError``) rather than written;
 - the template's team question has no column of its own: the team travels in the ``team``
-  column only, and a team with fewer than ``min_team_size`` respondents in the file is
-  left blank (one person's "team" names that person);
+  column only, and a team is written only when the report would show it
+  (``survey.team_splits.visible_groups``, complementary suppression): a team of fewer than
+  ``min_team_size`` is left blank, and when that would leave fewer than ``min_team_size``
+  blank rows the next-smallest team is blanked too, so a blank team never singles anyone out;
+- a free-text question answered by fewer than ``min_team_size`` people is left blank, as the
+  report hides it;
+- an open round exports the same respondents its report uses (``report_inputs``: the first
+  finished ones in steps of ``min_group_size``), so two exports never differ by one person;
 - the caller refuses an export of a round with fewer than ``min_group_size`` respondents
   (``prepare_export``).
 
@@ -35,11 +41,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from storage import answers as answer_store
+from bot.services.reporting import report_inputs
 from storage import rounds, templates, workspaces
 from storage.db import Database
 from survey.answers import Response
 from survey.spreadsheet import FORMULA_STARTS, RESPONDENT_COLUMN, TEAM_COLUMN
+from survey.team_splits import visible_groups
 from survey.template import Question, QuestionKind, Template
 
 BOM = "\ufeff"
@@ -53,11 +60,14 @@ def export_columns(template: Template) -> list[Question]:
 
 
 def format_number(value: float | int) -> str:
-    """A number as ``parse_number`` reads it back exactly: no exponent, no thousands separator."""
+    """A number as ``parse_number`` reads it back exactly: no exponent, no thousands separator,
+    and never exactly three decimals after at most three digits ("80.125" is written "80.1250"),
+    which ``survey.spreadsheet`` would refuse as possibly eighty thousand."""
     number = float(value)
     if number.is_integer():
         return str(int(number))
-    return format(Decimal(repr(number)), "f")
+    text = format(Decimal(repr(number)), "f")
+    return text + "0" if re.fullmatch(r"-?\d{1,3}\.\d{3}", text) else text
 
 
 def format_cell(question: Question, value: Any) -> str:
@@ -77,15 +87,30 @@ def format_cell(question: Question, value: Any) -> str:
 
 
 def _teams(responses: Sequence[Response], min_team_size: int) -> list[str]:
-    sizes = Counter(r.team for r in responses if r.team)
-    return [r.team if r.team and sizes[r.team] >= min_team_size else "" for r in responses]
+    """Each row's team, blank where the report would not show it (complementary suppression)."""
+    sizes: Counter[str | None] = Counter(r.team or None for r in responses)
+    shown = visible_groups(sizes, min_team_size)
+    return [r.team if r.team in shown else "" for r in responses]
+
+
+def _hidden_texts(columns: Sequence[Question], responses: Sequence[Response], min_count: int) -> set[str]:
+    """Text questions answered by fewer than ``min_count`` people: the report hides them."""
+    hidden = set()
+    for q in columns:
+        if q.kind != QuestionKind.TEXT:
+            continue
+        count = sum(1 for r in responses if isinstance(v := r.answers.get(q.id), str) and v.strip())
+        if count < min_count:
+            hidden.add(q.id)
+    return hidden
 
 
 def export_csv(template: Template, responses: Iterable[Response], *, min_team_size: int = 1) -> str:
     """CSV text of ``responses`` to ``template`` (see the module docstring for the layout).
 
-    ``min_team_size``: teams with fewer respondents than this are written blank. Raises
-    ValueError if a respondent label looks like a Slack user id.
+    ``min_team_size``: the anonymity threshold; teams the report would not show are written
+    blank, and text questions answered by fewer people are left out. Raises ValueError if a
+    respondent label looks like a Slack user id.
     """
     rows = list(responses)
     for response in rows:
@@ -95,8 +120,10 @@ def export_csv(template: Template, responses: Iterable[Response], *, min_team_si
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([RESPONDENT_COLUMN, TEAM_COLUMN, *(q.id for q in columns)])
+    hidden = _hidden_texts(columns, rows, min_team_size)
     for response, team in zip(rows, _teams(rows, min_team_size), strict=True):
-        writer.writerow([response.respondent, team, *(format_cell(q, response.answers.get(q.id)) for q in columns)])
+        writer.writerow([response.respondent, team, *(
+            "" if q.id in hidden else format_cell(q, response.answers.get(q.id)) for q in columns)])
     return BOM + out.getvalue()
 
 
@@ -127,8 +154,12 @@ def prepare_export(db: Database, team_id: str, round_id: int | None = None) -> R
         if rnd is None or rnd.team_id != team_id:
             raise ExportRefused("There is no such survey round yet. Start one with `/icp-check start`.")
         template = templates.get_template(session, rnd.template_id)
-        responses = answer_store.responses_for_round(session, rnd.id, template)
+        responses, snapshot = report_inputs(session, rnd, template, min_group)
         round_id, title = rnd.id, rnd.title
+    if snapshot.open and len(responses) < min_group:
+        raise ExportRefused(
+            f"Round {round_id} is open and {snapshot.finished} people have finished it. Exports of an open round "
+            f"need at least {min_group} finished answers so that nobody can be recognised by their answers.")
     if len(responses) < min_group:
         raise ExportRefused(
             f"Round {round_id} has answers from {len(responses)} people. Exports need at least {min_group} "

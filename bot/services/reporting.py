@@ -1,4 +1,11 @@
-"""The alignment report of a stored round, as survey/ computes it."""
+"""The alignment report of a stored round, as survey/ computes it.
+
+Anonymity over time (``survey.snapshot``): while a round is open the report uses only the
+first ``floor(f / m) * m`` respondents to finish (m = the workspace's ``min_group_size``), so
+two reports read a few answers apart never differ by fewer than m people, and team figures
+wait for the close. A closed round counts every respondent with an answer and states how many
+finished ("11 respondents, 10 finished"), as ``/icp-check status`` counts them.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,9 @@ from storage import answers as answer_store
 from storage import rounds, templates, workspaces
 from storage.db import Database
 from storage.models import SurveyRound
+from survey.answers import Response
 from survey.report import AlignmentReport, build_report
+from survey.snapshot import Snapshot, closed_round_snapshot, open_round_snapshot
 from survey.template import Template
 
 
@@ -20,11 +29,31 @@ class RoundReport:
     previous_score: float | None
 
 
+def report_inputs(session, rnd: SurveyRound, template: Template, min_group: int) -> tuple[list[Response], Snapshot]:
+    """The responses a round's report may use, and the snapshot that says which.
+
+    Open round: the finished respondents in steps of ``min_group`` (``open_round_snapshot``);
+    closed: everyone with an answer. Exports use the same inputs.
+    """
+    responses = answer_store.responses_for_round(session, rnd.id, template)
+    finished_at = {p.pseudonym: p.completed_at for p in rounds.list_participants(session, rnd.id)}
+    if rnd.status == "open":
+        return open_round_snapshot(responses, finished_at, min_group)
+    finished = sum(1 for r in responses if finished_at.get(r.respondent) is not None)
+    return responses, closed_round_snapshot(responses, finished)
+
+
+def _build(template: Template, responses: list[Response], snapshot: Snapshot, min_group: int,
+           bootstrap: int) -> AlignmentReport:
+    return build_report(template, responses, min_group_size=min_group, bootstrap=bootstrap,
+                        finished=snapshot.finished, snapshot=snapshot)
+
+
 def _score(session, rnd: SurveyRound, min_group: int) -> float | None:
     """A round's alignment score alone (no bootstrap): for trends."""
     template = templates.get_template(session, rnd.template_id)
-    responses = answer_store.responses_for_round(session, rnd.id, template)
-    return build_report(template, responses, min_group_size=min_group, bootstrap=0).score
+    responses, snapshot = report_inputs(session, rnd, template, min_group)
+    return _build(template, responses, snapshot, min_group, 0).score
 
 
 def _min_group(session, team_id: str) -> int:
@@ -49,9 +78,9 @@ def round_report(db: Database, team_id: str, round_id: int | None = None, *, boo
             return None
         min_group = _min_group(session, team_id)
         template = templates.get_template(session, rnd.template_id)
-        responses = answer_store.responses_for_round(session, rnd.id, template)
+        responses, snapshot = report_inputs(session, rnd, template, min_group)
         earlier = [r for r in rounds.list_rounds(session, team_id, status="closed", limit=10)
                    if r.id != rnd.id and r.opened_at < rnd.opened_at]
         previous_score = _score(session, earlier[0], min_group) if earlier else None
-    report = build_report(template, responses, min_group_size=min_group, bootstrap=bootstrap)
+    report = _build(template, responses, snapshot, min_group, bootstrap)
     return RoundReport(round=rnd, template=template, report=report, previous_score=previous_score)

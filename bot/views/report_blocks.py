@@ -1,6 +1,8 @@
 """Leader-facing Block Kit: the alignment report, round status, the ICP profile, a fit score.
 
-Everything here renders figures that ``survey/`` computed; nothing here computes. Reports
+Everything here renders figures that ``survey/`` computed; nothing here computes. The
+report opens with the headline (score in words, agreed traits, split traits with the teams'
+answers, next step); the statistics jargon sits in a closing "Details" context line. Reports
 stay under Slack's 50 blocks per message by grouping questions into a few sections, and
 free text is escaped and never attributed.
 """
@@ -21,9 +23,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.views.text import date_token, escape, mrkdwn, plain, truncate
-from survey.agreement import AGREEMENT_THRESHOLD
 from survey.profile import FitResult, IcpProfile, describe_value
-from survey.report_format import share_text
+from survey.report_format import answer_text, teams_text
 from survey.template import Template
 
 POST_REPORT = "report_post"
@@ -53,58 +54,92 @@ def _chunks(lines: list[str]) -> list[SectionBlock]:
 
 
 def score_text(report: Any) -> str:
+    """The score in words ("51/100: your team partly agrees"), or why there is none yet."""
     if report.hidden or report.score is None:
         return (f"Not enough answers to show figures yet: {report.respondents} respondent(s); "
                 f"at least {report.min_group_size} keep answers anonymous.")
-    text = f"*Alignment score: {report.score:.0f}/100*"
-    if report.score_interval:
-        low, high = report.score_interval
-        text += f"  (95% interval {low:.0f}-{high:.0f})"
-    return text
+    head = report.headline.score_text if report.headline else f"{report.score:.0f}/100"
+    return f"*Alignment score: {escape(head)}*"
 
 
-def report_blocks(report: Any, title: str, *, round_id: int | None = None,
-                  post_channel: str | None = None, previous_score: float | None = None) -> list[Block]:
-    """The alignment report; with ``post_channel`` a button offers to post it there."""
-    blocks: list[Block] = [HeaderBlock(text=plain(f"ICP alignment: {title}", 150))]
+def _headline_blocks(report: Any, previous_score: float | None) -> list[Block]:
     summary = score_text(report)
     if previous_score is not None and report.score is not None:
         delta = report.score - previous_score
         summary += f"  ({'+' if delta >= 0 else ''}{delta:.0f} since the last round)"
-    summary += f"\n{report.respondents} respondent{'' if report.respondents == 1 else 's'}"
-    if report.teams:
-        summary += " · " + ", ".join(f"{escape(t)} {n}" for t, n in report.teams.items())
-    blocks.append(SectionBlock(text=mrkdwn(summary)))
+    summary += f"\n{escape(report.respondents_text)} · {escape(teams_text(report))}"
+    if report.snapshot is not None and report.snapshot.open:
+        summary += f"\n_{escape(report.snapshot.note())}_"
+    blocks: list[Block] = [SectionBlock(text=mrkdwn(summary))]
+    head = report.headline
+    if report.hidden or report.score is None or head is None:
+        return blocks
+    lines = ["*Agreed on*" + ("" if head.agreed_items else ": nothing yet")]
+    lines += [f":large_green_circle: *{escape(i.name)}*: {escape(i.text)}" for i in head.agreed_items]
+    if head.split_items:
+        lines.append("*Split on*")
+        lines += [f":large_orange_circle: *{escape(i.name)}*: {escape(i.text)}" for i in head.split_items]
+    lines.append(f"*Next:* {escape(head.next_step)}")
+    return [*blocks, SectionBlock(text=mrkdwn(truncate("\n".join(lines), SECTION_TEXT_LIMIT)))]
+
+
+def _details_text(report: Any) -> str:
+    parts = []
+    if report.score_interval:
+        low, high = report.score_interval
+        parts.append(f"score {report.score:.1f}, 95% interval {low:.0f}-{high:.0f}")
+    elif report.interval_note:
+        parts.append(report.interval_note)
+    if report.alpha is not None:
+        parts.append(f"Krippendorff's alpha (scales, beyond chance) {report.alpha:.2f}")
+    if report.rwg_j is not None:
+        parts.append(f"r_WG(J) (scales) {report.rwg_j:.2f}")
+    if report.pairs_tested:
+        parts.append(f"team splits: {report.splits_total} question(s) flagged of {report.pairs_tested} team pairs "
+                     f"tested (permutation test, Benjamini-Hochberg FDR {report.fdr_level:.0%})")
+    return "Details: " + " · ".join(parts) if parts else ""
+
+
+def report_blocks(report: Any, title: str, *, round_id: int | None = None,
+                  post_channel: str | None = None, previous_score: float | None = None,
+                  for_channel: bool = True) -> list[Block]:
+    """The alignment report, headline first; with ``post_channel`` a button offers to post it there.
+
+    ``for_channel`` (the default, the safe side): the blocks may be seen by a whole channel, so
+    free-text quotes are left out unless the template allows them (``quotes_in_channel``):
+    staff were told their sentences are shown to leaders. Pass ``for_channel=False`` for a
+    view only a leader sees (the ephemeral report, the App Home modal).
+    """
+    blocks: list[Block] = [HeaderBlock(text=plain(f"ICP alignment: {title}", 150))]
+    blocks += _headline_blocks(report, previous_score)
     if not report.hidden and report.score is not None:
-        extra = [f"An index of {AGREEMENT_THRESHOLD:.2f} or more reads as agreement (1 = everyone gave the same answer)."]
-        if report.alpha is not None:
-            extra.append(f"Krippendorff's alpha (scales, beyond chance): {report.alpha:.2f}")
-        if report.rwg_j is not None:
-            extra.append(f"r_WG(J) (scales): {report.rwg_j:.2f}")
-        blocks.append(ContextBlock(elements=[mrkdwn(" · ".join(extra))]))
         blocks.append(DividerBlock())
         lines = []
-        for q in report.questions:
-            if q.kind == "text" or q.role == "team" or q.role == "confidence":
-                continue
-            if q.hidden or q.agreement is None:
-                lines.append(f"• {escape(q.prompt)}: _hidden (fewer than {report.min_group_size} answers)_")
-                continue
+        for q in report.by_agreement():
             mark = ":large_green_circle:" if q.agreed else ":large_orange_circle:"
-            share = f" ({share_text(q)})" if q.consensus_share is not None else ""
-            consensus = escape(q.consensus_label or "no majority")
-            lines.append(f"{mark} `{_bar(q.agreement)}` {q.agreement:.2f}  *{escape(q.prompt)}*: {consensus}{share}")
+            lines.append(f"{mark} `{_bar(q.agreement)}` {q.agreement:.2f}  *{escape(q.name)}*: "
+                         f"{escape(answer_text(q))}")
+        for q in report.questions:
+            if q.hidden and q.kind != "text" and q.role not in ("team", "confidence"):
+                lines.append(f"• {escape(q.name)}: _hidden (fewer than {report.min_group_size} answers)_")
         blocks += _chunks(lines)
-        if report.splits:
-            blocks.append(DividerBlock())
-            split_lines = ["*Where teams split*"]
-            split_lines += [f"• {escape(s.prompt)}: {escape(s.text)}" for s in report.splits[:8]]
+        legend = (f"{report.consensus_rule_text}. (%) = share of respondents giving that answer; "
+                  ":large_green_circle: = agreed.")
+        blocks.append(ContextBlock(elements=[mrkdwn(truncate(escape(legend), 3000))]))
+        if len(report.splits) > 3:
+            split_lines = ["*Where teams also split*"]
+            split_lines += [f"• *{escape(s.name)}*: {escape(s.text)}" for s in report.splits[3:8]]
             blocks += _chunks(split_lines)
-        for summary_ in report.texts:
-            if getattr(summary_, "hidden", False) or not summary_.quotes:
-                continue
-            quotes = "\n".join(f"> {escape(truncate(q, 280))}" for q in summary_.quotes[:3])
-            blocks.append(SectionBlock(text=mrkdwn(truncate(f"*{escape(summary_.prompt)}* (anonymous)\n{quotes}", 3000))))
+        if not for_channel or report.quotes_in_channel:
+            for summary_ in report.texts:
+                if getattr(summary_, "hidden", False) or not summary_.quotes:
+                    continue
+                quotes = "\n".join(f"> {escape(truncate(q, 280))}" for q in summary_.quotes[:3])
+                blocks.append(SectionBlock(text=mrkdwn(truncate(
+                    f"*{escape(summary_.prompt)}* (anonymous)\n{quotes}", 3000))))
+        details = _details_text(report)
+        if details:
+            blocks.append(ContextBlock(elements=[mrkdwn(truncate(escape(details), 3000))]))
     if post_channel and round_id is not None and not report.hidden:
         blocks.append(ActionsBlock(block_id="report_actions", elements=[
             ButtonElement(action_id=POST_REPORT, text=plain("Post to this channel", 75),
@@ -165,7 +200,7 @@ def profile_blocks(profile: IcpProfile | None, template: Template | None) -> lis
         if not template.has_question(trait.question_id):
             continue
         question = template.question(trait.question_id)
-        lines.append(f"• *{escape(question.prompt)}*: {escape(describe_value(question, trait.value, trait.low, trait.high))}")
+        lines.append(f"• *{escape(question.name)}*: {escape(describe_value(question, trait.value, trait.low, trait.high))}")
     if profile.disqualifiers and profile.disqualifier_question and template.has_question(profile.disqualifier_question):
         question = template.question(profile.disqualifier_question)
         lines.append("*Walk away when:* " + "; ".join(escape(question.option_label(d)) for d in profile.disqualifiers))

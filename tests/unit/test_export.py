@@ -21,7 +21,7 @@ from storage import answers as answer_store
 from storage import rounds, templates, workspaces
 from storage.db import Database
 from survey.answers import Response, validate_answers
-from survey.spreadsheet import parse_responses
+from survey.spreadsheet import SpreadsheetError, parse_responses
 from survey.template import Question, QuestionKind, Template, load_builtin
 
 CORE = load_builtin("icp-core")
@@ -124,15 +124,26 @@ def _responses(draw, template: Template) -> list[Response]:
 @given(st.sampled_from([CORE, B2C]).flatmap(lambda t: st.tuples(st.just(t), _responses(t))))
 def test_round_trip_property(case):
     template, responses = case
+    if not responses:  # a header-only file is refused: there is nothing to report
+        with pytest.raises(SpreadsheetError, match="no answers"):
+            _round_trip(template, responses)
+        return
     back = _round_trip(template, responses)
     assert [r.respondent for r in back] == [r.respondent for r in responses]
     assert [r.answers for r in back] == [_without_team_question(template, dict(r.answers)) for r in responses]
 
 
 @pytest.mark.parametrize("value, text", [(5, "5"), (5.0, "5"), (62.5, "62.5"), (1e-05, "0.00001"),
-                                         (10_000_000.0, "10000000"), (0.1, "0.1")])
+                                         (10_000_000.0, "10000000"), (0.1, "0.1"),
+                                         (80.125, "80.1250"), (1.5, "1.5")])
 def test_numbers_are_written_without_exponent_or_separators(value, text):
     assert format_number(value) == text
+
+
+def test_three_decimals_are_written_so_they_cannot_read_as_thousands():
+    responses = [Response(respondent=f"P{i}", answers={"top20_revenue_share": 80.125}) for i in range(3)]
+    back = parse_responses(export_csv(CORE, responses), CORE).responses
+    assert [r.answers["top20_revenue_share"] for r in back] == [80.125] * 3
 
 
 def test_refuses_slack_user_ids_as_respondents():
@@ -140,11 +151,36 @@ def test_refuses_slack_user_ids_as_respondents():
         export_csv(CORE, [Response(respondent="U0123ABCD9", answers={"company_size": "1-10"})])
 
 
-def test_small_teams_are_left_blank():
-    responses = [Response(respondent=f"P{i}", team="sales" if i < 3 else "legal") for i in range(4)]
+def _teams_column(text: str) -> list[str]:
+    return [line.split(",")[1] for line in text.lstrip(BOM).splitlines()[1:]]
+
+
+def test_a_lone_blank_team_would_single_a_person_out_so_the_next_team_is_blanked_too():
+    # Sales 4, Support 3, Legal 1: blanking Legal alone leaves one blank row (that person);
+    # complementary suppression blanks Support too, so the blank rows are 4 people.
+    teams = ["sales"] * 4 + ["support"] * 3 + ["legal"]
+    responses = [Response(respondent=f"P{i}", team=t) for i, t in enumerate(teams)]
+    column = _teams_column(export_csv(CORE, responses, min_team_size=3))
+    assert column == ["sales"] * 4 + [""] * 4
+    assert column.count("") == 0 or column.count("") >= 3
+
+
+def test_small_team_blank_when_enough_others_are_blank():
+    teams = ["sales"] * 3 + ["legal"] + [None] * 2  # legal 1 and 2 without a team: 3 blank rows
+    responses = [Response(respondent=f"P{i}", team=t) for i, t in enumerate(teams)]
+    assert _teams_column(export_csv(CORE, responses, min_team_size=3)) == ["sales"] * 3 + [""] * 3
+
+
+def test_free_text_answered_by_fewer_than_the_threshold_is_left_out():
+    responses = [Response(respondent=f"P{i}", team="sales",
+                          answers={"company_size": "1-10", **({"ideal_customer": "Only mine"} if i == 0 else {})})
+                 for i in range(4)]
     text = export_csv(CORE, responses, min_team_size=3)
-    teams = [line.split(",")[1] for line in text.lstrip(BOM).splitlines()[1:]]
-    assert teams == ["sales", "sales", "sales", ""]
+    assert "Only mine" not in text
+    assert parse_responses(text, CORE).responses[0].answers["company_size"] == "1-10"
+    three = [r.model_copy(update={"answers": {**r.answers, "ideal_customer": f"text {i}"}})
+             for i, r in enumerate(responses[:3])] + responses[3:]
+    assert "text 2" in export_csv(CORE, three, min_team_size=3)
 
 
 # -- prepare_export: the stored round as the bot exports it --------------------------------
@@ -152,7 +188,7 @@ def test_small_teams_are_left_blank():
 TEAM = "T0001"
 
 
-def _round_with(db: Database, answered: dict[str, dict], *, min_group: int = 3) -> int:
+def _round_with(db: Database, answered: dict[str, dict], *, min_group: int = 3, close: bool = True) -> int:
     with db.session() as s:
         workspaces.get_or_create_workspace(s, TEAM)
         workspaces.update_workspace(s, TEAM, min_group_size=min_group)
@@ -161,6 +197,8 @@ def _round_with(db: Database, answered: dict[str, dict], *, min_group: int = 3) 
         rounds.add_participants(s, rnd.id, [(user, None) for user in answered])
         for user, raw in answered.items():
             answer_store.save_answers(s, rnd.id, user, validate_answers(CORE, raw, require=False))
+        if close:
+            rounds.close_round(s, rnd.id)
         return rnd.id
 
 
@@ -170,19 +208,39 @@ def test_prepare_export_uses_pseudonyms_and_round_trips(db: Database):
         "U0AAAAAAA2": {"team": "sales", "company_size": "11-50", "ideal_customer": "Fast-growing SaaS, 50-200 people"},
         "U0AAAAAAA3": {"team": "sales", "deal_size": "25k"},
         "U0AAAAAAA4": {"team": "support", "company_size": "1-10"},
+        "U0AAAAAAA5": {"team": "sales"},
+        "U0AAAAAAA6": {"team": "marketing"},
+        "U0AAAAAAA7": {"team": "marketing"},
     }
     round_id = _round_with(db, people)
     export = prepare_export(db, TEAM)
-    assert export.round_id == round_id and export.respondents == 4
+    assert export.round_id == round_id and export.respondents == 7
     assert export.filename == f"icp-round-{round_id}.csv"
     assert not SLACK_USER_ID.search(export.csv_text)
     for user in people:
         assert user not in export.csv_text
     back = parse_responses(export.csv_text, CORE).responses
-    assert sorted(r.answers.get("company_size", "-") for r in back) == ["-", "1-10", "11-50", "51-200"]
-    # Sales has three people; support has one, whose team would name them: left blank.
-    assert sorted(r.team or "-" for r in back) == ["-", "sales", "sales", "sales"]
+    assert sorted(r.answers.get("company_size", "-") for r in back) == ["-"] * 4 + ["1-10", "11-50", "51-200"]
+    # Sales 4 is shown; support (1) and marketing (2) are blank: 3 blank rows, nobody singled out.
+    assert sorted(r.team or "-" for r in back) == ["-"] * 3 + ["sales"] * 4
+    # one person wrote a sentence: the report hides it, so does the export
+    assert "Fast-growing" not in export.csv_text
     assert [c.id for c in export_columns(CORE)] == export.csv_text.lstrip(BOM).splitlines()[0].split(",")[2:]
+
+
+def test_prepare_export_of_an_open_round_uses_finished_answers_in_steps(db: Database):
+    people = {f"U0AAAAAAA{i}": {"team": "sales", "company_size": "1-10"} for i in range(5)}
+    round_id = _round_with(db, people, close=False)
+    with db.session() as s:
+        for user in list(people)[:2]:
+            rounds.mark_completed(s, round_id, user)
+    with pytest.raises(ExportRefused, match="2 people have finished"):
+        prepare_export(db, TEAM)
+    with db.session() as s:
+        for user in list(people)[2:]:
+            rounds.mark_completed(s, round_id, user)
+    # 5 finished, steps of 3: the first 3 to finish, as the report uses them
+    assert prepare_export(db, TEAM).respondents == 3
 
 
 def test_prepare_export_refuses_below_the_group_size(db: Database):

@@ -314,3 +314,16 @@ def test_questions_about_us_stay_out_of_the_profile():
     with pytest.raises(AnswersInvalid) as info:
         edit_profile(profile, template, {"top20_revenue_share": "80"})
     assert info.value.errors == {"top20_revenue_share": "is not a trait of the profile"}
+
+
+def test_profile_words_values_as_the_report_does():
+    from survey.profile import describe_value
+    from survey.template import load_builtin
+
+    core = load_builtin("icp-core")
+    scale = core.question("innovation_attitude")
+    assert describe_value(scale, 4) == "4 of 5 (Early adopter side)"
+    assert describe_value(scale, 3) == "3 of 5 (midpoint)"
+    deal = core.question("deal_size")
+    assert describe_value(deal, 40_500, 28_437.5, 80_000) == "40,500 USD (middle half 28,438-80,000)"
+    assert describe_value(deal, 40_500, 30_000, 50_000, range_word="range") == "40,500 USD (range 30,000-50,000)"

@@ -217,3 +217,64 @@ def test_semicolon_and_tab_separated_files_and_any_case_headers():
             {"company_size": "11-50", "industry": ["software"]},
         ]
         assert [r.team for r in result.responses] == ["sales", "support"]
+
+
+# -- what spreadsheets write (issue 13) ------------------------------------------------------
+
+
+def _deal_sizes(text: str) -> list[float]:
+    return [r.answers["deal_size"] for r in parse_responses(text, CORE).responses]
+
+
+def test_scientific_notation_as_spreadsheets_write_it():
+    text = "respondent,team,deal_size\nA1,sales,5E+06\nA2,sales,1.5e3\nA3,sales,2.5E+04\n"
+    assert _deal_sizes(text) == [5_000_000, 1500, 25_000]
+
+
+def test_semicolon_file_with_decimal_commas_and_thousands_dots():
+    text = "respondent;team;deal_size;top20_revenue_share\nA1;sales;80.000;62,5\nA2;sales;1.250.000;70\n"
+    responses = parse_responses(text, CORE).responses
+    assert [r.answers["deal_size"] for r in responses] == [80_000, 1_250_000]
+    assert responses[0].answers["top20_revenue_share"] == 62.5
+
+
+def test_semicolon_file_without_other_evidence_reads_80_000_as_eighty_thousand():
+    assert _deal_sizes("respondent;team;deal_size\nA1;sales;80.000\nA2;sales;25000\n") == [80_000, 25_000]
+
+
+def test_comma_file_where_80_000_is_ambiguous_is_refused_not_read_as_80():
+    errors = _errors('respondent,team,deal_size\nA1,sales,80.000\nA2,sales,"25,000"\n')
+    assert len(errors) == 1 and "line 2 (deal_size): '80.000' could be" in str(errors[0])
+
+
+def test_comma_file_with_decimal_point_evidence_reads_80_000_as_80():
+    text = "respondent,team,top20_revenue_share\nA1,sales,62.5\nA2,sales,80.000\n"
+    assert [r.answers["top20_revenue_share"] for r in parse_responses(text, CORE).responses] == [62.5, 80.0]
+
+
+def test_numbers_written_both_ways_are_refused_naming_both():
+    errors = _errors("respondent;team;deal_size\nA1;sales;2.5k\nA2;sales;2,5k\n")
+    assert "line 2 (deal_size) '2.5k' uses a decimal point" in str(errors[0])
+    assert "line 3 (deal_size) '2,5k' a decimal comma" in str(errors[0])
+
+
+def test_header_only_file_is_an_error():
+    errors = _errors(HEADER)
+    assert "header row but no answers" in str(errors[0])
+
+
+def test_header_only_file_exits_non_zero(tmp_path, capsys):
+    from bot.cli import main
+
+    path = tmp_path / "answers.csv"
+    path.write_text(HEADER, encoding="utf-8")
+    assert main(["report", "--answers", str(path)]) == 2
+    assert "no answers" in capsys.readouterr().err
+
+
+def test_missing_team_column_is_explained_in_plain_words():
+    result = parse_responses("respondent,company_size\nA1,11-50\nA2,11-50\nA3,1-10\n", CORE)
+    (team_warning,) = [w for w in result.warnings if "team" in w]
+    assert team_warning.startswith("no 'team' column, so the report cannot compare teams")
+    assert "add a column named 'team'" in team_warning
+    assert not any("question(s)" in w and ", team" in w for w in result.warnings)

@@ -296,3 +296,50 @@ def test_cli_validates_the_shipped_files(name, capsys):
     path = resources.files("survey.templates").joinpath(f"{name}.yaml")
     assert main(["template", "validate", str(path)]) == 0
     assert f"template '{name}'" in capsys.readouterr().out
+
+
+def _multi(max_choices: int) -> str:
+    return textwrap.dedent(f"""
+        id: t
+        name: T
+        sections:
+          - id: s
+            title: S
+            questions:
+              - id: pick
+                kind: multi
+                prompt: Pick
+                max_choices: {max_choices}
+                options:
+                  - {{id: a, label: A}}
+                  - {{id: b, label: B}}
+        """)
+
+
+def test_max_choices_above_the_number_of_options_is_refused():
+    parse_template(_multi(2))
+    with pytest.raises(TemplateError, match=r"max_choices \(3\) is more than the 2 options offered"):
+        parse_template(_multi(3))
+
+
+def test_validate_a_built_in_template_by_name(capsys):
+    assert main(["template", "validate", "icp-core"]) == 0
+    assert "template 'icp-core' v1 is valid" in capsys.readouterr().out
+
+
+def test_every_built_in_question_has_a_short_name(builtin):
+    for q in builtin.questions:
+        assert q.short and len(q.short) <= 30, q.id
+    assert builtin.question("value_drivers").name == "What makes them valuable"
+
+
+def test_report_options_of_a_template():
+    base = "id: t\nname: T\nsections:\n  - id: s\n    title: S\n    questions:\n" \
+           "      - {id: a, kind: single, prompt: 'A?', options: [{id: x, label: X}, {id: y, label: Y}]}\n"
+    t = parse_template(base)
+    assert (t.consensus_rule, t.quotes_in_channel) == ("index", False)
+    t = parse_template(base + "consensus_rule: share\nquotes_in_channel: true\n")
+    assert (t.consensus_rule, t.quotes_in_channel) == ("share", True)
+    with pytest.raises(TemplateError, match="consensus_rule"):
+        parse_template(base + "consensus_rule: vibes\n")
+    assert t.question("a").name == "A"  # no short name: the prompt without its question mark

@@ -45,12 +45,42 @@ def test_report_of_the_sample_fits_a_message():
     template = load_builtin("icp-core")
     report = build_report(template, read_responses("survey/samples/icp-sample-30.csv", template).responses,
                           bootstrap=50)
-    blocks = _dicts(report_blocks.report_blocks(report, "Q1", round_id=1, post_channel="C1"))
+    blocks = _dicts(report_blocks.report_blocks(report, "Q1", round_id=1, post_channel="C1", for_channel=False))
     assert len(blocks) <= 50
     assert all(len((b.get("text") or {}).get("text", "")) <= 3000 for b in blocks)
-    dumped = json.dumps(blocks)
-    assert "Alignment score: 51/100" in dumped and "Where teams split" in dumped
+    dumped = json.dumps(blocks, ensure_ascii=False)
+    # the headline opens the report: score in words, agreed, split with every team, next step
+    assert blocks[1]["text"]["text"].startswith("*Alignment score: 51/100: your team partly agrees*")
+    head = blocks[2]["text"]["text"]
+    assert head.startswith("*Agreed on*\n:large_green_circle: *Top-20% revenue share*: 65%")
+    assert ("*Decision maker*: Marketing: Another C-level executive (88%) · Sales: VP (50%) · "
+            "Support: Manager / team lead (90%)") in head
+    assert "*Next:* Ratify the 4 agreed traits" in head
+    # jargon only in the closing details line
+    details = blocks[-2]["elements"][0]["text"]
+    assert details.startswith("Details: score 51.0, 95% interval")
+    assert "Krippendorff" in details and "Benjamini-Hochberg" in details
+    before = json.dumps(blocks[:-2], ensure_ascii=False)
+    assert "alpha" not in before and "r_WG" not in before and "IQR" not in before
+    # traits sorted by agreement, short names
+    lines = [ln for b in blocks if b["type"] == "section" for ln in b["text"]["text"].split("\n") if "░" in ln or "█" in ln]
+    values = [float(ln.split("` ")[1].split()[0]) for ln in lines]
+    assert len(values) == 17 and values == sorted(values, reverse=True)
+    assert "*Company size*: 51-200 employees (63%)" in dumped
     assert blocks[-1]["elements"][0]["value"] == "1:C1"
+
+
+def test_channel_post_leaves_quotes_out_unless_the_template_allows_them():
+    template = load_builtin("icp-core")
+    responses = read_responses("survey/samples/icp-sample-30.csv", template).responses
+    report = build_report(template, responses, bootstrap=0)
+    quote = report.texts[0].quotes[0]
+    assert quote[:30] not in json.dumps(_dicts(report_blocks.report_blocks(report, "Q1")))
+    assert quote[:30] not in json.dumps(_dicts(report_blocks.report_blocks(report, "Q1", for_channel=True)))
+    assert quote[:30] in json.dumps(_dicts(report_blocks.report_blocks(report, "Q1", for_channel=False)))
+    allowing = template.model_copy(update={"quotes_in_channel": True})
+    shared = build_report(allowing, responses, bootstrap=0)
+    assert quote[:30] in json.dumps(_dicts(report_blocks.report_blocks(shared, "Q1", for_channel=True)))
 
 
 def test_free_text_in_a_report_never_pings_or_links():
@@ -59,7 +89,8 @@ def test_free_text_in_a_report_never_pings_or_links():
                           answers={"company_size": "51-200",
                                    "ideal_customer": "<!channel> see <https://evil.example|this> <@U0BOSS>"})
                  for i in range(3)]
-    dumped = json.dumps(_dicts(report_blocks.report_blocks(build_report(template, responses, bootstrap=0), "Q1")))
+    dumped = json.dumps(_dicts(report_blocks.report_blocks(build_report(template, responses, bootstrap=0), "Q1",
+                                                           for_channel=False)))
     assert "&lt;!channel&gt;" in dumped
     assert "<!channel>" not in dumped and "<https://evil" not in dumped and "<@U0BOSS>" not in dumped
 
