@@ -37,6 +37,7 @@ from bot.pacing import Pacer
 from bot.services import fanout
 from bot.services.delivery import NOT_INSTALLED, record_failure, take_over
 from bot.services.digest import enqueue_due_digests
+from bot.services.pulses import start_due_pulses
 from bot.slack_client import make_client
 from bot.views.leader_messages import close_notice
 from storage import rounds, send_log
@@ -106,6 +107,7 @@ class HousekeepingResult:
     unreachable: int = 0
     failed: int = 0
     digests: int = 0  # weekly digests put in the outbox
+    pulses: int = 0  # StrategyCheck pulses started
     errors: list[str] = field(default_factory=list)  # a round whose housekeeping raised
 
     @property
@@ -116,7 +118,7 @@ class HousekeepingResult:
     def __str__(self) -> str:
         return (f"closed {len(self.closed)} round(s) {self.closed}, updated {self.invitations_updated} "
                 f"invitation(s), {self.creator_notices} creator notice(s), {self.reminders} reminder(s); "
-                f"{self.digests} digest(s) enqueued, {self.already} already claimed, {self.unreachable} unreachable, {self.failed} failed, "
+                f"{self.digests} digest(s) enqueued, {self.pulses} pulse(s) started, {self.already} already claimed, {self.unreachable} unreachable, {self.failed} failed, "
                 f"{len(self.errors)} error(s)")
 
 
@@ -145,6 +147,11 @@ def run_housekeeping(db: Database, client_for_team: ClientForTeam, now: datetime
     except Exception as exc:
         log.exception("could not enqueue the due digests")
         result.errors.append(f"digests: {exc!r}")
+    try:
+        result.pulses = len(start_due_pulses(db, now))
+    except Exception as exc:
+        log.exception("could not start the due pulses")
+        result.errors.append(f"pulses: {exc!r}")
 
     with db.session(read_only=True) as session:
         still_open = [r.id for r in rounds.open_rounds(session)

@@ -79,6 +79,7 @@ def _invitation_sent(session: Session, message: OutboxMessage, channel: str | No
 
 ON_SENT: dict[str, Callable[[Session, OutboxMessage, str | None, str | None], None]] = {
     "invite": _invitation_sent,
+    "pulse": _invitation_sent,  # a pulse DM is the pulse round's invitation
 }
 
 

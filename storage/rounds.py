@@ -85,19 +85,22 @@ def require_round(session: Session, round_id: int) -> SurveyRound:
 
 
 def latest_round(
-    session: Session, team_id: str, status: RoundStatus | None = None
+    session: Session, team_id: str, status: RoundStatus | None = None, kind: RoundKind | None = "full"
 ) -> SurveyRound | None:
-    """The most recently opened round of a workspace, optionally only open or closed ones."""
+    """The most recently opened round of a workspace, optionally only open or closed ones;
+    full survey rounds unless ``kind`` says otherwise (None: any)."""
     stmt = select(SurveyRound).where(SurveyRound.team_id == team_id)
+    if kind is not None:
+        stmt = stmt.where(SurveyRound.kind == kind)
     if status is not None:
         stmt = stmt.where(SurveyRound.status == status)
     stmt = stmt.order_by(SurveyRound.opened_at.desc(), SurveyRound.id.desc()).limit(1)
     return session.scalars(stmt).first()
 
 
-def open_round_for(session: Session, team_id: str) -> SurveyRound | None:
-    """The workspace's latest open round, if any."""
-    return latest_round(session, team_id, status="open")
+def open_round_for(session: Session, team_id: str, kind: RoundKind | None = "full") -> SurveyRound | None:
+    """The workspace's latest open (full, by default) round, if any."""
+    return latest_round(session, team_id, status="open", kind=kind)
 
 
 def list_rounds(
@@ -106,9 +109,12 @@ def list_rounds(
     *,
     status: RoundStatus | None = None,
     limit: int | None = 50,
+    kind: RoundKind | None = "full",
 ) -> list[SurveyRound]:
-    """A workspace's rounds, newest first."""
+    """A workspace's rounds (full survey rounds unless ``kind`` says otherwise), newest first."""
     stmt = select(SurveyRound).where(SurveyRound.team_id == team_id)
+    if kind is not None:
+        stmt = stmt.where(SurveyRound.kind == kind)
     if status is not None:
         stmt = stmt.where(SurveyRound.status == status)
     stmt = stmt.order_by(SurveyRound.opened_at.desc(), SurveyRound.id.desc())

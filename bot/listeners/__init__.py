@@ -1,19 +1,27 @@
 """Listeners by Slack surface: ``commands`` (/icp-check), ``leader_forms`` (the leaders'
 modals), ``report_actions`` (status and report buttons), ``survey_flow`` (invitation buttons
-and survey steps), ``home`` (App Home), ``lifecycle`` (uninstall and token revocation). Each
+and survey steps), ``pulse_actions`` (StrategyCheck answers), ``home`` (App Home), ``lifecycle`` (uninstall and token revocation). Each
 listener is a module-level function; each module's ``register(app)`` only wires ids to them."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import commands, home, leader_forms, lifecycle, report_actions, survey_flow
+from bot.listeners import (
+    commands,
+    home,
+    leader_forms,
+    lifecycle,
+    pulse_actions,
+    report_actions,
+    survey_flow,
+)
 
 
 def register(app: App, *, lifecycle_events: bool) -> None:
     """Wire every listener; ``lifecycle_events`` False where bolt's own token revocation
     listeners take those events (OAuth mode)."""
-    for module in (commands, leader_forms, report_actions, survey_flow, home):
+    for module in (commands, leader_forms, report_actions, survey_flow, pulse_actions, home):
         module.register(app)
     if lifecycle_events:
         lifecycle.register(app)

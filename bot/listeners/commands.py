@@ -44,6 +44,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "export": Subcommand(icp_commands.export),
     "settings": Subcommand(settings_commands.settings),
     "digest": Subcommand(settings_commands.digest_command),
+    "pulse": Subcommand(settings_commands.pulse_command),
 }
 
 

@@ -41,7 +41,8 @@ def home_report(ack: Ack, body: dict, block_action: BlockAction, requester: Requ
     if result is None:
         blocks = [SectionBlock(text=mrkdwn("There is no survey round yet."))]
     else:
-        blocks = report_blocks.report_blocks(result.report, result.round.title, previous_score=result.previous_score)
+        blocks = report_blocks.report_blocks(result.report, result.round.title, previous_score=result.previous_score,
+                                             for_channel=False)
     client.views_open(trigger_id=block_action.trigger_id, view=View(
         type="modal", title=plain("Alignment report", 24), close=plain("Close", 24), blocks=blocks))
 

@@ -75,7 +75,7 @@ def report(call: Call) -> None:
         return
     blocks = report_blocks.report_blocks(result.report, result.round.title, round_id=result.round.id,
                                          post_channel=call.command.channel_id,
-                                         previous_score=result.previous_score)
+                                         previous_score=result.previous_score, for_channel=False)
     call.reply(f"ICP alignment report: {escape(result.round.title)}", blocks)
 
 

@@ -1,9 +1,11 @@
-"""``/icp-check settings`` and ``/icp-check digest``: what a workspace's leaders configure."""
+"""``/icp-check settings``, ``digest`` and ``pulse``: what a workspace's leaders configure."""
 
 from __future__ import annotations
 
+import re
+
 from bot.listeners.subcommand import Call, UsageError
-from bot.services import digest, workspace_settings
+from bot.services import digest, pulses, workspace_settings
 from bot.services.workspace_settings import WEEKDAYS, SettingRefused
 from bot.views.text import date_token
 from storage.workspaces import WorkspaceSettings
@@ -74,3 +76,50 @@ def digest_command(call: Call) -> None:
     call.reply(f"The weekly digest goes to <#{choice.channel}> on {WEEKDAYS[choice.weekday].title()}s at "
                f"{choice.at} ({changed.timezone}); the next one {_when(next_at)}. Invite @ICP Align to the "
                "channel if it is private. `/icp-check digest now` posts one at once.")
+
+
+PULSE_EVERY = re.compile(r"^(?:every\s+)?(\d{1,3})\s*(day|days|d|week|weeks|w)$")
+
+
+def pulse_command(call: Call) -> None:
+    """``pulse`` (cadence and next one), ``pulse on [every N days|weeks]``, ``pulse off``, ``pulse now``."""
+    runtime = call.runtime
+    words = [w.lower() for w in call.args]
+    if not words:
+        every = workspace_settings.read(runtime.db, call.team_id).pulse_every_days
+        if every is None:
+            call.reply("StrategyCheck pulses are off. `/icp-check pulse on every 2 weeks` asks one question on "
+                       "the last round's biggest split every two weeks; `/icp-check pulse now` asks it now.")
+            return
+        next_at = pulses.next_pulse_at(runtime.db, call.team_id, runtime.now())
+        when = _when(next_at) if next_at else "when the next round has closed"
+        call.reply(f"StrategyCheck pulses every {every} days; the next {when}, in each person's working hours.")
+        return
+    if words[0] == "now":
+        try:
+            started = pulses.start_pulse(runtime.db, call.team_id, runtime.now(), immediate=True,
+                                         started_by=call.command.user_id)
+        except pulses.NoPulse as exc:
+            call.reply(str(exc))
+            return
+        runtime.outbox.kick()
+        call.reply(f"StrategyCheck on *{started.prompt}* sent to {started.people} people (round {started.round_id}).")
+        return
+    if words[0] == "off":
+        workspace_settings.set_pulse_cadence(runtime.db, call.team_id, None)
+        call.reply("StrategyCheck pulses are off.")
+        return
+    if words[0] == "on":
+        match = PULSE_EVERY.match(" ".join(words[1:]) or "every 2 weeks")
+        if match is None:
+            raise UsageError("say how often, e.g. `pulse on every 2 weeks` or `pulse on every 10 days`")
+        days = int(match.group(1)) * (7 if match.group(2).startswith("w") else 1)
+        try:
+            workspace_settings.set_pulse_cadence(runtime.db, call.team_id, days)
+        except SettingRefused as exc:
+            call.reply(f"Nothing changed: {exc}.")
+            return
+        call.reply(f"StrategyCheck pulses every {days} days, each DM in the person's working hours. "
+                   "`/icp-check pulse now` sends one at once.")
+        return
+    raise UsageError(f"'{call.args[0]}' is not `on`, `off` or `now`")

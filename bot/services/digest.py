@@ -35,8 +35,7 @@ def compose(db: Database, team_id: str) -> tuple[str, list[dict]]:
     before it, and against the ratified ICP (``survey.digest``)."""
     with db.session(read_only=True) as session:
         min_group = workspaces.settings_of(session, team_id).min_group_size
-        recent = [r for r in rounds.list_rounds(session, team_id, limit=TREND_ROUNDS * 2) if r.kind == "full"]
-        recent = list(reversed(recent[:TREND_ROUNDS]))
+        recent = list(reversed(rounds.list_rounds(session, team_id, limit=TREND_ROUNDS)))
         digest_rounds, responses, template, participation = [], [], None, Participation(invited=0, finished=0)
         for rnd in recent:
             template = templates.get_template(session, rnd.template_id)

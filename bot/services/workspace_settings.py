@@ -103,3 +103,13 @@ def set_digest(db: Database, team_id: str, choice: DigestChoice | None, set_by: 
             workspaces.update_workspace(session, team_id, digest_channel=choice.channel, digest_weekday=choice.weekday,
                                         digest_time=choice.at, digest_set_by=set_by)
         return workspaces.settings_of(session, team_id)
+
+
+def set_pulse_cadence(db: Database, team_id: str, every_days: int | None) -> WorkspaceSettings:
+    """A pulse every ``every_days`` days (1 to 365); None turns pulses off."""
+    if every_days is not None and not 1 <= every_days <= 365:
+        raise SettingRefused(f"a pulse cadence is 1 to 365 days, not {every_days}")
+    with db.session() as session:
+        workspaces.get_or_create_workspace(session, team_id)
+        workspaces.update_workspace(session, team_id, pulse_every_days=every_days)
+        return workspaces.settings_of(session, team_id)

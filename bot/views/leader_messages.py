@@ -19,6 +19,7 @@ USAGE = {
     "leaders": "`/icp-check leaders [add|remove @user]`: who may run rounds",
     "export": "`/icp-check export [round]`: a CSV of the answers with pseudonyms, by DM",
     "digest": "`/icp-check digest [#channel [weekday] [HH:MM] | now | off]`: the weekly alignment digest",
+    "pulse": "`/icp-check pulse [on every 2 weeks | off | now]`: StrategyCheck questions between rounds",
     "settings": "`/icp-check settings [timezone|anonymity|hours VALUE]`: time zone, anonymity, working hours",
 }
 NOT_A_LEADER = ("Sorry, `/icp-check {name}` is for ICP Align leaders (workspace admins and the people "
