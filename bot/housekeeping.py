@@ -35,6 +35,7 @@ from slack_sdk.oauth.installation_store import InstallationStore
 
 from bot.pacing import Pacer
 from bot.services import fanout
+from bot.services.close_reports import enqueue_close_reports
 from bot.services.delivery import NOT_INSTALLED, record_failure, take_over
 from bot.services.digest import enqueue_due_digests
 from bot.services.pulses import start_due_pulses
@@ -108,6 +109,7 @@ class HousekeepingResult:
     failed: int = 0
     digests: int = 0  # weekly digests put in the outbox
     pulses: int = 0  # StrategyCheck pulses started
+    close_reports: int = 0  # closed rounds' reports put in the outbox for the digest channel
     errors: list[str] = field(default_factory=list)  # a round whose housekeeping raised
 
     @property
@@ -147,6 +149,11 @@ def run_housekeeping(db: Database, client_for_team: ClientForTeam, now: datetime
     except Exception as exc:
         log.exception("could not enqueue the due digests")
         result.errors.append(f"digests: {exc!r}")
+    try:
+        result.close_reports = enqueue_close_reports(db, now)
+    except Exception as exc:
+        log.exception("could not enqueue the reports of closed rounds")
+        result.errors.append(f"close reports: {exc!r}")
     try:
         result.pulses = len(start_due_pulses(db, now))
     except Exception as exc:

@@ -93,7 +93,7 @@ def closed_by_leader(round_id: int, title: str, completed: int, invited: int) ->
 
 
 KIND_NAMES = {"invite": "invitations", "reminder": "reminders", "closed": "closed notices",
-              "digest": "digests", "pulse": "StrategyCheck questions"}
+              "digest": "digests", "pulse": "StrategyCheck questions", "close-report": "reports of a closed round"}
 ERROR_HINTS = {
     "user_not_found": "the person is not in the workspace",
     "account_inactive": "the account is deactivated",

@@ -126,3 +126,33 @@ def test_a_channel_it_cannot_post_to_is_reported_once(db, channel, archived, bot
             assert outbox.pending_count(s) == 0
     finally:
         fake.stop()
+
+
+def test_a_closed_rounds_report_goes_to_the_digest_channel_once_without_quotes(db):
+    from bot.services import close_reports, survey_steps
+    from storage import rounds, templates
+    from survey.template import load_builtin
+    from tests.e2e.helpers import designed_answers
+
+    template = load_builtin("icp-core")
+    now = utc(2026, 3, 2, 12, 0)
+    _configure(db, "UTC", ["<#C0LEAD>", "monday", "09:00"])
+    with db.session() as s:
+        stored = templates.latest_template(s, TEAM, "icp-core")
+        rnd = rounds.create_round(s, TEAM, stored.id, title="Q1", created_by=LEAD, opened_at=now - timedelta(days=3))
+        people = [f"U0C{i}" for i in range(4)]
+        rounds.add_participants(s, rnd.id, [(u, None) for u in people])
+        round_id = rnd.id
+    for i, user in enumerate(people):
+        answers = {**designed_answers(i), "ideal_customer": f"QUOTE-{i} growing software firms"}
+        for section, part in enumerate(template.sections):
+            raw = {q.id: answers[q.id] for q in part.questions if q.id in answers}
+            survey_steps.record_step(db, TEAM, user, round_id, section, raw, now=now - timedelta(days=2))
+    assert close_reports.enqueue_close_reports(db, now) == 0  # still open
+    with db.session() as s:
+        rounds.close_round(s, round_id, at=now)
+    assert close_reports.enqueue_close_reports(db, now + timedelta(minutes=5)) == 1
+    assert close_reports.enqueue_close_reports(db, now + timedelta(minutes=10)) == 0
+    with db.session(read_only=True) as s:
+        posted = s.query(OutboxMessage).filter(OutboxMessage.kind == "close-report").one()
+    assert posted.target == "C0LEAD" and "QUOTE-" not in str(posted.payload)
