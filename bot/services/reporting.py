@@ -49,11 +49,25 @@ def _build(template: Template, responses: list[Response], snapshot: Snapshot, mi
                         finished=snapshot.finished, snapshot=snapshot)
 
 
+_CLOSED_SCORES: dict[tuple, float | None] = {}
+"""(database, round id, opened and closed at, threshold) -> score of a closed round: answers are refused after close, so a
+closed round's score never changes; App Home and the trend read it on every open."""
+_CLOSED_SCORES_MAX = 4096
+
+
 def _score(session, rnd: SurveyRound, min_group: int) -> float | None:
     """A round's alignment score alone (no bootstrap): for trends."""
+    key = (str(session.get_bind().url), rnd.id, rnd.opened_at, rnd.closed_at, min_group)
+    if rnd.status == "closed" and key in _CLOSED_SCORES:
+        return _CLOSED_SCORES[key]
     template = templates.get_template(session, rnd.template_id)
     responses, snapshot = report_inputs(session, rnd, template, min_group)
-    return _build(template, responses, snapshot, min_group, 0).score
+    score = _build(template, responses, snapshot, min_group, 0).score
+    if rnd.status == "closed":
+        if len(_CLOSED_SCORES) >= _CLOSED_SCORES_MAX:
+            _CLOSED_SCORES.clear()
+        _CLOSED_SCORES[key] = score
+    return score
 
 
 def _min_group(session, team_id: str) -> int:
