@@ -104,6 +104,9 @@ def step_submitted(ack: Ack, view_submission: ViewSubmission, requester: Request
     except survey_steps.Refused as exc:
         ack(response_action="update", view=notice_view(TITLE, str(exc)))
         return
+    except survey_steps.Busy as exc:  # the form stays open with what the person entered
+        ack(response_action="errors", errors={survey_modal.block_id(exc.question_id): str(exc)[:ERROR_LIMIT]})
+        return
     if result.outcome == "errors":
         errors = {survey_modal.block_id(qid): msg[:ERROR_LIMIT] for qid, msg in result.errors.items()}
         if not errors:  # values for blocks this step does not have: a forged submission

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from storage import answers, rounds, templates
@@ -39,8 +40,21 @@ CLOSED_WHILE_ANSWERING = "This round closed while you were answering; your last 
 OUT_OF_DATE = "This form is out of date. Please start again from the invitation."
 
 
+STEP_LOCK_WAIT = 2.0  # seconds a step waits for the database before it tells the person
+BUSY = "Not saved yet: the survey is busy for a moment. Press the button again; nothing you entered is lost."
+
+
 class Refused(Exception):
     """The person may not answer this round; the message says why, politely."""
+
+
+class Busy(Exception):
+    """The step could not be saved in time (the database was locked); nothing was written.
+    ``question_id``: the step's first question, where the form shows the message."""
+
+    def __init__(self, question_id: str):
+        super().__init__(BUSY)
+        self.question_id = question_id
 
 
 @dataclass(frozen=True)
@@ -139,7 +153,7 @@ def record_step(db: Database, team_id: str | None, user_id: str, round_id: int, 
                           first_question=questions[0].id)
     cleared = dict.fromkeys(q.id for q in questions if q.id not in values)
     try:
-        with db.session() as session:
+        with db.session(lock_timeout=STEP_LOCK_WAIT) as session:
             answers.save_answers(session, round_id, user_id, {**cleared, **values}, at=now)
             stored = answers.answers_of(session, round_id, user_id)
             finished = section + 1 >= len(template.sections) and not missing_required(template, stored)
@@ -150,6 +164,9 @@ def record_step(db: Database, team_id: str | None, user_id: str, round_id: int, 
         raise Refused(CLOSED_WHILE_ANSWERING) from None
     except NotParticipant:
         raise Refused(NOT_PARTICIPANT) from None
+    except OperationalError as exc:  # a lock not granted in time: rolled back, so nothing is saved
+        log.warning("survey step of round %s not saved in time: %s", round_id, exc.orig)
+        raise Busy(questions[0].id) from None
     assert participant is not None
     invitation = (participant.dm_channel, participant.invite_ts) \
         if participant.dm_channel and participant.invite_ts else None

@@ -111,3 +111,31 @@ def test_a_closed_round_or_an_out_of_range_step_is_refused(db, round_id):
     with pytest.raises(survey_steps.Refused, match="closed"):
         survey_steps.record_step(db, TEAM, "U1", round_id, 0, _raw(0), now=NOW + timedelta(days=8))
     assert _answer_count(db, "U1") == 0
+
+
+def test_a_step_waiting_too_long_for_the_lock_says_so_and_saves_nothing(db, round_id):
+    import threading
+
+    if db.dialect != "sqlite":
+        pytest.skip("the write lock of a whole database is SQLite's")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock():
+        with db.session() as s:
+            s.execute(update(SurveyRound).where(SurveyRound.id == round_id).values(title="Q1 ICP check"))
+            holding.set()
+            release.wait(timeout=30)
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    try:
+        assert holding.wait(timeout=10)
+        with pytest.raises(survey_steps.Busy) as raised:
+            survey_steps.record_step(db, TEAM, "U1", round_id, 0, _raw(0), now=NOW)
+        assert raised.value.question_id == TEMPLATE.sections[0].questions[0].id
+        assert "Not saved yet" in str(raised.value)
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    assert _answer_count(db, "U1") == 0
+    assert survey_steps.record_step(db, TEAM, "U1", round_id, 0, _raw(0), now=NOW).outcome == "next"
