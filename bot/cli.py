@@ -281,7 +281,7 @@ def _open_db():
 
 
 def _cmd_customers_import(args: argparse.Namespace) -> int:
-    from storage import customers, templates
+    from storage import customer_lists, templates
     from storage.errors import NotFound
 
     db = _open_db()
@@ -303,7 +303,7 @@ def _cmd_customers_import(args: argparse.Namespace) -> int:
     if imported is None:
         return 2
     with db.session() as session:
-        count = customers.replace_customers(session, args.team, imported.customers,
+        count = customer_lists.replace_customers(session, args.team, imported.customers,
                                             source=imported.layout, template_key=template.id)
     print(f"imported {count} customers ({imported.layout} layout, total revenue "
           f"{imported.total_revenue:,.0f}) into workspace {args.team}, replacing its previous list")
@@ -313,13 +313,13 @@ def _cmd_customers_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_customers_show(args: argparse.Namespace) -> int:
-    from storage import customers
+    from storage import customer_lists
 
     db = _open_db()
     if db is None:
         return 2
     with db.session(read_only=True) as session:
-        status = customers.customer_status(session, args.team)
+        status = customer_lists.customer_status(session, args.team)
     if not status.customers:
         print(f"workspace {args.team} has no customer list; import one with `icp-bot customers import`")
         return 0
@@ -330,13 +330,13 @@ def _cmd_customers_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_customers_delete(args: argparse.Namespace) -> int:
-    from storage import customers
+    from storage import customer_lists
 
     db = _open_db()
     if db is None:
         return 2
     with db.session() as session:
-        removed = customers.delete_customers(session, args.team)
+        removed = customer_lists.delete_customers(session, args.team)
     print(f"removed {removed} customers of workspace {args.team}")
     return 0
 

@@ -267,7 +267,7 @@ class IcpVersion(Base):
 class CustomerRecord(Base):
     """One customer account of a workspace, imported from a CRM export (the company's data).
 
-    The list is replaced as a whole on each import (``storage.customers``) and goes with the
+    The list is replaced as a whole on each import (``storage.customer_lists``) and goes with the
     workspace (ON DELETE CASCADE). ``traits`` holds canonical answers by question id.
     """
 

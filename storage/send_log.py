@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage._sql import insert
@@ -107,3 +107,8 @@ def list_messages(
     if kind is not None:
         stmt = stmt.where(SentMessage.kind == kind)
     return list(session.scalars(stmt.order_by(SentMessage.id)))
+
+
+def forget(session: Session, key: str) -> None:
+    """Drop ``key``'s entry: what it claimed did not happen and may be tried again."""
+    session.execute(delete(SentMessage).where(SentMessage.key == key))

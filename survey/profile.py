@@ -225,6 +225,12 @@ def _matches(trait: ProfileTrait, value: Any) -> bool:
     return low <= float(value) <= high
 
 
+def _as_fact(question: Question) -> Question:
+    """A prospect's trait is a fact, not a survey answer: no cap on how many options apply
+    (walk-away signs, industries) and no upper bound on a number."""
+    return question.model_copy(update={"max_choices": None, "max": None})
+
+
 def score_fit(profile: IcpProfile, template: Template, prospect: Mapping[str, Any]) -> FitResult:
     """Score a prospect (question id -> raw value, as a respondent would answer) against a profile.
 
@@ -237,7 +243,7 @@ def score_fit(profile: IcpProfile, template: Template, prospect: Mapping[str, An
             errors[question_id] = "is not a trait of this profile's template"
             continue
         try:
-            value = parse_answer(template.question(question_id), raw)
+            value = parse_answer(_as_fact(template.question(question_id)), raw)
         except AnswerError as exc:
             errors[question_id] = exc.message
             continue

@@ -58,8 +58,7 @@ from survey.answers import Response
 from survey.consensus import RULE_TEXT, ConsensusRule, is_agreed
 from survey.profile import IcpProfile, profile_from_report
 from survey.question_answers import QuestionAnswers, collect_answers, summarize
-from survey.score import MIN_INTERVAL_N, percentile_interval, weighted_score
-from survey.score import bootstrap as bootstrap_resamples
+from survey.score import MIN_INTERVAL_N, bootstrap_resamples, percentile_interval, weighted_score
 from survey.snapshot import Snapshot
 from survey.team_splits import (
     FDR_LEVEL,

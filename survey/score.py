@@ -39,7 +39,7 @@ def bootstrap_scores(
     items: list[QuestionAnswers], weights: np.ndarray, n: int, replicates: int, seed: int
 ) -> np.ndarray:
     """Scores of ``replicates`` resamples of the n respondents (with replacement)."""
-    return bootstrap(items, weights, n, replicates, seed)[0]
+    return bootstrap_resamples(items, weights, n, replicates, seed)[0]
 
 
 def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
@@ -53,7 +53,7 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
     return float(lo), float(hi)
 
 
-def bootstrap(
+def bootstrap_resamples(
     items: list[QuestionAnswers], weights: np.ndarray, n: int, replicates: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(scores, indices) of ``replicates`` resamples of the n respondents (with replacement):

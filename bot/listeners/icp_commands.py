@@ -45,7 +45,7 @@ def ratify(call: Call) -> None:
     _open(call, profile_modals.ratify_view(
         form.template, form.profile, round_id=form.round_id, template_row_id=form.template_row_id,
         round_title=form.round_title, respondents=form.respondents, round_open=form.round_open,
-        next_version=form.next_version))
+        next_version=form.next_version, agreement=form.agreement, customer_hints=form.customer_hints))
 
 
 def fit(call: Call) -> None:

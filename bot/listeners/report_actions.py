@@ -13,7 +13,7 @@ from bot.listeners.guards import leaders_only
 from bot.middleware import Requester
 from bot.payloads import BlockAction
 from bot.runtime import Runtime
-from bot.services import reminders
+from bot.services import reminders, reporting
 from bot.services.home import publish_home
 from bot.services.reporting import round_report
 from bot.views import leader_messages, report_blocks
@@ -67,11 +67,17 @@ def post_report(ack: Ack, body: dict, block_action: BlockAction, requester: Requ
     result = round_report(runtime.db, requester.team_id, round_id)
     if result is None:
         return
-    blocks = report_blocks.report_blocks(result.report, result.round.title, previous_score=result.previous_score)
+    if not reporting.claim_post(runtime.db, requester.team_id, round_id, channel, requester.user_id, runtime.now()):
+        respond(response_type="ephemeral", replace_original=False,
+                text="This report is already in the channel: it is posted once.")
+        return
+    blocks = report_blocks.report_blocks(result.report, result.round.title, previous_score=result.previous_score,
+                                         for_channel=True)
     try:
         client.chat_postMessage(channel=channel, text=f"ICP alignment report: {escape(result.round.title)}",
                                 blocks=blocks)
     except SlackApiError as exc:
+        reporting.release_post(runtime.db, requester.team_id, round_id, channel)  # not posted: may be tried again
         error = exc.response.get("error")
         hint = POST_HINTS.get(error, error)
         respond(response_type="ephemeral", replace_original=False, text=f"Could not post the report: {hint}.")

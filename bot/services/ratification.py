@@ -16,10 +16,18 @@ from typing import Any
 from bot.services.reporting import round_report
 from bot.views import profile_modals
 from bot.views.forms import RatifyMetadata
-from storage import icp, rounds, send_log, templates
+from storage import customer_lists, icp, rounds, send_log, templates
 from storage.db import Database
 from survey.answers import AnswersInvalid
 from survey.profile import IcpProfile, ProfileTrait, edit_profile
+from survey.reality import (
+    RealityComparison,
+    clean_customers,
+    compare_traits,
+    revenue_concentration,
+    top_customers,
+)
+from survey.reality_format import trait_hint
 from survey.template import QuestionKind, Template
 
 log = logging.getLogger(__name__)
@@ -39,6 +47,23 @@ class RatifyForm:
     respondents: int
     round_open: bool
     next_version: int
+    agreement: dict[str, tuple[float, bool]]  # question id -> (index, agreed)
+    customer_hints: dict[str, str]  # question id -> what the top customers look like
+
+
+def _customer_hints(db: Database, team_id: str, template: Template) -> dict[str, str]:
+    """For each trait, the top 20% of customers by revenue, where a customer list is imported."""
+    with db.session(read_only=True) as session:
+        imported = customer_lists.list_customers(session, team_id)
+    if not imported:
+        return {}
+    cleaned = clean_customers(imported, template)
+    top = top_customers(cleaned)
+    comparison = RealityComparison(customers=len(cleaned), top_customers=len(top),
+                                   revenue_concentration=revenue_concentration(cleaned, top),
+                                   traits=compare_traits(top, template))
+    hints = {q.id: trait_hint(comparison, q.id) for q in template.questions}
+    return {qid: hint for qid, hint in hints.items() if hint}
 
 
 def ratify_form(db: Database, team_id: str, round_id: int | None) -> RatifyForm:
@@ -54,10 +79,13 @@ def ratify_form(db: Database, team_id: str, round_id: int | None) -> RatifyForm:
             "Remind people with `/icp-check remind`, or ratify an earlier round with `/icp-check ratify <round>`.")
     with db.session(read_only=True) as session:
         current = icp.current_icp(session, team_id)
+    agreement = {q.id: (q.agreement, bool(q.agreed)) for q in report.questions
+                 if q.agreement is not None and not q.hidden}
     return RatifyForm(template=result.template, profile=report.profile or IcpProfile(template_id=result.template.id),
                       round_id=rnd.id, template_row_id=rnd.template_id, round_title=rnd.title,
                       respondents=report.respondents, round_open=rnd.is_open,
-                      next_version=(current.version + 1) if current else 1)
+                      next_version=(current.version + 1) if current else 1, agreement=agreement,
+                      customer_hints=_customer_hints(db, team_id, result.template))
 
 
 @dataclass(frozen=True)
@@ -84,8 +112,9 @@ def ratify(db: Database, team_id: str, user_id: str, view_id: str, meta: RatifyM
         raise Unavailable("That survey round is not available any more. Nothing was saved.")
     template = stored.template
     shown = profile_modals.ratify_questions(template)
-    # Slack sends every input block; one missing from the payload counts as left blank.
-    edits = {q.id: raw.get(q.id) for q in shown}
+    # Slack sends every input block; one missing from the payload counts as left blank, and so
+    # does the explicit "Not part of our ICP" choice.
+    edits = {q.id: None if raw.get(q.id) == profile_modals.NOT_IN_ICP else raw.get(q.id) for q in shown}
     base = _ratify_base(db, team_id, meta, template, {q.id for q in shown})
     try:
         profile = edit_profile(base, template, edits)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage import answers as answer_store
-from storage import rounds, templates, workspaces
+from storage import answers, rounds, send_log, templates, workspaces
 from storage.db import Database
 from storage.models import SurveyRound
 from survey.answers import Response
@@ -35,7 +34,7 @@ def report_inputs(session, rnd: SurveyRound, template: Template, min_group: int)
     Open round: the finished respondents in steps of ``min_group`` (``open_round_snapshot``);
     closed: everyone with an answer. Exports use the same inputs.
     """
-    responses = answer_store.responses_for_round(session, rnd.id, template)
+    responses = answers.responses_for_round(session, rnd.id, template)
     finished_at = {p.pseudonym: p.completed_at for p in rounds.list_participants(session, rnd.id)}
     if rnd.status == "open":
         return open_round_snapshot(responses, finished_at, min_group)
@@ -98,3 +97,20 @@ def round_report(db: Database, team_id: str, round_id: int | None = None, *, boo
         previous_score = _score(session, earlier[0], min_group) if earlier else None
     report = _build(template, responses, snapshot, min_group, bootstrap)
     return RoundReport(round=rnd, template=template, report=report, previous_score=previous_score)
+
+
+def _post_key(team_id: str, round_id: int, channel: str) -> str:
+    return f"post-report:{team_id}:{round_id}:{channel}"
+
+
+def claim_post(db: Database, team_id: str, round_id: int, channel: str, user_id: str, now) -> bool:
+    """True for the first "Post to this channel" of a round's report in a channel."""
+    with db.session() as session:
+        return send_log.claim(session, _post_key(team_id, round_id, channel), kind="post-report", team_id=team_id,
+                              target=channel, at=now)
+
+
+def release_post(db: Database, team_id: str, round_id: int, channel: str) -> None:
+    """The post failed (Slack refused it): the button may be used again."""
+    with db.session() as session:
+        send_log.forget(session, _post_key(team_id, round_id, channel))

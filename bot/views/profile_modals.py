@@ -20,8 +20,11 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     InputBlock,
+    Option,
     PlainTextInputElement,
+    RadioButtonsElement,
     SectionBlock,
+    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -95,9 +98,42 @@ def _prefill(profile: IcpProfile, question: Question) -> Any:
     return trait.value if trait is not None else None
 
 
+NOT_IN_ICP = "__not_in_icp__"
+NOT_IN_ICP_LABEL = "Not part of our ICP"
+
+
+def _with_not_in_icp(block: InputBlock) -> InputBlock:
+    """A choice that can be taken back: radio buttons and selects cannot be cleared in Slack,
+    so they get an explicit "Not part of our ICP" option (a select when ten radios are full)."""
+    element = block.element
+    if isinstance(element, (RadioButtonsElement, StaticSelectElement)):
+        options = [*(element.options or []), Option(value=NOT_IN_ICP, text=plain(NOT_IN_ICP_LABEL, 75))]
+        if isinstance(element, RadioButtonsElement) and len(options) <= survey_modal.CHOICE_LIMIT:
+            element.options = options
+        else:
+            block.element = StaticSelectElement(action_id=element.action_id, options=options[:100],
+                                                initial_option=element.initial_option,
+                                                placeholder=plain("Choose one"))
+    return block
+
+
+def _agreement_hint(question: Question, agreement: tuple[float, bool] | None, hint: str | None) -> str | None:
+    parts = []
+    if agreement is not None:
+        index, agreed = agreement
+        parts.append(f"Agreement {index:.2f}: {'agreed' if agreed else 'not agreed yet'}.")
+    if hint:
+        parts.append(hint)
+    return " ".join(parts) or None
+
+
 def ratify_view(template: Template, profile: IcpProfile, *, round_id: int, template_row_id: int,
-                round_title: str, respondents: int, round_open: bool, next_version: int) -> View:
-    """The consensus of a round as an editable form, one pre-filled input per trait."""
+                round_title: str, respondents: int, round_open: bool, next_version: int,
+                agreement: dict[str, tuple[float, bool]] | None = None,
+                customer_hints: dict[str, str] | None = None) -> View:
+    """The consensus of a round as an editable form, one pre-filled input per trait, each with
+    how far the team agreed on it (``agreement``: question id -> (index, agreed)) and, where a
+    customer list is imported, what the top customers look like (``customer_hints``)."""
     questions = ratify_questions(template)
     intro = (f"The consensus of *{escape(round_title)}* (round {round_id}, {respondents} respondents). "
              f"Edit any trait before saving; leave one blank to drop it from the ICP. "
@@ -114,7 +150,12 @@ def ratify_view(template: Template, profile: IcpProfile, *, round_id: int, templ
         notes.append(f"{hidden} more trait(s) do not fit in this form and keep their consensus value.")
     if notes:
         blocks.append(ContextBlock(elements=[mrkdwn(" ".join(notes))]))
-    blocks += [_optional(survey_modal.question_block(q, _prefill(profile, q))) for q in questions]
+    for question in questions:
+        block = _with_not_in_icp(_optional(survey_modal.question_block(question, _prefill(profile, question))))
+        text = _agreement_hint(question, (agreement or {}).get(question.id), (customer_hints or {}).get(question.id))
+        if text:
+            block.hint = plain(text[:2000], 2000)
+        blocks.append(block)
     return View(
         type="modal",
         callback_id=RATIFY_CALLBACK,
@@ -141,6 +182,19 @@ def ratified_view(profile: IcpProfile, template: Template, *, version: int, roun
 # -- fit -------------------------------------------------------------------------------------
 
 
+def prospect_label(question: Question) -> str:
+    """The question as it reads about a prospect: "The prospect's company size"."""
+    if question.short:
+        return f"The prospect's {question.short[0].lower()}{question.short[1:]}"
+    return question.prompt
+
+
+def prospect_question(question: Question) -> Question:
+    """A trait as a prospect has it: a fact, so no survey caps (as many warning signs or
+    industries as apply; a number above the survey's bound)."""
+    return question.model_copy(update={"max_choices": None, "max": None})
+
+
 def fit_view(profile: IcpProfile, template: Template, *, version: int, template_row_id: int) -> View:
     """Describe a prospect: its name and what is known of each ICP trait, all optional."""
     blocks: list[Block] = [
@@ -151,8 +205,8 @@ def fit_view(profile: IcpProfile, template: Template, *, version: int, template_
                                                  placeholder=plain("e.g. Acme Corp"))),
     ]
     for question in fit_questions(profile, template):
-        label = DISQUALIFIER_LABEL if question.id == profile.disqualifier_question else None
-        blocks.append(_optional(survey_modal.question_block(question), label))
+        label = DISQUALIFIER_LABEL if question.id == profile.disqualifier_question else prospect_label(question)
+        blocks.append(_optional(survey_modal.question_block(prospect_question(question)), label))
     return View(
         type="modal",
         callback_id=FIT_CALLBACK,

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from storage import customers as customer_repo
-from storage import icp
+from storage import customer_lists, icp
 from storage.db import Database
 
 SAMPLES = Path(str(resources.files("survey.samples")))
@@ -184,15 +183,15 @@ def test_customers_import_and_fit_against_the_ratified_icp(tmp_path, monkeypatch
     assert "imported 45 customers (hubspot layout" in capsys.readouterr().out
     db = Database(url)
     with db.session() as s:
-        stored = customer_repo.list_customers(s, "T1")
+        stored = customer_lists.list_customers(s, "T1")
         assert sorted((c.id, c.revenue) for c in stored) == sorted((c[0], c[1]) for c in hand_hubspot())
     assert main(["customers", "show", "--team", "T1"]) == 0
     assert "45 customers, total revenue 1,674,950" in capsys.readouterr().out
     # a second import replaces the list
     assert main(["customers", "import", str(SALESFORCE), "--team", "T1", "--opportunities", str(OPPORTUNITIES)]) == 0
     with db.session() as s:
-        assert customer_repo.customer_status(s, "T1").source == "salesforce"
-        assert all(c.id.startswith("001") for c in customer_repo.list_customers(s, "T1"))
+        assert customer_lists.customer_status(s, "T1").source == "salesforce"
+        assert all(c.id.startswith("001") for c in customer_lists.list_customers(s, "T1"))
 
     assert main(["fit", "--prospects", str(PROSPECTS), "--team", "T1"]) == 2
     assert "no ratified ICP" in capsys.readouterr().err

@@ -118,7 +118,7 @@ def test_customers_import_from_a_crm_names_what_is_missing(tmp_path, monkeypatch
 
 def test_customers_import_from_hubspot_stores_the_pulled_list(tmp_path, monkeypatch, capsys) -> None:
     from bot.cli import main
-    from storage import customers as repo
+    from storage import customer_lists
     from storage.db import Database
 
     first, second = _json("hubspot_companies_page1.json"), _json("hubspot_companies_page2.json")
@@ -130,7 +130,7 @@ def test_customers_import_from_hubspot_stores_the_pulled_list(tmp_path, monkeypa
     assert "imported 45 customers (hubspot layout" in capsys.readouterr().out
     db = Database(url)
     with db.session() as s:
-        stored = repo.list_customers(s, "T1")
+        stored = customer_lists.list_customers(s, "T1")
     db.dispose()
     exported = read_customers(SAMPLES / "customers-hubspot.csv", TEMPLATE).customers
     assert sorted(stored, key=lambda c: c.id) == sorted(exported, key=lambda c: c.id)

@@ -17,8 +17,7 @@ from bot.services.export import (
     format_number,
     prepare_export,
 )
-from storage import answers as answer_store
-from storage import rounds, templates, workspaces
+from storage import answers, rounds, templates, workspaces
 from storage.db import Database
 from survey.answers import Response, validate_answers
 from survey.spreadsheet import SpreadsheetError, parse_responses
@@ -196,7 +195,7 @@ def _round_with(db: Database, answered: dict[str, dict], *, min_group: int = 3, 
         rnd = rounds.create_round(s, TEAM, stored.id, title="Q4 ICP check", created_by="ULEADER01")
         rounds.add_participants(s, rnd.id, [(user, None) for user in answered])
         for user, raw in answered.items():
-            answer_store.save_answers(s, rnd.id, user, validate_answers(CORE, raw, require=False))
+            answers.save_answers(s, rnd.id, user, validate_answers(CORE, raw, require=False))
         if close:
             rounds.close_round(s, rnd.id)
         return rnd.id

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import survey.score as score_module
+import survey.score
 from survey.agreement import (
     multi_agreement,
     number_agreement,
@@ -216,7 +216,7 @@ def test_bootstrap_interval_contains_the_score_and_is_deterministic(small):
 def test_bootstrap_does_not_depend_on_chunking(small, monkeypatch):
     responses = six() * 1  # 6 respondents
     whole = build_report(small, responses, bootstrap=300, seed=5).score_interval
-    monkeypatch.setattr(score_module, "BOOTSTRAP_CELLS", 7)  # one resample per chunk
+    monkeypatch.setattr(survey.score, "BOOTSTRAP_CELLS", 7)  # one resample per chunk
     assert build_report(small, responses, bootstrap=300, seed=5).score_interval == whole
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.services.reporting import round_report
-from storage import answers as answer_store
-from storage import rounds, templates, workspaces
+from storage import answers, rounds, templates, workspaces
 from storage.db import Database
 from survey.answers import validate_answers
 from survey.template import load_builtin
@@ -23,7 +22,7 @@ def _round(db: Database, people: dict[str, dict]) -> int:
         rnd = rounds.create_round(s, TEAM, stored.id, title="Q1", created_by="ULEADER01")
         rounds.add_participants(s, rnd.id, [(user, None) for user in people])
         for user, raw in people.items():
-            answer_store.save_answers(s, rnd.id, user, validate_answers(CORE, raw, require=False))
+            answers.save_answers(s, rnd.id, user, validate_answers(CORE, raw, require=False))
         return rnd.id
 
 
