@@ -1,0 +1,177 @@
+"""Bad requests under the production HTTP server: 401 (not signed) or 400 (signed but not a
+Slack payload), one log line without a traceback or the body, and the database untouched.
+
+Served by ``bot.server.asgi_app`` under a real uvicorn on loopback, in HTTP and OAuth modes;
+bolt's own dispatch (``harden_request_verification``) is checked too."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlparse
+
+import pytest
+from slack_bolt.request import BoltRequest
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.server import EVENTS_PATH, harden_request_verification
+from bot.settings import Mode, Settings
+from storage.db import Database
+from storage.models import Base
+from tests.fakeslack import sign
+
+from .conftest import http_settings
+from .helpers import LEADER, SECRET, STAFF, SlackClientSim, drain, start_round
+from .test_http_server import serve_uvicorn
+
+ANSWER = "our-secret-strategy-answer"
+FORM = f"command=%2Ficp-check&text={ANSWER}&user_id=U0LEAD&team_id=T0001&response_url=https%3A%2F%2Fhooks.slack.com%2Fx"
+
+
+def _fresh() -> str:
+    return str(int(time.time()))
+
+
+def _unsigned_cases() -> list[tuple[str, bytes, dict[str, str]]]:
+    ts = _fresh()
+    good_sig = sign(SECRET, FORM, int(ts))["X-Slack-Signature"]
+    return [
+        ("no headers", FORM.encode(), {}),
+        ("timestamp abc", FORM.encode(), {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": good_sig}),
+        ("timestamp 1e10", FORM.encode(), {"X-Slack-Request-Timestamp": "1e10", "X-Slack-Signature": good_sig}),
+        ("timestamp empty", FORM.encode(), {"X-Slack-Request-Timestamp": "", "X-Slack-Signature": good_sig}),
+        ("timestamp huge", FORM.encode(), {"X-Slack-Request-Timestamp": "9" * 400, "X-Slack-Signature": good_sig}),
+        ("timestamp negative", FORM.encode(), {"X-Slack-Request-Timestamp": "-1", "X-Slack-Signature": good_sig}),
+        ("stale timestamp", FORM.encode(), sign(SECRET, FORM, int(ts) - 600)),
+        ("signature not ascii", FORM.encode(), {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=\xe9"}),
+        ("wrong secret", FORM.encode(), sign("not-the-secret", FORM, int(ts))),
+        ("unsigned broken json", b'{"type": ', {"Content-Type": "application/json",
+                                                "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + "0" * 64}),
+        ("unsigned broken payload", b"payload=%7Bnot-json", {"X-Slack-Request-Timestamp": ts,
+                                                             "X-Slack-Signature": "v0=" + "0" * 64}),
+        ("unsigned not utf-8", b"\xff\xfe\x00payload", {"X-Slack-Request-Timestamp": ts}),
+        ("unsigned json list", b"[1, 2]", {"Content-Type": "application/json"}),
+    ]
+
+
+def _signed(body: bytes | str, content_type: str | None = None) -> dict[str, str]:
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    headers = sign(SECRET, text)
+    if content_type:
+        headers["Content-Type"] = content_type
+    return headers
+
+
+def _signed_malformed_cases() -> list[tuple[str, bytes, dict[str, str]]]:
+    cases: list[tuple[str, bytes | str, str | None]] = [
+        ("broken json", '{"type": "event_callback", ', "application/json"),
+        ("json list", "[1, 2, 3]", "application/json"),
+        ("json number", "12", "application/json"),
+        ("broken payload", "payload=%7Bnot-json", None),
+        ("payload is a list", "payload=%5B1%5D", None),
+        ("enterprise is a number", '{"type": "event_callback", "enterprise": 5}', "application/json"),
+    ]
+    return [(name, body.encode() if isinstance(body, str) else body, _signed(body, ct))
+            for name, body, ct in cases]
+
+
+def snapshot(db: Database) -> dict[str, list[tuple]]:
+    with db.session(read_only=True) as s:
+        return {t.name: sorted(map(tuple, s.execute(select(t)).all()), key=repr)
+                for t in Base.metadata.sorted_tables}
+
+
+def post(base: str, body: bytes, headers: dict[str, str]) -> int:
+    url = urlparse(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    try:
+        conn.request("POST", EVENTS_PATH, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _logs(caplog: pytest.LogCaptureFixture) -> Iterator[list[logging.LogRecord]]:
+    caplog.clear()
+    records: list[logging.LogRecord] = []
+    yield records
+    records.extend(r for r in caplog.records if r.levelno >= logging.INFO)
+
+
+def _check_refusals(base: str, db: Database, caplog, cases, status: int) -> None:
+    before = snapshot(db)
+    for name, body, headers in cases:
+        with _logs(caplog) as records:
+            got = post(base, body, headers)
+        assert got == status, (name, got)
+        assert len(records) == 1, (name, [r.getMessage() for r in records])
+        record = records[0]
+        assert record.exc_info is None and record.levelno == logging.WARNING, name
+        assert f"({status})" in record.getMessage()
+        assert ANSWER not in record.getMessage() and "hooks.slack.com" not in record.getMessage()
+    assert snapshot(db) == before
+
+
+@pytest.fixture
+def verbose(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Capture at INFO, bolt included (the e2e conftest quiets it to ERROR)."""
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="slack_bolt")
+    return caplog
+
+
+def test_http_mode_refuses_bad_requests_with_one_line(fake, db, verbose):
+    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+    try:
+        with serve_uvicorn(app) as base:
+            sim = SlackClientSim(fake, base + EVENTS_PATH, SECRET, command="/icp-check")
+            start_round(fake, sim, users=STAFF[:3])  # something to leave untouched
+            _check_refusals(base, db, verbose, _unsigned_cases(), 401)
+            _check_refusals(base, db, verbose, _signed_malformed_cases(), 400)
+            # and a good request still works afterwards
+            assert sim.slash(LEADER, "help").status == 200
+    finally:
+        drain(app)
+
+
+def test_oauth_mode_refuses_bad_requests_with_one_line(fake, db, verbose):
+    settings = Settings(_env_file=None, slack_client_id=fake.client_id, slack_client_secret=fake.client_secret,
+                        slack_signing_secret=SECRET, slack_api_url=fake.api_url)
+    app = create_app(settings, db=db, mode=Mode.OAUTH)
+    try:
+        with serve_uvicorn(app) as base:
+            _check_refusals(base, db, verbose, _unsigned_cases(), 401)
+            _check_refusals(base, db, verbose, _signed_malformed_cases(), 400)
+            # the OAuth pages answer junk without a 500
+            url = urlparse(base)
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+            conn.request("GET", "/slack/oauth_redirect?code=%ff&state=%00")
+            assert conn.getresponse().status < 500
+            conn.close()
+    finally:
+        drain(app)
+
+
+def test_bolt_dispatch_answers_401_for_malformed_headers(fake, db, verbose):
+    """``app.dispatch`` (bolt's own signature middleware) after harden_request_verification."""
+    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+    harden_request_verification(app)
+    before = snapshot(db)
+    try:
+        for ts, signature in [("abc", "v0=" + "0" * 64), ("1e10", "v0=" + "0" * 64), (_fresh(), "v0=\xe9")]:
+            verbose.clear()
+            response = app.dispatch(BoltRequest(body=FORM, headers={"x-slack-request-timestamp": ts,
+                                                                    "x-slack-signature": signature}))
+            assert response.status == 401, ts
+            records = [r for r in verbose.records if r.levelno >= logging.INFO]
+            assert len(records) == 1 and records[0].exc_info is None, [r.getMessage() for r in records]
+        assert snapshot(db) == before
+    finally:
+        drain(app)
