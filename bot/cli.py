@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+DEFAULT_HOST = "127.0.0.1"  # bot.server.DEFAULT_HOST; not imported so `icp-bot report` stays light
+
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from survey.report import build_report
@@ -107,9 +109,30 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: str, stream=None):
+    """The process's one log handler (stderr), with the privacy filter on it: whatever logs,
+    bolt, slack_sdk, uvicorn or the bot, no answer, token or secret reaches the output.
+    Returns the handler (tests read their own stream and remove it)."""
     import logging
 
+    from bot.log_privacy import install
+
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    install(handler)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    if level != "DEBUG":  # a line per migration plugin and per job run is noise
+        for chatty in ("alembic", "apscheduler"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+    return handler
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
     from bot.app import create_app
     from bot.deps import Deps
     from bot.server import run_http, run_socket_mode
@@ -126,10 +149,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.icp_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.icp_log_level != "DEBUG":  # a line per migration plugin and per job run is noise
-        for chatty in ("alembic", "apscheduler"):
-            logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging(settings.icp_log_level)
     db = Database(settings.database_url)
     if db.dialect == "sqlite" or args.migrate:
         db.upgrade()
@@ -188,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     how = run.add_mutually_exclusive_group()
     how.add_argument("--http", action="store_true", help="serve HTTP at /slack/events (SLACK_SIGNING_SECRET)")
     how.add_argument("--oauth", action="store_true", help="HTTP with OAuth for many workspaces")
-    run.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
+    run.add_argument("--host", default=DEFAULT_HOST,
+                     help="HTTP address to listen on (default 127.0.0.1: loopback, for a TLS reverse "
+                          "proxy on the same host; 0.0.0.0 listens on every interface, e.g. in a container)")
     run.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     run.add_argument("--migrate", action="store_true", help="apply migrations before start (PostgreSQL)")
     run.add_argument("--no-scheduler", action="store_true",

@@ -33,7 +33,6 @@ from slack_sdk.signature import SignatureVerifier
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-DEFAULT_HOST = "127.0.0.1"
 
 # Slack sends Unix seconds and "v0=" + 64 hex digits; anything else cannot be a valid request.
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")

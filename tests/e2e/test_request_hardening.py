@@ -7,8 +7,11 @@ bolt's own dispatch (``harden_request_verification``) is checked too."""
 from __future__ import annotations
 
 import http.client
+import io
 import logging
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlparse
@@ -18,11 +21,12 @@ from slack_bolt.request import BoltRequest
 from sqlalchemy import select
 
 from bot.app import create_app
+from bot.cli import configure_logging
 from bot.server import EVENTS_PATH, harden_request_verification
 from bot.settings import Mode, Settings
 from storage.db import Database
 from storage.models import Base
-from tests.fakeslack import sign
+from tests.fakeslack import serve_bolt_app, sign
 
 from .conftest import http_settings
 from .helpers import LEADER, SECRET, STAFF, SlackClientSim, drain, start_round
@@ -175,3 +179,58 @@ def test_bolt_dispatch_answers_401_for_malformed_headers(fake, db, verbose):
         assert snapshot(db) == before
     finally:
         drain(app)
+
+
+# ------------------------------------------------------------------------------ log privacy
+@contextmanager
+def _bot_logging(level: str = "INFO") -> Iterator[io.StringIO]:
+    """The logging ``icp-bot run`` sets up, into a buffer; bolt at its default level."""
+    stream = io.StringIO()
+    loggers = [logging.getLogger(name) for name in ("", "slack_bolt", "slack_sdk")]
+    levels = [logger.level for logger in loggers]
+    for library in loggers[1:]:  # the e2e conftest quiets them
+        library.setLevel(logging.NOTSET)
+    handler = configure_logging(level, stream=stream)
+    try:
+        yield stream
+    finally:
+        loggers[0].removeHandler(handler)
+        for logger, old in zip(loggers, levels, strict=True):
+            logger.setLevel(old)
+
+
+def test_a_forged_request_leaves_no_answer_in_the_logs(fake, db):
+    """bolt logs the whole body of a request with a bad signature at INFO; behind the privacy
+    filter the line stays, the answer, the response_url and the user's text do not."""
+    with _bot_logging() as logs:  # before create_app, as in `icp-bot run`: bolt copies the root level
+        app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+        with serve_bolt_app(app) as url:  # bolt's own adapter: no pre-check
+            headers = {"Content-Type": "application/x-www-form-urlencoded",
+                       **sign("not-the-secret", FORM)}
+            request = urllib.request.Request(url, data=FORM.encode(), headers=headers, method="POST")
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=5)  # noqa: S310 - loopback
+            assert refused.value.code == 401
+        drain(app)
+    output = logs.getvalue()
+    assert "Invalid request signature detected" in output  # the line is kept...
+    assert ANSWER not in output and "hooks.slack.com/x" not in output  # ...without the body
+    assert "U0LEAD" not in output
+
+
+def test_the_log_filter_masks_tokens_and_secrets_at_every_level():
+    with _bot_logging("DEBUG") as logs:
+        sdk = logging.getLogger("slack_sdk.web.base_client")
+        sdk.debug("Received the following response - status: 200, body: "
+                  '{"ok": true, "access_token": "xoxb-17-abc", "refresh_token": "xoxe-1-def"}')
+        sdk.debug("Sending a request - body_params: {'client_id': '1.2', 'client_secret': 'shh-123'}")
+        try:
+            raise RuntimeError("auth failed for xoxp-999-secret")
+        except RuntimeError:
+            logging.getLogger("bot.test").exception("listener failed")
+        logging.getLogger("bot.test").info("payload %s", {"type": "view_submission", "view": {
+            "state": {"values": {"b": {"a": {"value": ANSWER}}}}}})
+    output = logs.getvalue()
+    for secret in ("xoxb-17-abc", "xoxe-1-def", "shh-123", "xoxp-999-secret", ANSWER):
+        assert secret not in output, secret
+    assert "listener failed" in output and "Traceback" in output and "client_id" in output
