@@ -132,6 +132,44 @@ def configure_logging(level: str, stream=None):
     return handler
 
 
+def _cmd_keys_generate(args: argparse.Namespace) -> int:
+    from storage.slack_oauth import generate_key
+
+    print(generate_key())
+    return 0
+
+
+def _cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Re-encrypt every stored Slack token with the first key of ICP_ENCRYPTION_KEY."""
+    from bot.settings import SettingsError, load_settings
+    from storage.db import Database
+    from storage.slack_oauth import TokenKeyError, rotate_tokens
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    key = settings.encryption_key()
+    if key is None:
+        print("error: ICP_ENCRYPTION_KEY is not set: set it to NEW,OLD (the new key first, then the "
+              "key the tokens are encrypted with now)", file=sys.stderr)
+        return 2
+    db = Database(settings.database_url)
+    if not db.is_up_to_date():
+        print("error: the database schema is behind this version; run `icp-bot db upgrade` first",
+              file=sys.stderr)
+        return 2
+    try:
+        written = rotate_tokens(db, key)
+    except TokenKeyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{written} stored Slack tokens are now encrypted with the first key of ICP_ENCRYPTION_KEY; "
+          "the other keys can be removed from it")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.app import create_app
     from bot.deps import Deps
@@ -218,6 +256,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--housekeeping-interval", type=int, default=300, metavar="SECONDS",
                      help="how often to close due rounds and send due reminders (default 300)")
     run.set_defaults(func=_cmd_run)
+
+    keys = sub.add_parser("keys", help="the key that encrypts stored Slack tokens (ICP_ENCRYPTION_KEY)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    generate = keys_sub.add_parser("generate", help="print a new key for ICP_ENCRYPTION_KEY")
+    generate.set_defaults(func=_cmd_keys_generate)
+    rotate = keys_sub.add_parser(
+        "rotate", help="re-encrypt every stored token with the first key of ICP_ENCRYPTION_KEY=new,old",
+        description="Re-encrypt every stored Slack token with the first key of ICP_ENCRYPTION_KEY. "
+                    "Set ICP_ENCRYPTION_KEY=NEW,OLD (start the bot with it too), run this, then drop OLD. "
+                    "Plaintext tokens from before encryption are encrypted as well.")
+    rotate.set_defaults(func=_cmd_keys_rotate)
 
     db = sub.add_parser("db", help="database")
     db_sub = db.add_subparsers(dest="db_command", required=True)
