@@ -170,6 +170,71 @@ def _cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _up_to_date_database():
+    """DATABASE_URL's database when its schema is current; else None, having said why."""
+    from bot.settings import SettingsError, load_settings
+    from storage.db import Database
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    db = Database(settings.database_url)
+    if not db.is_up_to_date():
+        print("error: the database schema is behind this version; run `icp-bot db upgrade` first",
+              file=sys.stderr)
+        return None
+    return db
+
+
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from storage.privacy import forget_user
+
+    db = _up_to_date_database()
+    if db is None:
+        return 2
+    try:
+        with db.session() as session:
+            done = forget_user(session, args.team, args.user_id)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not done.anything:
+        print(f"nothing of {args.user_id} is stored for workspace {args.team}")
+        return 0
+    print(f"{args.user_id} is forgotten in workspace {args.team}: "
+          f"{done.closed_rounds} closed round(s) keep {done.answers_kept} answer(s) under the round's pseudonym; "
+          f"removed from {done.open_rounds} open round(s) with {done.answers_deleted} answer(s); "
+          f"{'no longer a leader; ' if done.leader else ''}"
+          f"{done.log_entries} sent-message entries and {done.other_rows} other row(s) anonymised")
+    return 0
+
+
+def _cmd_db_copy(args: argparse.Namespace) -> int:
+    from bot.settings import SettingsError, load_settings
+    from storage.copy import CopyError, copy_database
+    from storage.db import Database
+
+    try:
+        settings = load_settings(database_url=args.to)  # the target URL, checked as DATABASE_URL is
+        source_url = load_settings().database_url
+    except SettingsError as exc:
+        print(f"error: {exc}".replace("DATABASE_URL", "--to"), file=sys.stderr)
+        return 2
+    source, target = Database(source_url), Database(settings.database_url)
+    try:
+        result = copy_database(source, target, progress=lambda table, n: print(f"  {table}: {n} rows"))
+    except CopyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    shown = target.url.render_as_string(hide_password=True)
+    print(f"copied {result.total} rows in {len(result.rows)} tables to {shown}")
+    for name in result.skipped:
+        print(f"  not copied: {name} (created at run time by another library)")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.app import create_app
     from bot.deps import Deps
@@ -272,6 +337,21 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_sub.add_parser("upgrade", help="apply migrations to DATABASE_URL")
     upgrade.set_defaults(func=_cmd_db_upgrade)
+    copy = db_sub.add_parser(
+        "copy", help="copy every row of DATABASE_URL into an empty database (e.g. SQLite -> PostgreSQL)",
+        description="Migrate the target to the current schema and copy every table of DATABASE_URL into "
+                    "it in one transaction; a target that holds any row is refused. Stop the bot first.")
+    copy.add_argument("--to", required=True, metavar="URL", help="the target, e.g. postgresql://icp@db/icp")
+    copy.set_defaults(func=_cmd_db_copy)
+
+    forget = sub.add_parser(
+        "forget", help="erase a person's Slack user id from a workspace's data",
+        description="Erase USER_ID from the workspace: closed rounds keep their answers under the round's "
+                    "pseudonym (their reports do not change), open rounds lose the person and their "
+                    "answers, leadership and every other mention of the id go.")
+    forget.add_argument("user_id", metavar="USER_ID", help="the person's Slack user id (U...)")
+    forget.add_argument("--team", required=True, help="the workspace's Slack team id (T...)")
+    forget.set_defaults(func=_cmd_forget)
     return parser
 
 

@@ -35,6 +35,7 @@ from storage.models import (
 
 KEY_SETTING = "ICP_ENCRYPTION_KEY"
 TOKEN_COLUMNS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+TOKEN_COLUMN_WIDTH = 200  # slack_sdk's String(200)
 _PLAINTEXT_PREFIX = "xox"  # every Slack bot, user and refresh token; a Fernet token starts "gAAAA"
 
 
@@ -96,7 +97,12 @@ class EncryptedToken(TypeDecorator[str]):
     def process_bind_param(self, value: str | None, dialect) -> str | None:
         if value is None or self.cipher is None:
             return value
-        return self.cipher.encrypt(value.encode("utf-8")).decode("ascii")
+        encrypted = self.cipher.encrypt(value.encode("utf-8")).decode("ascii")
+        if dialect.name == "postgresql" and len(encrypted) > TOKEN_COLUMN_WIDTH:
+            # slack_sdk's columns are VARCHAR(200): a Fernet token holds a Slack token of < 80 characters
+            raise ValueError(f"an encrypted Slack token takes {len(encrypted)} characters and the column "
+                             f"holds {TOKEN_COLUMN_WIDTH}: the token columns must be widened by a migration")
+        return encrypted
 
     def process_result_value(self, value: str | None, dialect) -> str | None:
         if value is None or not is_encrypted(value):

@@ -91,3 +91,36 @@ def test_http_listens_on_loopback_unless_told_otherwise():
     assert parser.parse_args(["run", "--http", "--host", "0.0.0.0"]).host == "0.0.0.0"
     run_help = parser._subparsers._group_actions[0].choices["run"].format_help()
     assert "127.0.0.1" in run_help and "proxy" in run_help
+
+
+def test_forget_from_the_command_line(tmp_path, capsys):
+    from storage import rounds
+    from tests.storage.sample_data import PEOPLE, TEAM, populate
+
+    db = Database(f"sqlite:///{tmp_path / 'icp.db'}")
+    db.upgrade()
+    sample = populate(db)
+    assert main(["forget", PEOPLE[1], "--team", TEAM]) == 0
+    out = capsys.readouterr().out
+    assert "1 closed round(s)" in out and "removed from 1 open round(s) with 1 answer(s)" in out
+    with db.session(read_only=True) as s:
+        assert PEOPLE[1] not in {p.user_id for r in (sample.closed_round, sample.open_round)
+                                 for p in rounds.list_participants(s, r)}
+    assert main(["forget", PEOPLE[1], "--team", TEAM]) == 0
+    assert "nothing of" in capsys.readouterr().out
+
+
+def test_db_copy_from_the_command_line(tmp_path, capsys):
+    from tests.storage.sample_data import populate
+
+    db = Database(f"sqlite:///{tmp_path / 'icp.db'}")
+    db.upgrade()
+    populate(db)
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    assert main(["db", "copy", "--to", target]) == 0
+    out = capsys.readouterr().out
+    assert "answers:" in out and "copied" in out
+    assert main(["db", "copy", "--to", target]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert main(["db", "copy", "--to", "mysql://elsewhere"]) == 2
+    assert "--to" in capsys.readouterr().err
