@@ -260,6 +260,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("error: the database schema is behind this version; run `icp-bot db upgrade` "
               "(or start with --migrate)", file=sys.stderr)
         return 2
+    if mode == Mode.OAUTH:
+        from storage.slack_oauth import TokenKeyError, check_stored_tokens
+
+        try:
+            check_stored_tokens(db, settings.encryption_key())
+        except TokenKeyError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     deps = Deps(db=db)  # one pacer for the listeners and the scheduler
     app = create_app(settings, db=db, mode=mode, deps=deps)
     scheduler = None

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.asgi import SlackRequestHandler
@@ -95,6 +96,14 @@ def verified_request(verifier: SignatureVerifier, raw_body: bytes, headers: dict
         raise Refused(400, f"signed body is not a Slack payload ({type(exc).__name__})") from exc
 
 
+def _is_ssl_check(raw_body: bytes) -> bool:
+    """Slack's certificate check of a slash command URL (``ssl_check=1``): bolt answers it 200
+    before verifying anything, and so do we; nothing is dispatched."""
+    if not raw_body.startswith(b"ssl_check=") and b"&ssl_check=" not in raw_body:
+        return False
+    return parse_qs(raw_body.decode("utf-8", errors="replace")).get("ssl_check") == ["1"]
+
+
 async def _read_body(receive) -> bytes:
     chunks = bytearray()
     while True:
@@ -126,10 +135,14 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
         method, path = scope["method"], scope["path"]
         try:
             if method == "POST" and path == self.path:
-                bolt_request = verified_request(self.verifier, await _read_body(receive), _headers(scope),
-                                                _query(scope))
-                response = await asyncio.to_thread(self.app.dispatch, bolt_request)
-                answer = AsgiHttpResponse(status=response.status, headers=response.headers, body=response.body)
+                body = await _read_body(receive)
+                if _is_ssl_check(body):
+                    answer = AsgiHttpResponse(status=200, headers={}, body="")
+                else:
+                    bolt_request = verified_request(self.verifier, body, _headers(scope), _query(scope))
+                    response = await asyncio.to_thread(self.app.dispatch, bolt_request)
+                    answer = AsgiHttpResponse(status=response.status, headers=response.headers,
+                                              body=response.body)
             else:
                 answer = await self._get_http_response(method=method, path=path,
                                                        request=_QueryCheckedRequest(scope, receive))

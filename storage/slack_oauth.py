@@ -174,3 +174,20 @@ def rotate_tokens(db: Database, encryption_key: str | Sequence[str]) -> int:
                     conn.execute(update(table).where(table.c.id == row["id"]).values(**values))
                     written += len(values)
     return written
+
+
+def check_stored_tokens(db: Database, encryption_key: str | Sequence[str] | None) -> int:
+    """Raise TokenKeyError unless every stored token opens with ``encryption_key``; returns how
+    many encrypted tokens there are. Run at start-up: a wrong key otherwise only shows when
+    bolt's authorize fails (logged at INFO) on the next request."""
+    cipher = token_cipher(encryption_key)
+    encrypted = 0
+    with db.engine.connect() as conn:
+        for table in (slack_bots, slack_installations):
+            columns = [table.c[name] for name in TOKEN_COLUMNS if name in table.c]
+            for row in conn.execute(select(*columns)).all():
+                for value in row:
+                    if is_encrypted(value):
+                        _decrypt(cipher, value)
+                        encrypted += 1
+    return encrypted

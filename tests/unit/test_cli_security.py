@@ -124,3 +124,13 @@ def test_db_copy_from_the_command_line(tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
     assert main(["db", "copy", "--to", "mysql://elsewhere"]) == 2
     assert "--to" in capsys.readouterr().err
+
+
+def test_oauth_mode_refuses_to_start_with_a_key_that_does_not_open_the_tokens(monkeypatch, tmp_path, capsys):
+    db = Database(f"sqlite:///{tmp_path / 'icp.db'}")
+    db.upgrade()
+    installation_store(db, CLIENT, encryption_key=Fernet.generate_key().decode()).save(_installation())
+    _oauth_env(monkeypatch)
+    monkeypatch.setenv("ICP_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    assert main(["run", "--oauth", "--no-scheduler"]) == 2
+    assert "cannot be decrypted with ICP_ENCRYPTION_KEY" in capsys.readouterr().err
