@@ -134,7 +134,7 @@ def forget_user(session: Session, team_id: str, user_id: str) -> Forgotten:
     like = f"%{user_id}%"
     log = SentMessage.__table__
     entries = session.execute(select(log.c.id, log.c.key, log.c.target, log.c.error).where(
-        log.c.team_id == team_id,
+        or_(log.c.team_id == team_id, log.c.team_id.is_(None)),  # a workspace-less entry too
         or_(log.c.target == user_id, log.c.key.like(like), log.c.error.like(like)))).all()
     for entry in entries:
         parts = entry.key.split(":")
