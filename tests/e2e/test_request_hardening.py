@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import io
 import logging
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -235,3 +236,33 @@ def test_the_log_filter_masks_tokens_and_secrets_at_every_level():
     for secret in ("xoxb-17-abc", "xoxe-1-def", "shh-123", "xoxp-999-secret", ANSWER):
         assert secret not in output, secret
     assert "listener failed" in output and "Traceback" in output and "client_id" in output
+
+
+def test_icp_bot_run_logs_one_line_per_refusal_and_listens_on_loopback(fake, tmp_path):
+    """The real process: `icp-bot run --http` with no --host, its own logging set-up."""
+    from .test_cli_run import _free_port, _log, icp_bot
+
+    port = _free_port()
+    env = {"SLACK_BOT_TOKEN": fake.bot_token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url}
+    with icp_bot(tmp_path, env, "--http", "--port", str(port), "--no-scheduler") as proc:
+        deadline = time.monotonic() + 30
+        while "listening on" not in _log(tmp_path):
+            assert proc.poll() is None and time.monotonic() < deadline, _log(tmp_path)
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        for attempt in range(200):  # uvicorn binds just after the line
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert attempt < 199, _log(tmp_path)
+                time.sleep(0.05)
+        assert post(base, FORM.encode(), sign("not-the-secret", FORM)) == 401
+        assert post(base, FORM.encode(), {"X-Slack-Request-Timestamp": "1e10",
+                                          "X-Slack-Signature": "v0=" + "0" * 64}) == 401
+        assert post(base, b'{"type": ', {"Content-Type": "application/json", **_signed('{"type": ')}) == 400
+    output = _log(tmp_path)
+    assert f"listening on http://127.0.0.1:{port}" in output
+    refusals = [line for line in output.splitlines() if "refused POST /slack/events" in line]
+    assert len(refusals) == 3, output
+    assert "Traceback" not in output and ANSWER not in output and "hooks.slack.com/x" not in output
