@@ -52,7 +52,7 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
             scopes=settings.slack_scopes.split(","),
-            installation_store=installation_store(db, settings.slack_client_id or ""),
+            installation_store=installation_store(db, settings.slack_client_id or "", encryption_key=settings.encryption_key()),
             state_store=oauth_state_store(db),
         )
         app = App(signing_secret=settings.slack_signing_secret, oauth_settings=oauth_settings,
@@ -79,7 +79,7 @@ def outbox_sender(settings: Settings, db: Database, mode: Mode, *, pacer: Pacer 
                   inline: bool = False) -> OutboxSender:
     """The outbox sender for ``mode``: the bot token's client, or each installation's (OAuth)."""
     if mode == Mode.OAUTH:
-        store = installation_store(db, settings.slack_client_id or "")
+        store = installation_store(db, settings.slack_client_id or "", encryption_key=settings.encryption_key())
 
         def client_for_team(team_id: str) -> WebClient | None:
             installation = store.find_installation(enterprise_id=None, team_id=team_id)

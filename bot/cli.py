@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+DEFAULT_HOST = "127.0.0.1"  # bot.server.DEFAULT_HOST; not imported so `icp-bot report` stays light
+
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from survey.report import build_report
@@ -204,9 +206,133 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: str, stream=None):
+    """The process's one log handler (stderr), with the privacy filter on it: whatever logs,
+    bolt, slack_sdk, uvicorn or the bot, no answer, token or secret reaches the output.
+    Returns the handler (tests read their own stream and remove it)."""
     import logging
 
+    from bot.log_privacy import install
+
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    install(handler)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    if level != "DEBUG":  # a line per migration plugin and per job run is noise
+        for chatty in ("alembic", "apscheduler"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+    return handler
+
+
+def _cmd_keys_generate(args: argparse.Namespace) -> int:
+    from storage.slack_oauth import generate_key
+
+    print(generate_key())
+    return 0
+
+
+def _cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Re-encrypt every stored Slack token with the first key of ICP_ENCRYPTION_KEY."""
+    from bot.settings import SettingsError, load_settings
+    from storage.db import Database
+    from storage.slack_oauth import TokenKeyError, rotate_tokens
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    key = settings.encryption_key()
+    if key is None:
+        print("error: ICP_ENCRYPTION_KEY is not set: set it to NEW,OLD (the new key first, then the "
+              "key the tokens are encrypted with now)", file=sys.stderr)
+        return 2
+    db = Database(settings.database_url)
+    if not db.is_up_to_date():
+        print("error: the database schema is behind this version; run `icp-bot db upgrade` first",
+              file=sys.stderr)
+        return 2
+    try:
+        written = rotate_tokens(db, key)
+    except TokenKeyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{written} stored Slack tokens are now encrypted with the first key of ICP_ENCRYPTION_KEY; "
+          "the other keys can be removed from it")
+    return 0
+
+
+def _up_to_date_database():
+    """DATABASE_URL's database when its schema is current; else None, having said why."""
+    from bot.settings import SettingsError, load_settings
+    from storage.db import Database
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    db = Database(settings.database_url)
+    if not db.is_up_to_date():
+        print("error: the database schema is behind this version; run `icp-bot db upgrade` first",
+              file=sys.stderr)
+        return None
+    return db
+
+
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from storage.privacy import forget_user
+
+    db = _up_to_date_database()
+    if db is None:
+        return 2
+    try:
+        with db.session() as session:
+            done = forget_user(session, args.team, args.user_id)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not done.anything:
+        print(f"nothing of {args.user_id} is stored for workspace {args.team}")
+        return 0
+    print(f"{args.user_id} is forgotten in workspace {args.team}: "
+          f"{done.closed_rounds} closed round(s) keep {done.answers_kept} answer(s) under the round's pseudonym; "
+          f"removed from {done.open_rounds} open round(s) with {done.answers_deleted} answer(s); "
+          f"{'no longer a leader; ' if done.leader else ''}"
+          f"{done.log_entries} sent-message entries and {done.other_rows} other row(s) anonymised")
+    return 0
+
+
+def _cmd_db_copy(args: argparse.Namespace) -> int:
+    from bot.settings import SettingsError, load_settings
+    from storage.copy import CopyError, copy_database
+    from storage.db import Database
+
+    try:
+        settings = load_settings(database_url=args.to)  # the target URL, checked as DATABASE_URL is
+        source_url = load_settings().database_url
+    except SettingsError as exc:
+        print(f"error: {exc}".replace("DATABASE_URL", "--to"), file=sys.stderr)
+        return 2
+    source, target = Database(source_url), Database(settings.database_url)
+    try:
+        result = copy_database(source, target, progress=lambda table, n: print(f"  {table}: {n} rows"))
+    except CopyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    shown = target.url.render_as_string(hide_password=True)
+    print(f"copied {result.total} rows in {len(result.rows)} tables to {shown}")
+    for name in result.skipped:
+        print(f"  not copied: {name} (created at run time by another library)")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
     from bot.app import create_app, outbox_sender
     from bot.pacing import Pacer
     from bot.server import run_http, run_socket_mode
@@ -223,10 +349,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.icp_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.icp_log_level != "DEBUG":  # a line per migration plugin and per job run is noise
-        for chatty in ("alembic", "apscheduler"):
-            logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging(settings.icp_log_level)
     db = Database(settings.database_url)
     if db.dialect == "sqlite" or args.migrate:
         db.upgrade()
@@ -234,6 +357,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("error: the database schema is behind this version; run `icp-bot db upgrade` "
               "(or start with --migrate)", file=sys.stderr)
         return 2
+    if mode == Mode.OAUTH:
+        from storage.slack_oauth import TokenKeyError, check_stored_tokens
+
+        try:
+            check_stored_tokens(db, settings.encryption_key())
+        except TokenKeyError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     pacer = Pacer()  # one pacer for the listeners, the outbox and the scheduler
     outbox = outbox_sender(settings, db, mode, pacer=pacer)
     app = create_app(settings, db=db, mode=mode, pacer=pacer, outbox=outbox)
@@ -481,7 +612,9 @@ def build_parser() -> argparse.ArgumentParser:
     how = run.add_mutually_exclusive_group()
     how.add_argument("--http", action="store_true", help="serve HTTP at /slack/events (SLACK_SIGNING_SECRET)")
     how.add_argument("--oauth", action="store_true", help="HTTP with OAuth for many workspaces")
-    run.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
+    run.add_argument("--host", default=DEFAULT_HOST,
+                     help="HTTP address to listen on (default 127.0.0.1: loopback, for a TLS reverse "
+                          "proxy on the same host; 0.0.0.0 listens on every interface, e.g. in a container)")
     run.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     run.add_argument("--migrate", action="store_true", help="apply migrations before start (PostgreSQL)")
     run.add_argument("--no-scheduler", action="store_true",
@@ -490,10 +623,36 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how often to close due rounds and send due reminders (default 300)")
     run.set_defaults(func=_cmd_run)
 
+    keys = sub.add_parser("keys", help="the key that encrypts stored Slack tokens (ICP_ENCRYPTION_KEY)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    generate = keys_sub.add_parser("generate", help="print a new key for ICP_ENCRYPTION_KEY")
+    generate.set_defaults(func=_cmd_keys_generate)
+    rotate = keys_sub.add_parser(
+        "rotate", help="re-encrypt every stored token with the first key of ICP_ENCRYPTION_KEY=new,old",
+        description="Re-encrypt every stored Slack token with the first key of ICP_ENCRYPTION_KEY. "
+                    "Set ICP_ENCRYPTION_KEY=NEW,OLD (start the bot with it too), run this, then drop OLD. "
+                    "Plaintext tokens from before encryption are encrypted as well.")
+    rotate.set_defaults(func=_cmd_keys_rotate)
+
     db = sub.add_parser("db", help="database")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_sub.add_parser("upgrade", help="apply migrations to DATABASE_URL")
     upgrade.set_defaults(func=_cmd_db_upgrade)
+    copy = db_sub.add_parser(
+        "copy", help="copy every row of DATABASE_URL into an empty database (e.g. SQLite -> PostgreSQL)",
+        description="Migrate the target to the current schema and copy every table of DATABASE_URL into "
+                    "it in one transaction; a target that holds any row is refused. Stop the bot first.")
+    copy.add_argument("--to", required=True, metavar="URL", help="the target, e.g. postgresql://icp@db/icp")
+    copy.set_defaults(func=_cmd_db_copy)
+
+    forget = sub.add_parser(
+        "forget", help="erase a person's Slack user id from a workspace's data",
+        description="Erase USER_ID from the workspace: closed rounds keep their answers under the round's "
+                    "pseudonym (their reports do not change), open rounds lose the person and their "
+                    "answers, leadership and every other mention of the id go.")
+    forget.add_argument("user_id", metavar="USER_ID", help="the person's Slack user id (U...)")
+    forget.add_argument("--team", required=True, help="the workspace's Slack team id (T...)")
+    forget.set_defaults(func=_cmd_forget)
     return parser
 
 

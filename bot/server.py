@@ -5,33 +5,166 @@ the event loop, which would serialise every request; ``ThreadedSlackRequestHandl
 each dispatch in a worker thread instead, so a slow database call never holds up the ack of
 another request. The process keeps no state between requests (everything is in the
 database), so replicas can sit behind a load balancer.
+
+Requests to ``/slack/events`` are checked here before bolt sees them: bolt parses the body
+before it verifies the signature, and slack_sdk's verifier raises on a timestamp such as
+``abc``, so anyone who reaches the port could have a 500 and a traceback per request. Here a
+request that is not signed (missing, malformed or stale headers, wrong signature) is a 401, a
+signed body that cannot be parsed is a 400, each with one log line that carries no body.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
+from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.asgi import SlackRequestHandler
 from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
+from slack_bolt.adapter.asgi.http_response import AsgiHttpResponse
+from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.request import BoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 
+# Slack sends Unix seconds and "v0=" + 64 hex digits; anything else cannot be a valid request.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+class StrictSignatureVerifier(SignatureVerifier):
+    """slack_sdk's verifier, answering False (never raising) for malformed headers."""
+
+    def is_valid(self, body: str | bytes, timestamp: str | None, signature: str | None) -> bool:
+        if not isinstance(timestamp, str) or not _TIMESTAMP.fullmatch(timestamp):
+            return False
+        if not isinstance(signature, str) or not _SIGNATURE.fullmatch(signature):
+            return False
+        if isinstance(body, bytes):
+            # A body that is not UTF-8 cannot match Slack's signature; replacing keeps it a str.
+            body = body.decode("utf-8", errors="replace")
+        return super().is_valid(body, timestamp, signature)
+
+
+class Refused(Exception):
+    """A request answered with ``status`` and no further work; ``reason`` goes to the log."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def verified_request(verifier: SignatureVerifier, raw_body: bytes, headers: dict[str, str],
+                     query: str = "") -> BoltRequest:
+    """The BoltRequest for a signed, well-formed body; raises Refused otherwise.
+
+    The signature is checked on the raw bytes before anything is parsed, so an unsigned
+    request costs one HMAC and never reaches bolt's parser."""
+    timestamp = headers.get("x-slack-request-timestamp")
+    signature = headers.get("x-slack-signature")
+    if timestamp is None or signature is None:
+        raise Refused(401, "no Slack signature headers")
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise Refused(401, "malformed X-Slack-Request-Timestamp")
+    if not _SIGNATURE.fullmatch(signature):
+        raise Refused(401, "malformed X-Slack-Signature")
+    if not verifier.is_valid(raw_body, timestamp, signature):
+        raise Refused(401, "invalid signature or a timestamp outside the 5-minute window")
+    try:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refused(400, "signed body is not UTF-8") from exc
+    content_type = (headers.get("content-type") or "").split(";")[0].strip().lower() or None
+    try:
+        parsed = parse_body(text, content_type)
+    except ValueError as exc:  # json.JSONDecodeError included
+        raise Refused(400, f"signed body is not a Slack payload ({type(exc).__name__})") from exc
+    if not isinstance(parsed, dict):
+        raise Refused(400, "signed body is not a JSON object")
+    try:
+        return BoltRequest(body=text, query=query, headers=headers)
+    except Exception as exc:  # bolt reads ids out of the payload; a mistyped one raises
+        raise Refused(400, f"signed body is not a Slack payload ({type(exc).__name__})") from exc
+
+
+def _is_ssl_check(raw_body: bytes) -> bool:
+    """Slack's certificate check of a slash command URL (``ssl_check=1``): bolt answers it 200
+    before verifying anything, and so do we; nothing is dispatched."""
+    if not raw_body.startswith(b"ssl_check=") and b"&ssl_check=" not in raw_body:
+        return False
+    return parse_qs(raw_body.decode("utf-8", errors="replace")).get("ssl_check") == ["1"]
+
+
+async def _read_body(receive) -> bytes:
+    chunks = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            raise Refused(400, "the request body was not received")
+        chunks.extend(message.get("body", b""))
+        if not message.get("more_body", False):
+            return bytes(chunks)
+
+
+def _headers(scope: dict[str, Any]) -> dict[str, str]:
+    # latin-1 maps every byte to a character, so no header can fail to decode
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+
 
 class ThreadedSlackRequestHandler(SlackRequestHandler):
-    """bolt's ASGI handler, with each request dispatched off the event loop."""
+    """bolt's ASGI handler, with requests checked first and dispatched off the event loop."""
+
+    def __init__(self, app: App, path: str = EVENTS_PATH) -> None:
+        super().__init__(app, path=path)
+        self.verifier = StrictSignatureVerifier(app._signing_secret or "-")  # bolt keeps it private
+        harden_request_verification(app)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        try:
+            if method == "POST" and path == self.path:
+                body = await _read_body(receive)
+                if _is_ssl_check(body):
+                    answer = AsgiHttpResponse(status=200, headers={}, body="")
+                else:
+                    bolt_request = verified_request(self.verifier, body, _headers(scope), _query(scope))
+                    response = await asyncio.to_thread(self.app.dispatch, bolt_request)
+                    answer = AsgiHttpResponse(status=response.status, headers=response.headers,
+                                              body=response.body)
+            else:
+                answer = await self._get_http_response(method=method, path=path,
+                                                       request=_QueryCheckedRequest(scope, receive))
+        except Refused as refused:
+            client = scope.get("client") or ("?", 0)
+            log.warning("refused %s %s from %s: %s (%d)", method, path, client[0], refused.reason,
+                        refused.status)
+            answer = AsgiHttpResponse(status=refused.status, headers={"content-type": ["application/json"]},
+                                      body='{"error": "invalid request"}')
+        await send(answer.get_response_start())
+        await send(answer.get_response_body())
 
     async def _in_thread(self, fn, request: AsgiHttpRequest) -> BoltResponse:
-        bolt_request = BoltRequest(body=await request.get_raw_body(), query=request.query_string,
-                                   headers=request.get_headers())
+        body = await _read_body(request.receive)
+        try:
+            text = body.decode("utf-8")
+            bolt_request = BoltRequest(body=text, query=request.query_string, headers=request.get_headers())
+        except Exception as exc:  # the OAuth pages are GETs: a body is junk
+            raise Refused(400, f"malformed request ({type(exc).__name__})") from exc
         return await asyncio.to_thread(fn, bolt_request)
 
-    async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:
+    async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:  # pragma: no cover - __call__
         return await self._in_thread(self.app.dispatch, request)
 
     async def handle_installation(self, request: AsgiHttpRequest) -> BoltResponse:
@@ -39,6 +172,30 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
 
     async def handle_callback(self, request: AsgiHttpRequest) -> BoltResponse:
         return await self._in_thread(self.app.oauth_flow.handle_callback, request)  # type: ignore[union-attr]
+
+
+def _query(scope: dict[str, Any]) -> str:
+    try:
+        return scope.get("query_string", b"").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refused(400, "query string is not UTF-8") from exc
+
+
+class _QueryCheckedRequest(AsgiHttpRequest):
+    """bolt's ASGI request, refusing (not raising on) a query string that is not UTF-8."""
+
+    def __init__(self, scope, receive) -> None:
+        self.receive = receive
+        self.query_string = _query(scope)
+        self.raw_headers = scope["headers"]
+
+
+def harden_request_verification(app: App) -> None:
+    """Give bolt's own signature middleware the strict verifier, so ``app.dispatch`` too answers
+    401 (not a 500 with a traceback) for a malformed timestamp or signature header."""
+    for middleware in app._middleware_list:  # bolt offers no public way to swap the verifier
+        if isinstance(middleware, RequestVerification):
+            middleware._verifier = StrictSignatureVerifier(middleware._signing_secret)
 
 
 def asgi_app(app: App) -> ThreadedSlackRequestHandler:
@@ -49,7 +206,9 @@ def run_http(app: App, host: str, port: int, log_level: str = "info") -> None:
     import uvicorn
 
     log.info("ICP Align listening on http://%s:%d%s", host, port, EVENTS_PATH)
-    uvicorn.run(asgi_app(app), host=host, port=port, log_level=log_level.lower(), access_log=False)
+    # log_config=None: uvicorn's records go to the handlers bot.cli set up (and their privacy filter)
+    uvicorn.run(asgi_app(app), host=host, port=port, log_level=log_level.lower(), access_log=False,
+                log_config=None)
 
 
 def run_socket_mode(app: App, app_token: str) -> None:

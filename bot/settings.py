@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(default="https://slack.com/api/")
     database_url: str = "sqlite:///icp.db"
     icp_log_level: str = "INFO"
+    # Fernet keys for the Slack tokens stored in OAuth mode, comma-separated: "new,old" while
+    # rotating (the first encrypts, all decrypt). SecretStr: never shown in a repr or a log.
+    icp_encryption_key: SecretStr | None = None
+    icp_allow_plaintext_tokens: bool = False
 
     @field_validator("slack_bot_token", "slack_app_token")
     @classmethod
@@ -86,6 +90,20 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
 
+    @field_validator("icp_encryption_key")
+    @classmethod
+    def _encryption_key(cls, value: SecretStr | None) -> SecretStr | None:
+        from storage.slack_oauth import token_cipher
+
+        if value is None or not value.get_secret_value().strip():
+            return None
+        token_cipher(value.get_secret_value())  # ValueError (naming no key) when malformed
+        return value
+
+    def encryption_key(self) -> str | None:
+        """ICP_ENCRYPTION_KEY's value, for storage.slack_oauth.installation_store."""
+        return self.icp_encryption_key.get_secret_value() if self.icp_encryption_key else None
+
     def require(self, mode: Mode) -> None:
         """Raise SettingsError naming every variable that ``mode`` needs and lacks."""
         needed = {
@@ -98,6 +116,12 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"{mode.value} mode needs {' and '.join(missing)} in the environment, and "
                 f"{'it is' if len(missing) == 1 else 'they are'} not set. See README, 'Connect a Slack workspace'."
+            )
+        if mode == Mode.OAUTH and self.icp_encryption_key is None and not self.icp_allow_plaintext_tokens:
+            raise SettingsError(
+                "oauth mode stores every workspace's Slack tokens in the database: set ICP_ENCRYPTION_KEY "
+                "to encrypt them (make a key with `icp-bot keys generate`), or set "
+                "ICP_ALLOW_PLAINTEXT_TOKENS=1 to store them in plaintext."
             )
 
 
