@@ -62,3 +62,27 @@ def test_an_event_slack_retries_is_handled_once(world):
     retried = sim.send_event(dict(event), retry_num=1)
     assert retried.status == 200
     assert len(fake.calls_to("views.publish")) == 1
+
+
+def test_post_to_this_channel_posts_once_and_without_quotes(world, open_round, answer_round):
+    from .helpers import designed_answers
+
+    fake, sim = world.fake, world.sim
+    fake.add_channel("C0LEAD", "leadership", members=[LEADER])
+    for i, user in enumerate(STAFF[:6]):
+        answer_round(sim, fake, user, {**designed_answers(i), "ideal_customer": f"QUOTE-{i} software firms"})
+    command(fake, sim, LEADER, f"close {open_round}")
+    resp = sim.slash(LEADER, "report", channel="C0LEAD")
+    report = fake.wait_for(lambda: (fake.responses(resp.response_url) or [None])[0])
+    assert "QUOTE-" in str(report["blocks"])  # the leader's own ephemeral report has the quotes
+    button = next(el for b in report["blocks"] if b.get("type") == "actions" for el in b["elements"]
+                  if el["action_id"] == "report_post")
+    eph = fake.ephemerals(LEADER)[-1]
+    for _ in range(2):
+        payload = _remind_payload(fake, LEADER, eph.ts, "C0LEAD", button["value"])
+        payload["actions"][0].update(action_id="report_post", block_id="report_actions")
+        assert sim.send_interactive(payload).status == 200
+        fake.wait_for(lambda p=payload: fake.responses(p["response_url"]), timeout=10)
+    posts = fake.messages("C0LEAD")
+    assert len(posts) == 1 and "QUOTE-" not in str(posts[0].blocks)
+    assert fake.responses(payload["response_url"])[0]["text"] == "This report is already in the channel: it is posted once."

@@ -152,3 +152,35 @@ def test_participation_counts_follow_the_steps(db, round_id):
     with db.session(read_only=True) as s:
         counts = rounds.participation(s, round_id)
     assert (counts.invited, counts.answered, counts.completed) == (4, 4, 4)
+
+
+def test_ratify_form_shows_agreement_and_not_in_icp_drops_a_trait(db, round_id):
+    from bot.views import profile_modals
+
+    _answer_all(db, round_id)
+    form = ratification.ratify_form(db, TEAM, round_id)
+    assert form.agreement and all(0 <= index <= 1 for index, _ in form.agreement.values())
+    view = profile_modals.ratify_view(form.template, form.profile, round_id=form.round_id,
+                                      template_row_id=form.template_row_id, round_title=form.round_title,
+                                      respondents=form.respondents, round_open=form.round_open,
+                                      next_version=form.next_version, agreement=form.agreement).to_dict()
+    size = next(b for b in view["blocks"] if b.get("block_id") == "q:company_size")
+    assert size["hint"]["text"].startswith("Agreement ")
+    assert profile_modals.NOT_IN_ICP in [o["value"] for o in size["element"]["options"]]
+    meta = RatifyMetadata(round=round_id, template=form.template_row_id)
+    raw = {"company_size": profile_modals.NOT_IN_ICP, "industry": ["software"]}
+    saved = ratification.ratify(db, TEAM, "ULEAD", "V9", meta, raw, now=NOW)
+    assert saved.profile is not None and saved.profile.trait("company_size") is None
+    assert saved.profile.trait("industry") is not None
+
+
+def test_a_prospect_may_show_more_warning_signs_than_the_survey_lets_a_person_choose(db, round_id):
+    from survey.profile import score_fit
+
+    _answer_all(db, round_id)
+    form = ratification.ratify_form(db, TEAM, round_id)
+    disqualifiers = TEMPLATE.question("disqualifiers")
+    every_sign = [o.id for o in disqualifiers.options]
+    assert disqualifiers.max_choices is not None and len(every_sign) > disqualifiers.max_choices
+    result = score_fit(form.profile, TEMPLATE, {"disqualifiers": every_sign})
+    assert result.disqualifiers_hit and result.score == 0
