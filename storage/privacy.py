@@ -29,9 +29,11 @@ from sqlalchemy.orm import Session
 from storage.models import (
     Answer,
     IcpVersion,
+    OutboxMessage,
     RoundParticipant,
     SentMessage,
     SurveyRound,
+    Workspace,
     WorkspaceLeader,
     slack_installations,
 )
@@ -146,6 +148,22 @@ def forget_user(session: Session, team_id: str, user_id: str) -> Forgotten:
         if entry.error:
             values["error"] = entry.error.replace(user_id, replacement)
         session.execute(update(log).where(log.c.id == entry.id).values(**values))
+
+    # The outbox: what is still to send to the person is dropped; what was sent keeps no trace
+    # of them (key, target, payload).
+    box = OutboxMessage.__table__
+    other += session.execute(delete(box).where(
+        box.c.team_id == team_id, box.c.target == user_id, box.c.status.in_(("pending", "sending")))).rowcount
+    for message in session.execute(select(box.c.id, box.c.key, box.c.target, box.c.notify_user, box.c.payload).where(
+            box.c.team_id == team_id, or_(box.c.target == user_id, box.c.notify_user == user_id,
+                                           box.c.key.like(like)))).all():
+        session.execute(update(box).where(box.c.id == message.id).values(
+            key=message.key.replace(user_id, stand_in), target=message.target.replace(user_id, stand_in)[:64],
+            notify_user=None if message.notify_user == user_id else message.notify_user,
+            payload=_scrub(message.payload, user_id), sent_channel=None, sent_ts=None))
+        other += 1
+    other += session.execute(update(Workspace.__table__).where(
+        Workspace.team_id == team_id, Workspace.digest_set_by == user_id).values(digest_set_by=None)).rowcount
 
     other += session.execute(update(slack_installations).where(
         slack_installations.c.team_id == team_id, slack_installations.c.user_id == user_id).values(
