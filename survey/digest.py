@@ -83,7 +83,8 @@ class TraitAgreement(BaseModel):
 
 class SplitTrait(TraitAgreement):
     teams: list[str] = Field(default_factory=list)
-    """The report's flagged team splits on this trait, e.g. "Sales: SMB (75%) / Support: ..."."""
+    """The teams' answers on this trait as the report compares them (only teams the anonymity
+    rules show), e.g. "Sales: SMB (75%) · Support: Enterprise (60%)"."""
 
 
 class TraitDrift(BaseModel):
@@ -299,7 +300,7 @@ def build_digest(
     digest.split = [
         SplitTrait(
             **_trait(q, template).model_dump(),
-            teams=[s.text for s in report.splits if s.question_id == q.id][:SPLITS_PER_TRAIT],
+            teams=[s.text for s in report.team_comparisons if s.question_id == q.id and s.text][:SPLITS_PER_TRAIT],
         )
         for q in by_low
         if not q.agreed

@@ -225,10 +225,16 @@ def _matches(trait: ProfileTrait, value: Any) -> bool:
     return low <= float(value) <= high
 
 
+PROSPECT_NUMBER_MAX = 1e15  # a prospect's figure is a fact: the survey's upper bound does not apply
+
+
 def _as_fact(question: Question) -> Question:
     """A prospect's trait is a fact, not a survey answer: no cap on how many options apply
     (walk-away signs, industries) and no upper bound on a number."""
-    return question.model_copy(update={"max_choices": None, "max": None})
+    update: dict = {"max_choices": None}
+    if question.kind == QuestionKind.NUMBER:
+        update["max"] = max(question.max or 0.0, PROSPECT_NUMBER_MAX)
+    return question.model_copy(update=update)
 
 
 def score_fit(profile: IcpProfile, template: Template, prospect: Mapping[str, Any]) -> FitResult:

@@ -46,9 +46,9 @@ def start(call: Call) -> None:
 
 def open_start_modal(runtime, client, team_id: str, trigger_id: str) -> None:
     """The start-a-round form, with the workspace's templates and user groups to choose from."""
-    choices, groups, today = round_launch.start_form_choices(runtime.db, client, team_id, runtime.now())
+    choices, groups, today, hours = round_launch.start_form_choices(runtime.db, client, team_id, runtime.now())
     view = leader_modals.start_round_view(list(choices.items()), groups, today + timedelta(days=7),
-                                          f"ICP survey {today:%B %Y}")
+                                          f"ICP survey {today:%B %Y}", working_hours=hours)
     client.views_open(trigger_id=trigger_id, view=view)
 
 

@@ -45,10 +45,10 @@ class FanOut:
 
 
 def enqueue_invitations(session: Session, rnd: SurveyRound, template: Template, user_ids: list[str], *,
-                        notify_user: str | None, now: datetime) -> int:
+                        notify_user: str | None, now: datetime, due: dict[str, datetime] | None = None) -> int:
     """Put one invitation per person in the outbox, in the caller's unit of work (the one that
-    creates the round), due now; how many were new. The sender marks each person invited
-    when Slack has the DM."""
+    creates the round), due at ``due[user]`` (default now); how many were new. The sender
+    marks each person invited when Slack has the DM."""
     text, blocks = messages.invite_blocks(rnd.id, rnd.title, template.minutes, rnd.closes_at)
     rendered = [block.to_dict() for block in blocks]
     added = 0
@@ -56,6 +56,7 @@ def enqueue_invitations(session: Session, rnd: SurveyRound, template: Template, 
         added += outbox.enqueue(
             session, key=f"{rnd.team_id}:invite:{user_id}:round-{rnd.id}", team_id=rnd.team_id, kind="invite",
             method="chat.postMessage", target=user_id, round_id=rnd.id, notify_user=notify_user, at=now,
+            due_at=(due or {}).get(user_id, now),
             payload={"args": {"channel": user_id, "text": text, "blocks": rendered}, "user_id": user_id})
     return added
 

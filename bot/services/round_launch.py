@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot.services import audience, fanout
 from bot.views import leader_messages, leader_modals
 from bot.views.forms import read_state
+from bot.working_hours import WorkingHours, next_working_moment, zone
 from storage import outbox, rounds, send_log, templates, workspaces
 from storage.db import Database
 
@@ -42,6 +43,7 @@ class StartForm:
     reminders: str | None = None
     template: str | None = None
     closes: str | None = None  # ISO date, as the date picker sends it
+    delivery: str | None = None  # "working_hours" (the default where hours are set) or "now"
 
     @property
     def has_audience(self) -> bool:
@@ -79,6 +81,7 @@ def read_start_form(state_values: object) -> StartForm:
         reminders=_string(values.get("reminders")),
         template=_string(values.get("template")),
         closes=_string(values.get("closes")),
+        delivery=_string(values.get("delivery")),
     )
 
 
@@ -110,6 +113,8 @@ def check_start_form(db: Database, team_id: str, form: StartForm, now: datetime)
             errors["closes"] = "The close date must be in the future."
     if form.reminders not in (None, *REMINDER_CHOICES):
         errors["reminders"] = "Choose how many reminders to send."
+    if form.delivery not in (None, leader_modals.DELIVERY_WORKING_HOURS, leader_modals.DELIVERY_NOW):
+        errors["delivery"] = "Choose when the invitations go out."
     if not template_ok:
         errors["template"] = "That template is not available any more; choose another."
     return StartCheck(errors=errors, closes_at=closes_at, min_group_size=settings.min_group_size)
@@ -141,6 +146,14 @@ def launch_round(db: Database, client: WebClient, *, team_id: str, leader: str, 
                                 text=leader_messages.audience_too_small(len(asked.user_ids), min_group_size))
         return None
     title = form.round_title(now)
+    with db.session(read_only=True) as session:
+        settings = workspaces.settings_of(session, team_id)
+    hours = None
+    if settings.working_hours and form.delivery != leader_modals.DELIVERY_NOW:
+        hours = WorkingHours.parse(settings.working_hours)
+    due = {user: next_working_moment(now, zone(asked.time_zones.get(user), settings.timezone), hours) if hours else now
+           for user in asked.user_ids}
+    later = sum(1 for moment in due.values() if moment > now)
     with db.session() as session:  # the round, its people and every message it must send, or nothing
         if not send_log.claim(session, f"start:{view_id}", kind="start", team_id=team_id, target=leader, at=now):
             return None  # the same form, submitted twice at the same moment
@@ -150,19 +163,20 @@ def launch_round(db: Database, client: WebClient, *, team_id: str, leader: str, 
                                   audience=asked.description, closes_at=closes_at,
                                   max_reminders=form.max_reminders, opened_at=now)
         rounds.add_participants(session, rnd.id, list(asked.teams.items()), time_zones=asked.time_zones)
-        fanout.enqueue_invitations(session, rnd, stored.template, asked.user_ids, notify_user=leader, now=now)
+        fanout.enqueue_invitations(session, rnd, stored.template, asked.user_ids, notify_user=leader, now=now,
+                                   due=due)
         outbox.enqueue(session, key=f"{team_id}:launch-summary:{leader}:round-{rnd.id}", team_id=team_id,
                        kind="launch-summary", method="chat.postMessage", target=leader, round_id=rnd.id, at=now,
                        payload={"args": {"channel": leader, "text": leader_messages.launch_summary(
-                           rnd.id, title, len(asked.user_ids), 0, asked.skipped)}})
+                           rnd.id, title, len(asked.user_ids), later, asked.skipped)}})
         round_id = rnd.id
     return round_id
 
 
 def start_form_choices(db: Database, client: WebClient, team_id: str,
-                       now: datetime) -> tuple[dict[str, str], dict[str, str], date]:
-    """What the start form offers (read-only): templates, user groups, and today in the
-    workspace's time zone."""
+                       now: datetime) -> tuple[dict[str, str], dict[str, str], date, str | None]:
+    """What the start form offers (read-only): templates, user groups, today in the
+    workspace's time zone, and its working hours (None: off)."""
     with db.session(read_only=True) as session:
         settings = workspaces.settings_of(session, team_id)
         choices = templates.template_choices(session, team_id)
@@ -170,4 +184,4 @@ def start_form_choices(db: Database, client: WebClient, team_id: str,
         groups = audience.usergroup_handles(client)
     except SlackApiError:
         groups = {}
-    return choices, groups, now.astimezone(settings.tz).date()
+    return choices, groups, now.astimezone(settings.tz).date(), settings.working_hours

@@ -50,11 +50,11 @@ def help_text(names: list[str], leader: bool, open_round_title: str | None, open
     return "\n".join(lines)
 
 
-def launch_summary(round_id: int, title: str, sent: int, unreachable: int, skipped: int) -> str:
-    """The leader's DM once a round is open: how many were invited, reached and left out."""
-    text = f"Round {round_id}, *{escape(title)}*, is open: {sent} people invited."
-    if unreachable:
-        text += f" {unreachable} could not be reached by DM (deactivated or unknown)."
+def launch_summary(round_id: int, title: str, invited: int, later: int, skipped: int) -> str:
+    """The leader's DM once a round is open: how many were invited, when, and who was left out."""
+    text = f"Round {round_id}, *{escape(title)}*, is open: {invited} people invited."
+    if later:
+        text += f" {later} get their invitation when their working day starts (their own time zone)."
     if skipped:
         text += f" {skipped} bots or deactivated accounts were left out."
     return text + " Follow it with `/icp-check status`."

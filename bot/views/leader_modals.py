@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     InputBlock,
     Option,
     PlainTextInputElement,
+    RadioButtonsElement,
     StaticMultiSelectElement,
     StaticSelectElement,
     UserMultiSelectElement,
@@ -31,9 +32,14 @@ def _options(pairs: list[tuple[str, str]]) -> list[Option]:
     return [Option(value=value, text=plain(label, 75)) for value, label in pairs][:100]
 
 
+DELIVERY_WORKING_HOURS = "working_hours"
+DELIVERY_NOW = "now"
+
+
 def start_round_view(templates: list[tuple[str, str]], usergroups: dict[str, str], close_on: date,
-                     default_title: str) -> View:
-    """Template, audience (people, user groups, channels), teams, close date, reminders."""
+                     default_title: str, working_hours: str | None = None) -> View:
+    """Template, audience (people, user groups, channels), teams, close date, reminders, and
+    when the invitations go out (each person's working hours, or now) where hours are set."""
     template_options = _options(templates)
     blocks = [
         InputBlock(block_id="template", label=plain("Survey template"),
@@ -72,8 +78,15 @@ def start_round_view(templates: list[tuple[str, str]], usergroups: dict[str, str
                    element=StaticSelectElement(action_id=VALUE, options=_options(
                        [("0", "None"), ("1", "At most one"), ("2", "At most two"), ("3", "At most three")]),
                        initial_option=Option(value="2", text=plain("At most two")))),
-        ContextBlock(elements=[mrkdwn("Everyone chosen gets a DM with the survey. Answers are anonymous; "
-                                      "no figure is shown for fewer than three people.")]),
     ]
+    if working_hours:
+        in_hours = Option(value=DELIVERY_WORKING_HOURS, text=plain(f"In each person's working hours ({working_hours})", 75))
+        blocks.append(InputBlock(
+            block_id="delivery", label=plain("Send the invitations"),
+            hint=plain("In each person's own Slack time zone, on weekdays: nobody is asked at night.", 2000),
+            element=RadioButtonsElement(action_id=VALUE, initial_option=in_hours, options=[
+                in_hours, Option(value=DELIVERY_NOW, text=plain("Now, to everyone", 75))])))
+    blocks.append(ContextBlock(elements=[mrkdwn("Everyone chosen gets a DM with the survey. Answers are anonymous; "
+                                                "no figure is shown for fewer than three people.")]))
     return View(type="modal", callback_id=START_CALLBACK, title=plain("Start an ICP round", 24),
                 submit=plain("Start round", 24), close=plain("Cancel", 24), blocks=blocks)

@@ -32,7 +32,7 @@ from bot.views import report_blocks, survey_modal
 from bot.views.forms import FitMetadata, RatifyMetadata, read_state
 from bot.views.text import escape, mrkdwn, plain
 from survey.profile import FitResult, IcpProfile
-from survey.template import Question, Template
+from survey.template import Question, QuestionKind, Template
 
 RATIFY_CALLBACK = "icp_ratify"
 RATIFIED_CALLBACK = "icp_ratified"
@@ -189,10 +189,16 @@ def prospect_label(question: Question) -> str:
     return question.prompt
 
 
+PROSPECT_NUMBER_MAX = 1e15
+
+
 def prospect_question(question: Question) -> Question:
     """A trait as a prospect has it: a fact, so no survey caps (as many warning signs or
     industries as apply; a number above the survey's bound)."""
-    return question.model_copy(update={"max_choices": None, "max": None})
+    update: dict = {"max_choices": None}
+    if question.kind == QuestionKind.NUMBER:
+        update["max"] = max(question.max or 0.0, PROSPECT_NUMBER_MAX)
+    return question.model_copy(update=update)
 
 
 def fit_view(profile: IcpProfile, template: Template, *, version: int, template_row_id: int) -> View:

@@ -21,7 +21,7 @@ import pytest
 from slack_bolt.request import BoltRequest
 from sqlalchemy import select
 
-from bot.app import create_app
+from bot.app import create_app, outbox_sender
 from bot.cli import configure_logging
 from bot.server import EVENTS_PATH, harden_request_verification
 from bot.settings import Mode, Settings
@@ -35,6 +35,19 @@ from .test_http_server import serve_uvicorn
 
 ANSWER = "our-secret-strategy-answer"
 FORM = f"command=%2Ficp-check&text={ANSWER}&user_id=U0LEAD&team_id=T0001&response_url=https%3A%2F%2Fhooks.slack.com%2Fx"
+
+
+def _outbox_settled(db) -> bool:
+    from storage import outbox
+
+    with db.session(read_only=True) as s:
+        return outbox.pending_count(s) == 0
+
+
+def _app(fake, db):
+    """The app with its outbox drained inline: the database is settled when a request returns."""
+    settings = http_settings(fake)
+    return create_app(settings, db=db, mode=Mode.HTTP, outbox=outbox_sender(settings, db, Mode.HTTP, inline=True))
 
 
 def _fresh() -> str:
@@ -133,11 +146,12 @@ def verbose(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def test_http_mode_refuses_bad_requests_with_one_line(fake, db, verbose):
-    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+    app = _app(fake, db)
     try:
         with serve_uvicorn(app) as base:
             sim = SlackClientSim(fake, base + EVENTS_PATH, SECRET, command="/icp-check")
             start_round(fake, sim, users=STAFF[:3])  # something to leave untouched
+            fake.wait_for(lambda: _outbox_settled(db), timeout=10)  # the launch's last DM marked sent
             _check_refusals(base, db, verbose, _unsigned_cases(), 401)
             _check_refusals(base, db, verbose, _signed_malformed_cases(), 400)
             # and a good request still works afterwards; Slack's ssl_check is answered as bolt does
@@ -167,7 +181,7 @@ def test_oauth_mode_refuses_bad_requests_with_one_line(fake, db, verbose):
 
 def test_bolt_dispatch_answers_401_for_malformed_headers(fake, db, verbose):
     """``app.dispatch`` (bolt's own signature middleware) after harden_request_verification."""
-    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+    app = _app(fake, db)
     harden_request_verification(app)
     before = snapshot(db)
     try:
@@ -205,7 +219,7 @@ def test_a_forged_request_leaves_no_answer_in_the_logs(fake, db):
     """bolt logs the whole body of a request with a bad signature at INFO; behind the privacy
     filter the line stays, the answer, the response_url and the user's text do not."""
     with _bot_logging() as logs:  # before create_app, as in `icp-bot run`: bolt copies the root level
-        app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+        app = _app(fake, db)
         with serve_bolt_app(app) as url:  # bolt's own adapter: no pre-check
             headers = {"Content-Type": "application/x-www-form-urlencoded",
                        **sign("not-the-secret", FORM)}

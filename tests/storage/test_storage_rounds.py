@@ -33,10 +33,14 @@ def test_create_and_find_rounds(db: Database) -> None:
         assert (got.title, got.kind, got.status, got.audience, got.created_by) == ("Q3", "full", "open", {"channel": "C1"}, "ULEAD")
         assert (got.max_reminders, got.reminder_interval_hours) == (2, 48)
         assert got.opened_at == T0 and got.closes_at == T0 + timedelta(days=7) and got.closed_at is None
-        assert rounds.open_round_for(s, "T1").id == second.id
-        assert rounds.latest_round(s, "T1").id == second.id
+        # full rounds by default: a pulse is not "the open round" of status, remind or close
+        assert rounds.open_round_for(s, "T1").id == first.id
+        assert rounds.open_round_for(s, "T1", kind="pulse").id == second.id
+        assert rounds.latest_round(s, "T1").id == first.id
+        assert rounds.latest_round(s, "T1", kind=None).id == second.id
         assert rounds.latest_round(s, "T1", status="closed") is None
-        assert [r.id for r in rounds.list_rounds(s, "T1")] == [second.id, first.id]
+        assert [r.id for r in rounds.list_rounds(s, "T1", kind=None)] == [second.id, first.id]
+        assert [r.id for r in rounds.list_rounds(s, "T1")] == [first.id]
         assert [r.id for r in rounds.open_rounds(s)] == [first.id, second.id, other.id]
         assert [r.id for r in rounds.rounds_due_to_close(s, now=T0 + timedelta(days=8))] == [first.id]
         assert rounds.rounds_due_to_close(s, now=T0 + timedelta(days=6)) == []

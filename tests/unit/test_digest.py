@@ -9,10 +9,11 @@ size         smb x6                             kappa: P = (36-6)/30 = 1 -> 1.0
 region       eu x3 (Sales), us x3 (Support)     P = (9+9-6)/30 = 0.4 < 1/2 -> 0 (clamped)
 industry     {sw} x4, {sw, health} x2           Jaccard: (6*1 + 8*0.5 + 1*1)/15 = 11/15
 maturity     4, 4, 4, 4, 5, 3 (1-5)             r_WG = 1 - 0.4/2 = 0.8
-deal         10k 20k 20k 30k 40k 100k           Q1 = 20k, Q3 = 37.5k: 1 - 17.5/57.5 = 40/57.5
+deal         10k 20k 20k 30k 40k 100k           Q1 = 20k, Q3 = 37.5k, resolution c = 1:
+                                                 1 - 17,500/(37,500 + 20,000 + 2c)
 ===========  =================================  ==========================================
 
-Score (weights 1): 100 * (1 + 0 + 11/15 + 0.8 + 40/57.5) / 5.
+Score (weights 1): 100 * (1 + 0 + 11/15 + 0.8 + deal) / 5.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ RESPONSES = [
                                     "maturity": m, "deal": float(d)})
     for r, t, g, i, m, d in ROWS
 ]
-HAND = {"size": 1.0, "region": 0.0, "industry": 11 / 15, "maturity": 0.8, "deal": 40 / 57.5}
+DEAL = 1 - 17_500 / (57_500 + 2)
+HAND = {"size": 1.0, "region": 0.0, "industry": 11 / 15, "maturity": 0.8, "deal": DEAL}
 HAND_SCORE = 100 * sum(HAND.values()) / 5
 
 PROFILE = IcpProfile(
@@ -195,16 +197,16 @@ def test_three_most_agreed_and_the_splits_below_the_threshold(digest):
     assert [t.agreement for t in digest.agreed] == pytest.approx([1.0, 0.8, 11 / 15])
     # only two traits fall below 0.70: the list does not pad itself with agreed ones
     assert [t.question_id for t in digest.split] == ["region", "deal"]
-    assert [t.agreement for t in digest.split] == pytest.approx([0.0, 40 / 57.5])
+    assert [t.agreement for t in digest.split] == pytest.approx([0.0, DEAL])
     assert digest.agreed[0].name == "Which company size fits our ideal customer best?"
 
 
 def test_splits_are_spelled_out_by_team_from_the_report(digest, report):
     region = digest.split[0]
-    assert region.teams == ["Sales: EU (100%) / Support: US (100%)"]
+    assert region.teams == ["Sales: EU (100%) · Support: US (100%)"]
     deal = digest.split[1]
-    assert deal.teams == [s.text for s in report.splits if s.question_id == "deal"]
-    assert deal.teams and deal.teams[0].startswith("Sales: 20,000 USD")
+    assert deal.teams == [s.text for s in report.team_comparisons if s.question_id == "deal"]
+    assert deal.teams and deal.teams[0].startswith("Sales: median 20,000 USD")
 
 
 def test_no_team_figures_for_teams_below_the_anonymity_threshold():
@@ -318,7 +320,7 @@ def test_blocks_carry_the_figures_and_fit_slack(digest):
     assert f"*Alignment score:* {round(HAND_SCORE)}/100 (+{round(HAND_SCORE) - 52} since Q1, which scored 52)" in text
     assert "*Response rate:* 75% (6 of 8 finished)" in text
     assert "*Match with the ratified ICP v2:* 57% of answers (17 of 30; drift 43%)" in text
-    assert "Sales: EU (100%) / Support: US (100%)" in text
+    assert "Sales: EU (100%) · Support: US (100%)" in text
     assert digest_text(digest) == (f"ICP alignment digest (Q3): score {round(HAND_SCORE)}/100 "
                                    f"(+{round(HAND_SCORE) - 52}), response rate 75%, "
                                    "57% of answers match the ICP.")
@@ -326,7 +328,7 @@ def test_blocks_carry_the_figures_and_fit_slack(digest):
     assert bar["chart"]["type"] == "bar"
     # cut, not rounded: deal's 0.6957 reads 0.69, below the threshold it is below of
     assert [p["value"] for p in bar["chart"]["series"][0]["data"]] == [1.0, 0.0, 0.73, 0.8, 0.69]
-    assert "*Deal size* 0.69: 25,000 USD (IQR 20,000-37,500) (50% within ±25%)" in text
+    assert "*Deal size* 0.69: 25,000 USD (middle half 20,000-37,500) (50% within ±25%)" in text
     assert "*Maturity* 0.80: 4 of 5 (Mature side) (67% within half a point)" in text
     assert line["chart"]["type"] == "line"
     assert [p["label"] for p in line["chart"]["series"][0]["data"]] == ["2026-03-02", "2026-09-07"]
