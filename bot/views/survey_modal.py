@@ -11,14 +11,14 @@ as one line that opens a list; ``VISIBLE_CHOICES`` decides):
 - single: radio buttons up to ``VISIBLE_CHOICES`` options, else a static select;
 - multi: checkboxes up to ``VISIBLE_CHOICES`` options, else a multi-static select
   (``max_selected_items``);
-- scale: a static select "1 · low label" ... "N · high label", the ends also in the hint;
+- scale: a static select "1 · low label" ... "N · high label", the ends on the closed menu;
 - number: a number input with the question's bounds (digits only: Slack takes no "25k");
 - text: a plain-text input with the question's length limit.
 
 A question that ``show_if`` hides, given the answers already saved, is not shown: its
 condition sits in an earlier step (checked when the template loads), so the step is built
 with or without it. Closing a step saves what was entered (``notify_on_close``; the close
-button says so), and a "Jump to" menu moves to another step, saving this one first.
+button says so), and in an edit a "Jump to" menu moves to another step, saving this one first.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ CALLBACK_ID = "survey_section"
 ACTION_ID = "answer"
 BLOCK_PREFIX = "q:"
 CHOICE_LIMIT = 10  # Slack's limit for radio buttons and checkboxes
-VISIBLE_CHOICES = 5  # more options than this: a select (one line) instead of one row each
+VISIBLE_CHOICES = 4  # more options than this: a select (one line) instead of one row each
+MOBILE_LINE = 40  # characters a closed menu shows on a 375 px phone before it cuts the text
 JUMP = "survey_jump"
 JUMP_BLOCK = "jump"
 CLOSE_TEXT = "Save & close"
@@ -84,8 +85,10 @@ def _scale_options(question: Question) -> list[Option]:
     return options
 
 
-def scale_hint(question: Question) -> str:
-    return f"1 = {question.low_label} · {question.points} = {question.high_label}"
+def scale_placeholder(question: Question) -> str:
+    """The scale's two ends on the closed menu when they fit a phone's line, else the range."""
+    ends = f"1 {question.low_label} … {question.points} {question.high_label}"
+    return ends if len(ends) <= MOBILE_LINE else f"Choose 1 to {question.points}"
 
 
 def _pick(options: list[Option], values: list[str]) -> list[Option]:
@@ -102,7 +105,7 @@ def element_for(question: Question, value: Any = None):
         if kind == QuestionKind.SINGLE and len(options) <= VISIBLE_CHOICES:
             return RadioButtonsElement(action_id=ACTION_ID, options=options,
                                        initial_option=initial[0] if initial else None)
-        placeholder = "Choose a point" if kind == QuestionKind.SCALE else "Choose one"
+        placeholder = scale_placeholder(question) if kind == QuestionKind.SCALE else "Choose one"
         return StaticSelectElement(action_id=ACTION_ID, options=options, placeholder=plain(placeholder),
                                    initial_option=initial[0] if initial else None)
     if kind == QuestionKind.MULTI:
@@ -136,9 +139,7 @@ def _num(value: float | None, decimal: bool) -> str | None:
 
 def question_block(question: Question, value: Any = None) -> InputBlock:
     hint = question.help
-    if question.kind == QuestionKind.SCALE:
-        hint = f"{hint} {scale_hint(question)}" if hint else scale_hint(question)
-    elif question.kind == QuestionKind.NUMBER and not hint:
+    if question.kind == QuestionKind.NUMBER and not hint:
         hint = f"Digits only, in {question.unit}." if question.unit else "Digits only."
     return InputBlock(
         block_id=block_id(question.id),
@@ -182,8 +183,9 @@ def section_view(
     """The modal for one section; ``private_metadata`` carries round, section and mode.
 
     The top line says where the person is, how long is left and that it is anonymous; the
-    close button saves what was entered (``notify_on_close``); in an edit the "Jump to" menu
-    comes first, while answering it comes after the questions.
+    close button saves what was entered (``notify_on_close``); in an edit a "Jump to" menu
+    follows it ("Edit my answers" opens step 1, and any step is one choice away; a first
+    pass goes step by step, and "Continue" opens the first step left to answer).
     """
     section: Section = template.sections[section_index]
     total = len(template.sections)
@@ -191,17 +193,15 @@ def section_view(
     last = section_index == total - 1
     blocks: list[Block] = []
     step = f"*Step {section_index + 1} of {total}* · about {minutes_left(template, section_index, answers)} min left"
-    step += f" · {ANONYMOUS}, saved as you go"
+    step += f" · {ANONYMOUS}"
     if closes_text and section_index == 0:
         step += f" · open until {closes_text}"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(step, 3000))]))
-    if mode == "edit" and total > 1:
+    if mode == "edit" and total > 1:  # editing: straight to the step the person wants
         blocks.append(jump_block(template, section_index))
     if section.description:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(section.description, 3000))))
     blocks += [question_block(q, answers.get(q.id)) for q in shown_questions(template, section_index, answers)]
-    if mode != "edit" and total > 1:
-        blocks.append(jump_block(template, section_index))
     metadata = SurveyStepMetadata(round=round_id, section=section_index, mode=mode)
     return View(
         type="modal",
