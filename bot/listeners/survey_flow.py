@@ -144,29 +144,40 @@ def _mark_started(client: WebClient, kept: survey_steps.Kept, round_id: int) -> 
 
 
 def step_closed(ack: Ack, body: dict, context: BoltContext, runtime: Runtime, client: WebClient) -> None:
-    """"Save & close" (or the modal's X): keep the valid answers entered in that step."""
-    ack()
+    """"Save & close" (or the modal's X): keep the valid answers entered in that step.
+
+    Saved before the ack (one short write), so that Slack's request ends with the answers
+    stored; the invitation and App Home are refreshed after it."""
+    try:
+        kept, user_id, team_id, round_id = _keep_closed(body, context, runtime)
+    finally:
+        ack()
+    if kept is not None and kept.saved:
+        _mark_started(client, kept, round_id)
+        publish_home(runtime, client, team_id, user_id)
+
+
+def _keep_closed(body: dict, context: BoltContext,
+                 runtime: Runtime) -> tuple[survey_steps.Kept | None, str, str | None, int]:
     try:
         closed = parse(ViewClosed, body)
     except MalformedPayload as exc:
         log.warning("refused a malformed view_closed payload: %s", exc)
-        return
+        return None, "", None, 0
     meta = read_metadata(SurveyStepMetadata, closed.view.private_metadata)
     team_id = closed.team_id or context.team_id
     if meta is None:
-        return
+        return None, closed.user.id, team_id, 0
     raw = survey_modal.question_values(closed.view.values)
     try:
         kept = survey_steps.save_entered(runtime.db, team_id, closed.user.id, meta.round, meta.section, raw,
                                          now=runtime.now())
     except survey_steps.Refused as exc:
         log.info("did not keep a closed step: %s", exc)
-        return
+        return None, closed.user.id, team_id, meta.round
     if kept.dropped:
         log.info("a closed step dropped %d invalid answers", len(kept.dropped))
-    if kept.saved:
-        _mark_started(client, kept, meta.round)
-        publish_home(runtime, client, team_id, closed.user.id)
+    return kept, closed.user.id, team_id, meta.round
 
 
 def jump_selected(ack: Ack, block_action: BlockAction, requester: Requester, runtime: Runtime,
