@@ -233,12 +233,12 @@ def save_entered(db: Database, team_id: str | None, user_id: str, round_id: int,
             jump_to is not None and not 0 <= jump_to < len(template.sections)):
         raise Refused(OUT_OF_DATE)
     values, dropped = _entered(template, section, raw, known)
+    writes = {**_stale_hidden(template, {**known, **values}), **values}
     try:
-        with db.session() as session:
-            writes = {**_stale_hidden(template, {**known, **values}), **values}
+        with db.session(read_only=not writes) as session:  # nothing entered: no write at all
             if writes:
                 answers.save_answers(session, round_id, user_id, writes, at=now)
-            stored = answers.answers_of(session, round_id, user_id) if writes else known
+            stored = answers.answers_of(session, round_id, user_id)
             participant = rounds.get_participant(session, round_id, user_id)
             rnd = rounds.require_round(session, round_id)
     except RoundClosed:
