@@ -1,5 +1,6 @@
 """Listeners by Slack surface: ``commands`` (/icp-check), ``leader_forms`` (the leaders'
-modals), ``report_actions`` (status and report buttons), ``survey_flow`` (invitation buttons
+modals), ``report_actions`` (status and report buttons), ``round_actions`` (the buttons of help and
+close, closing behind a confirmation), ``survey_flow`` (invitation buttons
 and survey steps), ``home`` (App Home), ``lifecycle`` (uninstall and token revocation). Each
 listener is a module-level function; each module's ``register(app)`` only wires ids to them."""
 
@@ -7,13 +8,21 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import commands, home, leader_forms, lifecycle, report_actions, survey_flow
+from bot.listeners import (
+    commands,
+    home,
+    leader_forms,
+    lifecycle,
+    report_actions,
+    round_actions,
+    survey_flow,
+)
 
 
 def register(app: App, *, lifecycle_events: bool) -> None:
     """Wire every listener; ``lifecycle_events`` False where bolt's own token revocation
     listeners take those events (OAuth mode)."""
-    for module in (commands, leader_forms, report_actions, survey_flow, home):
+    for module in (commands, leader_forms, report_actions, round_actions, survey_flow, home):
         module.register(app)
     if lifecycle_events:
         lifecycle.register(app)
