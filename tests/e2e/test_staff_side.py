@@ -9,20 +9,24 @@ from typing import Any
 from tests.fakeslack.client import fill_view
 
 from .helpers import (
+    LEADER,
     SECTION_CALLBACK,
     STAFF,
     ViewRecord,
     answer_round,
     blocks_text,
     chat_updates,
+    command,
     designed_answers,
     input_element,
     message_with,
     open_modal,
     participants,
     question_ids,
+    round_status,
     stored_answers,
 )
+from .leader_steps import CLOSE, close_round
 
 
 def _type(view: ViewRecord, values: dict[str, Any]) -> None:
@@ -156,3 +160,75 @@ def test_edit_jumps_to_the_step_wanted_keeping_this_one(world, open_round):
     assert question_ids(view) == ["why_us", "deal_size", "acquisition_cost"]
     assert float(_prefilled(view, "deal_size")) == float(answers["deal_size"])
     assert stored_answers(db, user, open_round)["top20_revenue_share"] == 55
+
+
+# ------------------------------------------------------------------------------ leaders
+def _actions(blocks: list[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    return {el["action_id"]: el for b in blocks or [] if b.get("type") == "actions" for el in b["elements"]}
+
+
+def test_close_asks_for_confirmation_before_closing(world, open_round):
+    fake, sim, db = world.fake, world.sim, world.db
+    question = command(fake, sim, LEADER, "close")
+    assert question["response_type"] == "ephemeral"
+    button = _actions(question["blocks"])[CLOSE]
+    assert button["value"] == str(open_round) and button["style"] == "danger"
+    assert {"title", "text", "confirm", "deny"} <= set(button["confirm"])
+    assert round_status(db, open_round) == "open"  # nothing closed until the dialog is accepted
+    assert "0 of 10 finished" in question["text"]
+
+    closed = close_round(fake, sim)
+    assert closed["text"].startswith("Closed *") and round_status(db, open_round) == "closed"
+    assert not _actions(closed["blocks"])  # the question is replaced: no button to press twice
+
+
+def test_close_button_refused_for_non_leader(world, open_round):
+    fake, sim, db = world.fake, world.sim, world.db
+    command(fake, sim, LEADER, "close")
+    eph = fake.wait_for(lambda: next((e for e in fake.ephemerals(LEADER) if CLOSE in _actions(e.blocks)), None))
+    # a staff member replays the leader's button (a forged click; Slack shows it to the leader only)
+    user = STAFF[0]
+    url = fake.new_response_url("actions", eph.channel, user, message_ts=eph.ts, is_ephemeral=True)
+    payload = {
+        "type": "block_actions", "api_app_id": fake.app_id, "token": "verification-token",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": fake.team_id},
+        "team": {"id": fake.team_id, "domain": fake.team_domain}, "trigger_id": fake.new_trigger_id(user),
+        "container": {"type": "message", "message_ts": eph.ts, "channel_id": eph.channel, "is_ephemeral": True},
+        "channel": {"id": eph.channel, "name": "directmessage"}, "state": {"values": {}}, "response_url": url,
+        "actions": [{**_actions(eph.blocks)[CLOSE], "block_id": "close_actions", "action_ts": "1.0"}],
+    }
+    assert sim.send_interactive(payload).status == 200
+    refusal = fake.wait_for(lambda: fake.responses(url))[0]
+    assert refusal["text"] == "Only ICP Align leaders can close rounds."
+    assert round_status(db, open_round) == "open"
+
+
+def test_help_is_short_with_buttons_for_the_next_step(world, open_round):
+    fake, sim = world.fake, world.sim
+    leader = command(fake, sim, LEADER, "help")
+    assert set(_actions(leader["blocks"])) == {"round_status_button", "home_report", CLOSE}
+    assert len(blocks_text(leader["blocks"])) < 600
+    staff = command(fake, sim, STAFF[0], "help")
+    assert set(_actions(staff["blocks"])) == {"survey_start"}  # their survey is the next step
+    full = command(fake, sim, LEADER, "help all")["text"]
+    assert "`/icp-check export [round]`" in full
+
+    status_button = _actions(leader["blocks"])["round_status_button"]
+    eph = fake.wait_for(lambda: next((e for e in fake.ephemerals(LEADER)
+                                      if "round_status_button" in _actions(e.blocks)), None))
+    sim.click(LEADER, {"channel": eph.channel, "ts": eph.ts}, "round_status_button")
+    status = fake.wait_for(lambda: next((e for e in fake.ephemerals(LEADER) if "Invited: 10" in blocks_text(e.blocks)),
+                                        None))
+    assert status_button["value"] == str(open_round) and "finished: 0" in blocks_text(status.blocks)
+
+
+def test_home_puts_what_the_viewer_can_act_on_first(world, open_round):
+    fake, sim = world.fake, world.sim
+    sim.home_opened(LEADER)  # the leader is not a participant of the round
+    home = fake.wait_for(lambda: fake.home_views.get(LEADER))
+    text = blocks_text(home.blocks)
+    assert text.index("For leaders") < text.index("No survey is waiting for you")
+    sim.home_opened(STAFF[0])
+    staff = fake.wait_for(lambda: fake.home_views.get(STAFF[0]))
+    assert staff.blocks[1]["type"] == "section" and "waiting for your answers" in blocks_text([staff.blocks[1]])
+    assert "about 6 minutes, anonymous" in blocks_text([staff.blocks[1]])
