@@ -11,7 +11,8 @@ as one line that opens a list; ``VISIBLE_CHOICES`` decides):
 - single: radio buttons up to ``VISIBLE_CHOICES`` options, else a static select;
 - multi: checkboxes up to ``VISIBLE_CHOICES`` options, else a multi-static select
   (``max_selected_items``);
-- scale: a static select "1 · low label" ... "N · high label", the ends on the closed menu;
+- scale: a static select "1 - low label" ... "N - high label" (as survey.answers reads a
+  scale), the ends on the closed menu;
 - number: a number input with the question's bounds (digits only: Slack takes no "25k");
 - text: a plain-text input with the question's length limit.
 
@@ -78,9 +79,9 @@ def _scale_options(question: Question) -> list[Option]:
     for point in range(1, points + 1):
         label = str(point)
         if point == 1:
-            label = f"1 · {question.low_label}"
+            label = f"1 - {question.low_label}"
         elif point == points:
-            label = f"{points} · {question.high_label}"
+            label = f"{points} - {question.high_label}"
         options.append(Option(value=str(point), text=plain(label, 75)))
     return options
 
