@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.views import home_tab, messages
-from bot.views.text import escape, mrkdwn, plain, truncate
+from bot.views.text import escape, mrkdwn, plain
 
 CLOSE_ROUND = "round_close_confirmed"
 STATUS = "round_status_button"
@@ -64,6 +64,8 @@ def help_message(names: list[str], leader: bool, open_round_title: str | None, o
 
     ``own``: the asker's survey in the open round ("new", "started", "done") or None."""
     lines = help_text([], leader, open_round_title, open_round_id, progress).splitlines()[:2]
+    if leader and open_round_id is None:
+        lines[-1] += " Start one with `/icp-check start`."
     if not leader:
         lines.append(USAGE["profile"])
     blocks: list[Block] = [SectionBlock(text=mrkdwn("\n".join(lines)))]
@@ -96,7 +98,7 @@ def close_button(round_id: int, title: str) -> ButtonElement:
         action_id=CLOSE_ROUND, value=str(round_id), style="danger", text=plain("Close round", 75),
         confirm=ConfirmObject(
             title=plain("Close this round?", 100),
-            text=mrkdwn(truncate(f"Nobody can answer or edit *{escape(title)}* after this. It cannot be reopened.", 300)),
+            text=plain(f"Nobody can answer or edit {title} after this. It cannot be reopened.", 300),
             confirm=plain("Close round", 30), deny=plain("Keep it open", 30), style="danger"))
 
 
