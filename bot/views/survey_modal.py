@@ -53,7 +53,8 @@ CALLBACK_ID = "survey_section"
 ACTION_ID = "answer"
 BLOCK_PREFIX = "q:"
 CHOICE_LIMIT = 10  # Slack's limit for radio buttons and checkboxes
-VISIBLE_CHOICES = 4  # more options than this: a select (one line) instead of one row each
+VISIBLE_CHOICES = 4  # more options than this: a select (one line) instead of one row each;
+# always below CHOICE_LIMIT, so that no radio or checkbox list can pass Slack's limit
 MOBILE_LINE = 40  # characters a closed menu shows on a 375 px phone before it cuts the text
 JUMP = "survey_jump"
 JUMP_BLOCK = "jump"
