@@ -182,7 +182,8 @@ def record_step(db: Database, team_id: str | None, user_id: str, round_id: int, 
     cleared = dict.fromkeys(q.id for q in questions if q.id not in values)
     try:
         with db.session() as session:
-            stale = _stale_hidden(template, {**known, **values})
+            after = {k: v for k, v in {**known, **values}.items() if k not in cleared}
+            stale = _stale_hidden(template, after)
             answers.save_answers(session, round_id, user_id, {**cleared, **stale, **values}, at=now)
             stored = answers.answers_of(session, round_id, user_id)
             ahead = next_section(template, section, stored)
