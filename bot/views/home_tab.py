@@ -24,9 +24,11 @@ HOME_REPORT = "home_report"
 
 def home_view(*, profile_blocks: list[Block], scores: list[tuple[str, float | None]],
               own_round: tuple[int, str, str] | None, leader_blocks: list[Block] | None,
-              is_leader: bool, minutes: int | None = None) -> View:
+              is_leader: bool, minutes: int | None = None, round_buttons: list[ButtonElement] | None = None) -> View:
     """``scores``: (round title, score) oldest first; ``own_round``: (round id, title, state)
-    where state is "new", "started" or "done"; ``minutes``: the open round's survey length."""
+    where state is "new", "started" or "done"; ``minutes``: the open round's survey length;
+    ``round_buttons``: a leader's buttons for the open round (closing it, behind Slack's
+    confirmation dialog)."""
     blocks: list[Block] = [HeaderBlock(text=plain("ICP Align", 150))]
     later: list[Block] = []  # what asks nothing of the viewer now
     if own_round is not None:
@@ -51,11 +53,11 @@ def home_view(*, profile_blocks: list[Block], scores: list[tuple[str, float | No
             blocks.append(DividerBlock())
         blocks.append(SectionBlock(text=mrkdwn("*For leaders*")))
         blocks += leader_blocks or [SectionBlock(text=mrkdwn("No round is open."))]
-        blocks.append(ActionsBlock(block_id="home_leader", elements=[
-            ButtonElement(action_id=HOME_START, text=plain("Start a round", 75),
-                          style=None if leader_blocks else "primary"),
-            ButtonElement(action_id=HOME_REPORT, text=plain("Latest report", 75)),
-        ]))
+        buttons = [ButtonElement(action_id=HOME_START, text=plain("Start a round", 75),
+                                 style=None if leader_blocks else "primary"),
+                   ButtonElement(action_id=HOME_REPORT, text=plain("Latest report", 75))]
+        buttons += round_buttons or []
+        blocks.append(ActionsBlock(block_id="home_leader", elements=buttons))
     blocks += later
     blocks.append(DividerBlock())
     shown = [(t, s) for t, s in scores if s is not None]

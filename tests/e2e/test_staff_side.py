@@ -228,6 +228,7 @@ def test_home_puts_what_the_viewer_can_act_on_first(world, open_round):
     home = fake.wait_for(lambda: fake.home_views.get(LEADER))
     text = blocks_text(home.blocks)
     assert text.index("For leaders") < text.index("No survey is waiting for you")
+    assert CLOSE in _actions(home.blocks) and "confirm" in _actions(home.blocks)[CLOSE]
     sim.home_opened(STAFF[0])
     staff = fake.wait_for(lambda: fake.home_views.get(STAFF[0]))
     assert staff.blocks[1]["type"] == "section" and "waiting for your answers" in blocks_text([staff.blocks[1]])

@@ -84,7 +84,8 @@ def _homes() -> list[tuple[str, dict[str, Any]]]:
     for own in ((7, TITLE, "new"), (7, TITLE, "started"), (7, TITLE, "done"), None):
         for leader in (True, False):
             view = home_tab.home_view(profile_blocks=[], scores=[("Q4", 48.0), ("Q1", 61.0)], own_round=own,
-                                      leader_blocks=status if leader else None, is_leader=leader, minutes=6)
+                                      leader_blocks=status if leader else None, is_leader=leader, minutes=6,
+                                      round_buttons=[leader_messages.close_button(7, TITLE)] if leader else None)
             out.append((f"home own={own and own[2]} leader={leader}", view.to_dict()))
     return out
 
