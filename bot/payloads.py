@@ -3,7 +3,7 @@
 Listeners turn bolt's ``body`` dicts into these models first; a payload that does not parse
 is treated as forged or malformed (acked, refused, logged) and never reaches the domain.
 Field names follow Slack's payloads: slash commands (form fields), ``block_actions`` and
-``view_submission`` (JSON in the ``payload`` form field).
+``view_submission`` and ``view_closed`` (JSON in the ``payload`` form field).
 """
 
 from __future__ import annotations
@@ -110,6 +110,14 @@ class ViewSubmission(_Model):
     @property
     def team_id(self) -> str | None:
         return self.team.id if self.team else None
+
+
+class ViewClosed(ViewSubmission):
+    """``view_closed``: sent when a person closes a modal that has ``notify_on_close``; the
+    view carries what was entered (``state.values``). The middleware does not parse it: its
+    listener does (``survey_flow.step_closed``)."""
+
+    is_cleared: bool = False
 
 
 def parse(model: type[_Model], body: Any):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -184,18 +185,63 @@ def parse_answer(question: Question, raw: Any) -> AnswerValue | None:
     return text
 
 
+def is_shown(question: Question, answers: Mapping[str, Any]) -> bool:
+    """Whether ``question`` is asked, given the (canonical) answers known so far.
+
+    Every ``show_if`` condition must hold: the answer to the question it names is one of the
+    listed options (for a multi answer, any of its options). An unanswered deciding question
+    hides the question: nothing is asked that may not apply.
+    """
+    for ref, option_ids in (question.show_if or {}).items():
+        value = answers.get(ref)
+        chosen = set(value) if isinstance(value, (list, tuple, set)) else {value}
+        if not chosen & set(option_ids):
+            return False
+    return True
+
+
+def hidden_questions(template: Template, answers: Mapping[str, Any]) -> list[str]:
+    """Ids of the questions the answers so far leave out (their stored answers are dropped)."""
+    return [q.id for q in template.questions if not is_shown(q, answers)]
+
+
 def validate_answers(
     template: Template,
     raw: Mapping[str, Any],
     *,
     questions: Iterable[Question] | None = None,
     require: bool = True,
+    known: Mapping[str, Any] | None = None,
 ) -> dict[str, AnswerValue]:
     """Validate ``raw`` (question id -> value) for ``questions`` (default: all of the template).
 
     Unknown question ids are rejected; blank answers to required questions are rejected when
     ``require`` is true. Collects every fault and raises AnswersInvalid with all of them.
+    Questions that ``show_if`` hides, given ``known`` answers (from earlier steps) and the
+    valid ones in ``raw``, are skipped: neither required nor returned.
     """
+    values = _validate_all(template, raw, questions=questions, require=require)
+    context = {**(known or {}), **values.values}
+    hidden = set(hidden_questions(template, context))
+    errors = {qid: msg for qid, msg in values.errors.items() if qid not in hidden}
+    if errors:
+        raise AnswersInvalid(errors)
+    return {qid: value for qid, value in values.values.items() if qid not in hidden}
+
+
+@dataclass(frozen=True)
+class _Checked:
+    values: dict[str, AnswerValue]
+    errors: dict[str, str]
+
+
+def _validate_all(
+    template: Template,
+    raw: Mapping[str, Any],
+    *,
+    questions: Iterable[Question] | None,
+    require: bool,
+) -> _Checked:
     asked = list(questions) if questions is not None else template.questions
     asked_ids = {q.id for q in asked}
     errors: dict[str, str] = {}
@@ -216,9 +262,7 @@ def validate_answers(
                 errors[question.id] = "this question needs an answer"
             continue
         values[question.id] = value
-    if errors:
-        raise AnswersInvalid(errors)
-    return values
+    return _Checked(values, errors)
 
 
 def validate_response(
@@ -229,5 +273,6 @@ def validate_response(
 
 
 def missing_required(template: Template, answers: Mapping[str, Any]) -> list[str]:
-    """Ids of required questions not yet answered (for progress and completion)."""
-    return [q.id for q in template.questions if q.required and q.id not in answers]
+    """Ids of required questions not yet answered (for progress and completion); a question
+    the answers hide (``show_if``) is not missing."""
+    return [q.id for q in template.questions if q.required and q.id not in answers and is_shown(q, answers)]

@@ -21,6 +21,10 @@ are told quotes are shown to leaders.
 form: it measures agreement on something about us (say, how concentrated our revenue is),
 not a trait a prospect can have.
 
+``show_if: {geographic_reach: [national, global]}`` asks a question only when an answer of an
+earlier section is one of those options (any of them, for a multi question); every condition
+listed must hold. A hidden question is neither required nor stored (``survey.answers.is_shown``).
+
 Limits are Slack's, so that every template can be shown in a modal: a section title fits a
 modal title (24 characters), option labels fit 75 characters, option ids fit a 150-character
 option value, a section has at most 20 questions (well below a view's 100 blocks).
@@ -89,6 +93,8 @@ class Question(BaseModel):
         default=None, gt=0,
         description="the smallest difference that matters (number index); default min(1, (max-min)/100)")
     max_length: int | None = Field(default=None, ge=1, le=MAX_TEXT_LENGTH)
+    show_if: dict[str, list[str]] | None = Field(
+        default=None, description="asked only when an earlier answer is one of these options")
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> Question:
@@ -209,6 +215,13 @@ class Template(BaseModel):
             raise ValueError(f"at most one team question, found {', '.join(teams)}")
         return sections
 
+    @model_validator(mode="after")
+    def _check_show_if(self) -> Template:
+        problems = condition_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     @property
     def questions(self) -> list[Question]:
         return [q for s in self.sections for q in s.questions]
@@ -231,6 +244,40 @@ class Template(BaseModel):
     @property
     def team_question(self) -> Question | None:
         return next((q for q in self.questions if q.role == "team"), None)
+
+
+def condition_problems(template: Template) -> list[str]:
+    """What is wrong with the templates' ``show_if`` conditions.
+
+    A condition names a ``single`` or ``multi`` question of an *earlier* section and some of
+    its options. Earlier, because a Slack modal cannot show or hide an input while it is
+    open: a question is shown or skipped when its step is built, from answers already saved.
+    """
+    problems: list[str] = []
+    section_of = {q.id: index for index, s in enumerate(template.sections) for q in s.questions}
+    by_id = {q.id: q for q in template.questions}
+    for index, section in enumerate(template.sections):
+        for question in section.questions:
+            for ref, option_ids in (question.show_if or {}).items():
+                where = f"question {question.id!r}: show_if"
+                source = by_id.get(ref)
+                if source is None:
+                    problems.append(f"{where} refers to {ref!r}, which is not a question of this template")
+                    continue
+                if source.kind not in (QuestionKind.SINGLE, QuestionKind.MULTI):
+                    problems.append(f"{where} refers to {ref!r}, a {source.kind} question; "
+                                    "only single and multi questions can decide")
+                    continue
+                if section_of[ref] >= index:
+                    problems.append(f"{where} refers to {ref!r} in the same or a later section; "
+                                    f"move {question.id!r} to a section after the one of {ref!r}")
+                    continue
+                if not option_ids:
+                    problems.append(f"{where} lists no options of {ref!r}")
+                unknown = [o for o in option_ids if source.option(o) is None]
+                if unknown:
+                    problems.append(f"{where} names options {ref!r} does not have: {', '.join(unknown)}")
+    return problems
 
 
 class TemplateError(ValueError):

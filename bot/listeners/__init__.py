@@ -1,7 +1,9 @@
 """Listeners by Slack surface: ``commands`` (/icp-check), ``leader_forms`` (the leaders'
-modals), ``report_actions`` (status and report buttons), ``survey_flow`` (invitation buttons
-and survey steps), ``pulse_actions`` (StrategyCheck answers), ``home`` (App Home), ``lifecycle`` (uninstall and token revocation). Each
-listener is a module-level function; each module's ``register(app)`` only wires ids to them."""
+modals), ``report_actions`` (status and report buttons), ``round_actions`` (the buttons of help
+and close, closing behind a confirmation), ``survey_flow`` (invitation buttons and survey
+steps), ``pulse_actions`` (StrategyCheck answers), ``home`` (App Home), ``lifecycle``
+(uninstall and token revocation). Each listener is a module-level function; each module's
+``register(app)`` only wires ids to them."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from bot.listeners import (
     lifecycle,
     pulse_actions,
     report_actions,
+    round_actions,
     survey_flow,
 )
 
@@ -21,7 +24,7 @@ from bot.listeners import (
 def register(app: App, *, lifecycle_events: bool) -> None:
     """Wire every listener; ``lifecycle_events`` False where bolt's own token revocation
     listeners take those events (OAuth mode)."""
-    for module in (commands, leader_forms, report_actions, survey_flow, pulse_actions, home):
+    for module in (commands, leader_forms, report_actions, round_actions, survey_flow, pulse_actions, home):
         module.register(app)
     if lifecycle_events:
         lifecycle.register(app)

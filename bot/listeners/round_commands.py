@@ -8,19 +8,21 @@ import re
 from datetime import timedelta
 
 from bot.listeners.subcommand import Call, UsageError, round_arg, trigger_of
-from bot.services import closing, fanout, leadership, reminders, round_launch
+from bot.services import leadership, reminders, round_launch
 from bot.services.profiles import load_icp
 from bot.services.reporting import round_report
 from bot.views import leader_messages, leader_modals, report_blocks
 from bot.views.leader_messages import NO_ROUND
 from bot.views.text import escape
-from storage import rounds
+from storage import answers, rounds
 
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
 def help_(call: Call, names: list[str]) -> None:
+    """Short help with buttons for the next step; ``help all`` lists every command's usage."""
     progress = None
+    own = None
     with call.runtime.db.session(read_only=True) as session:
         open_round = rounds.open_round_for(session, call.team_id)
         if open_round is not None and call.requester.is_leader:
@@ -28,9 +30,17 @@ def help_(call: Call, names: list[str]) -> None:
             progress = f"{counts.completed} of {counts.invited} finished"
             if open_round.closes_at is not None:
                 progress += f", {report_blocks.time_left(open_round.closes_at, call.runtime.now())}"
-    call.reply(leader_messages.help_text(
-        names, call.requester.is_leader, open_round.title if open_round else None,
-        open_round.id if open_round else None, progress))
+        if open_round is not None:
+            participant = rounds.get_participant(session, open_round.id, call.command.user_id)
+            if participant is not None:
+                own = "done" if participant.completed_at else (
+                    "started" if answers.answers_of(session, open_round.id, call.command.user_id) else "new")
+    title, round_id = (open_round.title, open_round.id) if open_round else (None, None)
+    if call.args and call.args[0].lower() == "all":
+        call.reply(leader_messages.help_text(names, call.requester.is_leader, title, round_id, progress))
+        return
+    text, blocks = leader_messages.help_message(names, call.requester.is_leader, title, round_id, progress, own)
+    call.reply(text, blocks)
 
 
 def profile(call: Call) -> None:
@@ -86,16 +96,21 @@ def remind(call: Call) -> None:
 
 
 def close(call: Call) -> None:
-    runtime = call.runtime
-    closed = closing.close_round(runtime.db, call.team_id, round_arg(call), runtime.now())
-    if closed is None:
-        call.reply("There is no open round to close.")
-        return
-    if not closed.was_open:
-        call.reply(f"Round {closed.round_id} was already closed.")
-        return
-    call.reply(leader_messages.closed_by_leader(closed.round_id, closed.title, closed.completed, closed.invited))
-    fanout.refresh_invitations_after_close(runtime.db, call.client, closed.round_id, runtime.pacer)
+    """Asks first: an ephemeral "Close round" button behind Slack's confirmation dialog
+    (``round_actions.close_confirmed`` closes). An already closed round is said so at once."""
+    round_id = round_arg(call)
+    with call.runtime.db.session(read_only=True) as session:
+        rnd = rounds.get_round(session, round_id) if round_id else rounds.open_round_for(session, call.team_id)
+        if rnd is None or rnd.team_id != call.team_id:
+            call.reply("There is no open round to close.")
+            return
+        if not rnd.is_open:
+            call.reply(f"Round {rnd.id} was already closed.")
+            return
+        counts = rounds.participation(session, rnd.id)
+    left = report_blocks.time_left(rnd.closes_at, call.runtime.now()) if rnd.closes_at is not None else None
+    text, blocks = leader_messages.close_question(rnd.id, rnd.title, counts.completed, counts.invited, left)
+    call.reply(text, blocks)
 
 
 def leaders(call: Call) -> None:

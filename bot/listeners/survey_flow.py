@@ -1,10 +1,12 @@
 """Staff answering a round: the invitation's buttons and the survey step modals.
 
-Each step is saved the moment it is submitted, so closing the modal halfway loses nothing;
-"Start"/"Continue" opens the first step with a required question unanswered, "Edit my
-answers" walks the steps with the stored answers pre-filled. Field errors go back into the
-modal (``response_action: errors``). A button or submission for a round the person is not
-in, a closed round or another workspace's round changes nothing (``survey_steps.Refused``).
+Each step is saved the moment it is submitted, and closing a step ("Save & close", Slack's
+``view_closed``) or leaving it through "Jump to" keeps the valid answers entered in it, so
+closing the modal halfway loses nothing. "Start"/"Continue" opens the first step with a
+required question unanswered, "Edit my answers" walks the steps with the stored answers
+pre-filled, and "Jump to" opens any step. Field errors go back into the modal
+(``response_action: errors``). A button or submission for a round the person is not in, a
+closed round or another workspace's round changes nothing (``survey_steps.Refused``).
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.middleware import Requester
-from bot.payloads import BlockAction, ViewSubmission
+from bot.payloads import BlockAction, MalformedPayload, ViewClosed, ViewSubmission, parse
 from bot.runtime import Runtime
 from bot.services import survey_steps
 from bot.services.home import publish_home
@@ -129,8 +131,88 @@ def step_submitted(ack: Ack, view_submission: ViewSubmission, requester: Request
     publish_home(runtime, client, requester.team_id, requester.user_id)
 
 
+def _mark_started(client: WebClient, kept: survey_steps.Kept, round_id: int) -> None:
+    """The invitation of someone who closed a step says their answers are kept ("Continue")."""
+    if kept.invitation is None or kept.completed:
+        return
+    step = kept.at
+    resume = survey_steps.first_open_section(step.template, step.shown)
+    text, blocks = messages.kept_blocks(round_id, step.title, survey_modal.minutes_left(step.template, resume, step.shown),
+                                        step.closes_at)
+    channel, ts = kept.invitation
+    try:
+        client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        log.info("could not update the invitation after a closed step: %s", exc.response.get("error"))
+
+
+def step_closed(ack: Ack, body: dict, context: BoltContext, runtime: Runtime, client: WebClient) -> None:
+    """"Save & close" (or the modal's X): keep the valid answers entered in that step.
+
+    Saved before the ack (one short write), so that Slack's request ends with the answers
+    stored; the invitation and App Home are refreshed after it."""
+    try:
+        kept, user_id, team_id, round_id = _keep_closed(body, context, runtime)
+    finally:
+        ack()
+    if kept is not None and kept.saved:
+        _mark_started(client, kept, round_id)
+        publish_home(runtime, client, team_id, user_id)
+
+
+def _keep_closed(body: dict, context: BoltContext,
+                 runtime: Runtime) -> tuple[survey_steps.Kept | None, str, str | None, int]:
+    try:
+        closed = parse(ViewClosed, body)
+    except MalformedPayload as exc:
+        log.warning("refused a malformed view_closed payload: %s", exc)
+        return None, "", None, 0
+    meta = read_metadata(SurveyStepMetadata, closed.view.private_metadata)
+    team_id = closed.team_id or context.team_id
+    if meta is None:
+        return None, closed.user.id, team_id, 0
+    raw = survey_modal.question_values(closed.view.values)
+    try:
+        kept = survey_steps.save_entered(runtime.db, team_id, closed.user.id, meta.round, meta.section, raw,
+                                         now=runtime.now())
+    except survey_steps.Refused as exc:
+        log.info("did not keep a closed step: %s", exc)
+        return None, closed.user.id, team_id, meta.round
+    if kept.dropped:
+        log.info("a closed step dropped %d invalid answers", len(kept.dropped))
+    return kept, closed.user.id, team_id, meta.round
+
+
+def jump_selected(ack: Ack, block_action: BlockAction, requester: Requester, runtime: Runtime,
+                  client: WebClient) -> None:
+    """"Jump to another step": keep what was entered here, then show the chosen step."""
+    ack()
+    view = block_action.view
+    option = block_action.action.selected_option
+    meta = read_metadata(SurveyStepMetadata, view.private_metadata) if view is not None else None
+    value = option.value if option is not None else ""
+    target = int(value) if value.isascii() and value.isdigit() and len(value) <= 4 else None
+    if view is None or meta is None or target is None:
+        log.warning("refused a malformed jump from %s", requester.user_id)
+        return
+    raw = survey_modal.question_values(view.values)
+    try:
+        kept = survey_steps.save_entered(runtime.db, requester.team_id, requester.user_id, meta.round,
+                                         meta.section, raw, now=runtime.now(), jump_to=target)
+        assert kept.next is not None
+        new_view = _step_view(kept.next, meta.mode)
+    except survey_steps.Refused as exc:
+        new_view = notice_view(TITLE, str(exc))
+    try:
+        client.views_update(view_id=view.id, hash=view.hash, view=new_view)
+    except SlackApiError as exc:  # the person submitted or closed meanwhile: nothing to show
+        log.info("could not jump to another step: %s", exc.response.get("error"))
+
+
 def register(app: App) -> None:
     app.action(messages.START)(start_clicked)
     app.action(messages.EDIT)(edit_clicked)
     app.action(messages.SNOOZE)(snooze_clicked)
+    app.action(survey_modal.JUMP)(jump_selected)
     app.view(survey_modal.CALLBACK_ID)(step_submitted)
+    app.view_closed(survey_modal.CALLBACK_ID)(step_closed)

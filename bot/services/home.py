@@ -15,8 +15,8 @@ from slack_sdk.models.views import View
 from bot.runtime import Runtime
 from bot.services.profiles import load_icp
 from bot.services.reporting import score_trend
-from bot.views import home_tab, report_blocks
-from storage import answers, rounds
+from bot.views import home_tab, leader_messages, report_blocks
+from storage import answers, rounds, templates
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,9 @@ def build_home(runtime: Runtime, client: WebClient, team_id: str, user_id: str) 
         open_round = rounds.open_round_for(session, team_id)
         own = None
         leader_blocks = None
+        minutes = None
         if open_round is not None:
+            minutes = templates.get_template(session, open_round.template_id).minutes
             participant = rounds.get_participant(session, open_round.id, user_id)
             if participant is not None:
                 state = "done" if participant.completed_at else (
@@ -44,7 +46,9 @@ def build_home(runtime: Runtime, client: WebClient, team_id: str, user_id: str) 
                     now=runtime.now())
     scores = score_trend(runtime.db, team_id)
     return home_tab.home_view(profile_blocks=report_blocks.profile_blocks(profile, template), scores=scores,
-                              own_round=own, leader_blocks=leader_blocks, is_leader=leader)
+                              own_round=own, leader_blocks=leader_blocks, is_leader=leader, minutes=minutes,
+                              round_buttons=[leader_messages.close_button(open_round.id, open_round.title)]
+                              if open_round is not None and leader else None)
 
 
 def publish_home(runtime: Runtime, client: WebClient, team_id: str | None, user_id: str) -> None:

@@ -1,11 +1,18 @@
-"""A staff member answering a round: opening a step, and recording one.
+"""A staff member answering a round: opening a step, recording one, keeping a closed one.
 
 ``open_step`` is a read: it never writes, not even to close a round past its close date (the
 scheduler does that; until then the round reads as closed here). ``record_step`` validates
 the step's answers against the round's template, then saves them and, on the last step,
 the completion in one write transaction, so that a person is never saved as answered but
-not finished. A person who is not a participant, a closed round, or another workspace's
-round gets ``Refused`` with a message to show, and nothing is written.
+not finished. ``save_entered`` keeps what was typed into a step that was closed or left for
+another step ("Jump to"): the valid answers are saved, invalid or blank ones are dropped
+(nothing stored is ever cleared by closing), in one write transaction. A person who is not a
+participant, a closed round, or another workspace's round gets ``Refused`` with a message to
+show, and nothing is written.
+
+Questions that ``show_if`` hides, given the saved answers, are skipped: neither asked nor
+required, and an answer stored before an earlier answer changed is cleared, so a report
+never counts an answer to a question the person would no longer be asked.
 """
 
 from __future__ import annotations
@@ -25,11 +32,13 @@ from storage.models import RoundParticipant, SurveyRound
 from survey.answers import (
     AnswerError,
     AnswersInvalid,
+    hidden_questions,
+    is_shown,
     missing_required,
     parse_answer,
     validate_answers,
 )
-from survey.template import Template
+from survey.template import Question, Template
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +104,40 @@ def assigned_team_answer(template: Template, team: str | None) -> dict[str, str]
         return {}
 
 
+@dataclass(frozen=True)
+class Kept:
+    """What closing a step (or jumping away from it) kept."""
+
+    saved: list[str]  # question ids saved
+    dropped: list[str]  # question ids whose entered value was invalid, so not saved
+    started: bool  # the person has answers now
+    completed: bool  # the person had already finished the round
+    at: Step  # the step that was left, with every saved answer
+    invitation: tuple[str, str] | None = None  # (DM channel, ts) of the invitation
+    next: Step | None = None  # the step jumped to
+
+
 def first_open_section(template: Template, stored: dict[str, Any]) -> int:
     missing = set(missing_required(template, stored))
     for index, section in enumerate(template.sections):
         if any(q.id in missing for q in section.questions):
             return index
     return 0
+
+
+def shown_in(template: Template, section: int, stored: dict[str, Any]) -> list[Question]:
+    """The questions of a step that the saved answers do not hide."""
+    return [q for q in template.sections[section].questions if is_shown(q, stored)]
+
+
+def next_section(template: Template, after: int, stored: dict[str, Any]) -> int | None:
+    """The next step with a question to show (a step whose questions are all hidden is skipped)."""
+    return next((i for i in range(after + 1, len(template.sections)) if shown_in(template, i, stored)), None)
+
+
+def _stale_hidden(template: Template, stored: dict[str, Any]) -> dict[str, None]:
+    """Stored answers to questions that the answers now hide, as clearing writes."""
+    return dict.fromkeys(qid for qid in hidden_questions(template, stored) if qid in stored)
 
 
 def _admit(session: Session, team_id: str | None, user_id: str, round_id: int,
@@ -125,14 +162,17 @@ def _step(rnd: SurveyRound, participant: RoundParticipant, template: Template, s
 
 
 def open_step(db: Database, team_id: str | None, user_id: str, round_id: int, *,
-              mode: Literal["answer", "edit"], now: datetime) -> Step:
-    """The step to open from a button: the first with a required question unanswered, or
-    the first for an edit. Raises Refused."""
+              mode: Literal["answer", "edit"], now: datetime, section: int | None = None) -> Step:
+    """The step to open from a button: ``section`` if given, else the first with a required
+    question unanswered, or the first for an edit. Raises Refused."""
     with db.session(read_only=True) as session:
         rnd, participant = _admit(session, team_id, user_id, round_id, now)
         template = templates.get_template(session, rnd.template_id)
         stored = answers.answers_of(session, round_id, user_id)
-    section = 0 if mode == "edit" else first_open_section(template, stored)
+    if section is not None and not 0 <= section < len(template.sections):
+        raise Refused(OUT_OF_DATE)
+    if section is None:
+        section = 0 if mode == "edit" else first_open_section(template, stored)
     return _step(rnd, participant, template, section, stored)
 
 
@@ -142,21 +182,26 @@ def record_step(db: Database, team_id: str | None, user_id: str, round_id: int, 
     with db.session(read_only=True) as session:
         rnd, _participant = _admit(session, team_id, user_id, round_id, now)
         template = templates.get_template(session, rnd.template_id)
+        known = answers.answers_of(session, round_id, user_id)
     if not 0 <= section < len(template.sections):
         raise Refused(OUT_OF_DATE)
-    questions = template.sections[section].questions
+    questions = shown_in(template, section, known)
     try:
-        values = validate_answers(template, raw, questions=questions)
+        values = validate_answers(template, raw, questions=questions, known=known)
     except AnswersInvalid as exc:
         shown = {q.id for q in questions}
+        first = questions[0].id if questions else template.sections[section].questions[0].id
         return StepResult("errors", errors={qid: msg for qid, msg in exc.errors.items() if qid in shown},
-                          first_question=questions[0].id)
+                          first_question=first)
     cleared = dict.fromkeys(q.id for q in questions if q.id not in values)
     try:
         with db.session(lock_timeout=STEP_LOCK_WAIT) as session:
-            answers.save_answers(session, round_id, user_id, {**cleared, **values}, at=now)
+            after = {k: v for k, v in {**known, **values}.items() if k not in cleared}
+            stale = _stale_hidden(template, after)
+            answers.save_answers(session, round_id, user_id, {**cleared, **stale, **values}, at=now)
             stored = answers.answers_of(session, round_id, user_id)
-            finished = section + 1 >= len(template.sections) and not missing_required(template, stored)
+            ahead = next_section(template, section, stored)
+            finished = ahead is None and not missing_required(template, stored)
             completed_now = finished and rounds.mark_completed(session, round_id, user_id, at=now)
             participant = rounds.get_participant(session, round_id, user_id)
             rnd = rounds.require_round(session, round_id)
@@ -166,14 +211,62 @@ def record_step(db: Database, team_id: str | None, user_id: str, round_id: int, 
         raise Refused(NOT_PARTICIPANT) from None
     except OperationalError as exc:  # a lock not granted in time: rolled back, so nothing is saved
         log.warning("survey step of round %s not saved in time: %s", round_id, exc.orig)
-        raise Busy(questions[0].id) from None
+        raise Busy(questions[0].id if questions else template.sections[section].questions[0].id) from None
     assert participant is not None
     invitation = (participant.dm_channel, participant.invite_ts) \
         if participant.dm_channel and participant.invite_ts else None
-    if section + 1 < len(template.sections):
-        return StepResult("next", next=_step(rnd, participant, template, section + 1, stored))
+    if ahead is not None:
+        return StepResult("next", next=_step(rnd, participant, template, ahead, stored))
     if not finished:
         return StepResult("next", next=_step(rnd, participant, template, first_open_section(template, stored), stored))
     return StepResult("done", completed_now=completed_now, invitation=invitation,
                       next=_step(rnd, participant, template, section, stored))
 
+
+def _entered(template: Template, section: int, raw: dict[str, Any],
+             known: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The valid, non-blank answers typed into a step, and the ids of the invalid ones."""
+    kept: dict[str, Any] = {}
+    dropped: list[str] = []
+    for question in shown_in(template, section, known):
+        try:
+            value = parse_answer(question, raw.get(question.id))
+        except AnswerError:
+            dropped.append(question.id)
+            continue
+        if value is not None:
+            kept[question.id] = value
+    return kept, dropped
+
+
+def save_entered(db: Database, team_id: str | None, user_id: str, round_id: int, section: int,
+                 raw: dict[str, Any], *, now: datetime, jump_to: int | None = None) -> Kept:
+    """Keep what was entered in a step that was closed, or left with "Jump to" (``jump_to``:
+    the step to show next). Raises Refused; nothing is written then."""
+    with db.session(read_only=True) as session:
+        rnd, _participant = _admit(session, team_id, user_id, round_id, now)
+        template = templates.get_template(session, rnd.template_id)
+        known = answers.answers_of(session, round_id, user_id)
+    if not 0 <= section < len(template.sections) or (
+            jump_to is not None and not 0 <= jump_to < len(template.sections)):
+        raise Refused(OUT_OF_DATE)
+    values, dropped = _entered(template, section, raw, known)
+    writes = {**_stale_hidden(template, {**known, **values}), **values}
+    try:
+        with db.session(read_only=not writes) as session:  # nothing entered: no write at all
+            if writes:
+                answers.save_answers(session, round_id, user_id, writes, at=now)
+            stored = answers.answers_of(session, round_id, user_id)
+            participant = rounds.get_participant(session, round_id, user_id)
+            rnd = rounds.require_round(session, round_id)
+    except RoundClosed:
+        raise Refused(CLOSED_WHILE_ANSWERING) from None
+    except NotParticipant:
+        raise Refused(NOT_PARTICIPANT) from None
+    assert participant is not None
+    invitation = (participant.dm_channel, participant.invite_ts) \
+        if participant.dm_channel and participant.invite_ts else None
+    target = _step(rnd, participant, template, jump_to, stored) if jump_to is not None else None
+    return Kept(saved=sorted(values), dropped=dropped, started=bool(stored),
+                completed=participant.completed_at is not None,
+                at=_step(rnd, participant, template, section, stored), invitation=invitation, next=target)

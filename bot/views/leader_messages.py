@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    SectionBlock,
+)
 
-from bot.views.text import escape, mrkdwn
+from bot.views import home_tab, messages
+from bot.views.text import escape, mrkdwn, plain
+
+CLOSE_ROUND = "round_close_confirmed"
+STATUS = "round_status_button"
 
 USAGE = {
     "help": "`/icp-check help`: what you can do here",
@@ -48,6 +59,60 @@ def help_text(names: list[str], leader: bool, open_round_title: str | None, open
     if not leader:
         lines.append("_Leaders (workspace admins and people a leader added) can start rounds and see reports._")
     return "\n".join(lines)
+
+
+def help_message(names: list[str], leader: bool, open_round_title: str | None, open_round_id: int | None,
+                 progress: str | None = None, own: str | None = None) -> tuple[str, list[Block]]:
+    """Short help: where things stand, buttons for the next step, the commands in one line.
+
+    ``own``: the asker's survey in the open round ("new", "started", "done") or None."""
+    lines = help_text([], leader, open_round_title, open_round_id, progress).splitlines()[:2]
+    if leader and open_round_id is None:
+        lines[-1] += " Start one with `/icp-check start`."
+    if not leader:
+        lines.append(USAGE["profile"])
+    blocks: list[Block] = [SectionBlock(text=mrkdwn("\n".join(lines)))]
+    buttons: list[ButtonElement] = []
+    if own in ("new", "started") and open_round_id is not None:
+        buttons.append(ButtonElement(action_id=messages.START, value=str(open_round_id), style="primary",
+                                     text=plain("Continue the survey" if own == "started" else "Answer the survey", 75)))
+    elif own == "done" and open_round_id is not None:
+        buttons.append(ButtonElement(action_id=messages.EDIT, value=str(open_round_id), text=plain("Edit my answers", 75)))
+    if leader and open_round_id is not None:
+        buttons += [ButtonElement(action_id=STATUS, value=str(open_round_id), text=plain("Status", 75)),
+                    ButtonElement(action_id=home_tab.HOME_REPORT, text=plain("Report", 75)),
+                    close_button(open_round_id, open_round_title or "")]
+    elif leader:
+        buttons += [ButtonElement(action_id=home_tab.HOME_START, style="primary", text=plain("Start a round", 75)),
+                    ButtonElement(action_id=home_tab.HOME_REPORT, text=plain("Latest report", 75))]
+    if buttons:
+        blocks.append(ActionsBlock(block_id="help_actions", elements=buttons))
+    commands = " ".join(f"`{n}`" for n in names if n != "help")
+    footer = f"Commands: {commands}. Type `/icp-check` and a command; `/icp-check help all` explains each."
+    if not leader:
+        footer += " Leaders (admins and people they add) start rounds and read reports."
+    blocks.append(ContextBlock(elements=[mrkdwn(footer)]))
+    return "\n".join([*lines, footer]), blocks
+
+
+def close_button(round_id: int, title: str) -> ButtonElement:
+    """"Close round", behind Slack's confirmation dialog: closing cannot be undone."""
+    return ButtonElement(
+        action_id=CLOSE_ROUND, value=str(round_id), style="danger", text=plain("Close round", 75),
+        confirm=ConfirmObject(
+            title=plain("Close this round?", 100),
+            text=plain(f"Nobody can answer or edit {title} after this. It cannot be reopened.", 300),
+            confirm=plain("Close round", 30), deny=plain("Keep it open", 30), style="danger"))
+
+
+def close_question(round_id: int, title: str, completed: int, invited: int,
+                   time_left: str | None) -> tuple[str, list[Block]]:
+    """``/icp-check close``: what closing means, and the button that asks once more."""
+    left = f", {time_left}" if time_left else ""
+    body = (f"Close *{escape(title)}* (round {round_id}) now? *{completed} of {invited}* finished{left}. "
+            "The report then uses the answers in so far.")
+    return (f"Close {escape(title)}? {completed} of {invited} finished",
+            [SectionBlock(text=mrkdwn(body)), ActionsBlock(block_id="close_actions", elements=[close_button(round_id, title)])])
 
 
 def launch_summary(round_id: int, title: str, invited: int, later: int, skipped: int) -> str:

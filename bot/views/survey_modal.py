@@ -4,14 +4,22 @@ Each question is an input block whose ``block_id`` is ``q:<question id>`` and wh
 ``action_id`` is ``answer``, so that field errors (``response_action: errors``) and the
 submitted ``state.values`` map straight back to question ids.
 
-Element per kind, inside Slack's limits (radio buttons and checkboxes take 10 options,
-selects 100):
+One line per question, so that a step reads on a 375 px phone without scrolling past walls
+of radio buttons (Slack draws radio buttons and checkboxes one option per row, and a select
+as one line that opens a list; ``VISIBLE_CHOICES`` decides):
 
-- single: radio buttons, or a static select past 10 options;
-- multi: checkboxes, or a multi-static select past 10 options (``max_selected_items``);
-- scale: radio buttons "1 - low label" ... "N - high label" (a select past 10 points);
-- number: a number input with the question's bounds;
-- text: a multi-line plain-text input with the question's length limit.
+- single: radio buttons up to ``VISIBLE_CHOICES`` options, else a static select;
+- multi: checkboxes up to ``VISIBLE_CHOICES`` options, else a multi-static select
+  (``max_selected_items``);
+- scale: a static select "1 - low label" ... "N - high label" (as survey.answers reads a
+  scale), the ends on the closed menu;
+- number: a number input with the question's bounds (digits only: Slack takes no "25k");
+- text: a plain-text input with the question's length limit.
+
+A question that ``show_if`` hides, given the answers already saved, is not shown: its
+condition sits in an earlier step (checked when the template loads), so the step is built
+with or without it. Closing a step saves what was entered (``notify_on_close``; the close
+button says so), and in an edit a "Jump to" menu moves to another step, saving this one first.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
     CheckboxesElement,
     ContextBlock,
@@ -37,12 +46,20 @@ from slack_sdk.models.views import View
 
 from bot.views.forms import SurveyStepMetadata, read_state
 from bot.views.text import plain, truncate
+from survey.answers import is_shown
 from survey.template import Question, QuestionKind, Section, Template
 
 CALLBACK_ID = "survey_section"
 ACTION_ID = "answer"
 BLOCK_PREFIX = "q:"
-CHOICE_LIMIT = 10
+CHOICE_LIMIT = 10  # Slack's limit for radio buttons and checkboxes
+VISIBLE_CHOICES = 4  # more options than this: a select (one line) instead of one row each;
+# always below CHOICE_LIMIT, so that no radio or checkbox list can pass Slack's limit
+MOBILE_LINE = 40  # characters a closed menu shows on a 375 px phone before it cuts the text
+JUMP = "survey_jump"
+JUMP_BLOCK = "jump"
+CLOSE_TEXT = "Save & close"
+ANONYMOUS = ":lock: anonymous"
 
 
 def block_id(question_id: str) -> str:
@@ -70,6 +87,12 @@ def _scale_options(question: Question) -> list[Option]:
     return options
 
 
+def scale_placeholder(question: Question) -> str:
+    """The scale's two ends on the closed menu when they fit a phone's line, else the range."""
+    ends = f"1 {question.low_label} … {question.points} {question.high_label}"
+    return ends if len(ends) <= MOBILE_LINE else f"Choose 1 to {question.points}"
+
+
 def _pick(options: list[Option], values: list[str]) -> list[Option]:
     wanted = set(values)
     return [o for o in options if o.value in wanted]
@@ -81,18 +104,20 @@ def element_for(question: Question, value: Any = None):
     if kind in (QuestionKind.SINGLE, QuestionKind.SCALE):
         options = _options(question) if kind == QuestionKind.SINGLE else _scale_options(question)
         initial = _pick(options, [str(value)]) if value is not None else []
-        if len(options) <= CHOICE_LIMIT:
+        if kind == QuestionKind.SINGLE and len(options) <= VISIBLE_CHOICES:
             return RadioButtonsElement(action_id=ACTION_ID, options=options,
                                        initial_option=initial[0] if initial else None)
-        return StaticSelectElement(action_id=ACTION_ID, options=options, placeholder=plain("Choose one"),
+        placeholder = scale_placeholder(question) if kind == QuestionKind.SCALE else "Choose one"
+        return StaticSelectElement(action_id=ACTION_ID, options=options, placeholder=plain(placeholder),
                                    initial_option=initial[0] if initial else None)
     if kind == QuestionKind.MULTI:
         options = _options(question)
         initial = _pick(options, list(value or [])) or None
-        if len(options) <= CHOICE_LIMIT:
+        if len(options) <= VISIBLE_CHOICES:
             return CheckboxesElement(action_id=ACTION_ID, options=options, initial_options=initial)
+        placeholder = f"Choose up to {question.max_choices}" if question.max_choices else "Choose"
         return StaticMultiSelectElement(action_id=ACTION_ID, options=options, initial_options=initial,
-                                        placeholder=plain("Choose"), max_selected_items=question.max_choices)
+                                        placeholder=plain(placeholder), max_selected_items=question.max_choices)
     if kind == QuestionKind.NUMBER:
         decimal = not question.integer
         return NumberInputElement(
@@ -101,7 +126,7 @@ def element_for(question: Question, value: Any = None):
             min_value=_num(question.min, decimal),
             max_value=_num(question.max, decimal),
             initial_value=_num(value, decimal) if value is not None else None,
-            placeholder=plain(f"a number in {question.unit}" if question.unit else "a number"),
+            placeholder=plain(f"A number in {question.unit}" if question.unit else "A number"),
         )
     return PlainTextInputElement(action_id=ACTION_ID, multiline=(question.max_length or 0) > 150,
                                  max_length=question.max_length, initial_value=value or None)
@@ -116,8 +141,8 @@ def _num(value: float | None, decimal: bool) -> str | None:
 
 def question_block(question: Question, value: Any = None) -> InputBlock:
     hint = question.help
-    if question.kind == QuestionKind.NUMBER and question.unit and not hint:
-        hint = f"In {question.unit}."
+    if question.kind == QuestionKind.NUMBER and not hint:
+        hint = f"Digits only, in {question.unit}." if question.unit else "Digits only."
     return InputBlock(
         block_id=block_id(question.id),
         label=plain(question.prompt, 2000),
@@ -125,6 +150,27 @@ def question_block(question: Question, value: Any = None) -> InputBlock:
         hint=plain(hint, 2000) if hint else None,
         optional=not question.required,
     )
+
+
+def shown_questions(template: Template, section_index: int, answers: Mapping[str, Any]) -> list[Question]:
+    """The questions of a step, without those that the saved answers hide (``show_if``)."""
+    return [q for q in template.sections[section_index].questions if is_shown(q, answers)]
+
+
+def minutes_left(template: Template, section_index: int, answers: Mapping[str, Any]) -> int:
+    """The template's minutes, shared out over the questions shown from this step on."""
+    shown = [q for i in range(len(template.sections)) for q in shown_questions(template, i, answers)]
+    ahead = sum(len(shown_questions(template, i, answers)) for i in range(section_index, len(template.sections)))
+    return max(1, round(template.minutes * ahead / max(1, len(shown))))
+
+
+def jump_block(template: Template, section_index: int) -> ActionsBlock:
+    """A menu of the other steps; choosing one saves this step first (survey_flow)."""
+    options = [Option(value=str(i), text=plain(truncate(f"{i + 1} · {s.title}", 40), 75))
+               for i, s in enumerate(template.sections) if i != section_index]
+    return ActionsBlock(block_id=JUMP_BLOCK, elements=[
+        StaticSelectElement(action_id=JUMP, options=options, placeholder=plain("Jump to another step")),
+    ])
 
 
 def section_view(
@@ -136,30 +182,38 @@ def section_view(
     mode: str = "answer",
     closes_text: str | None = None,
 ) -> View:
-    """The modal for one section; ``private_metadata`` carries round, section and mode."""
+    """The modal for one section; ``private_metadata`` carries round, section and mode.
+
+    The top line says where the person is, how long is left and that it is anonymous; the
+    close button saves what was entered (``notify_on_close``); in an edit a "Jump to" menu
+    follows it ("Edit my answers" opens step 1, and any step is one choice away; a first
+    pass goes step by step, and "Continue" opens the first step left to answer).
+    """
     section: Section = template.sections[section_index]
     total = len(template.sections)
     answers = answers or {}
     last = section_index == total - 1
     blocks: list[Block] = []
-    step = f"Step {section_index + 1} of {total}"
-    if closes_text:
+    step = f"*Step {section_index + 1} of {total}* · about {minutes_left(template, section_index, answers)} min left"
+    step += f" · {ANONYMOUS}"
+    if closes_text and section_index == 0:
         step += f" · open until {closes_text}"
-    step += " · each step is saved when you press " + ("Submit" if last else "Next")
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(step, 3000))]))
+    if mode == "edit" and total > 1:  # editing: straight to the step the person wants
+        blocks.append(jump_block(template, section_index))
     if section.description:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(section.description, 3000))))
-    blocks += [question_block(q, answers.get(q.id)) for q in section.questions]
+    blocks += [question_block(q, answers.get(q.id)) for q in shown_questions(template, section_index, answers)]
     metadata = SurveyStepMetadata(round=round_id, section=section_index, mode=mode)
     return View(
         type="modal",
         callback_id=CALLBACK_ID,
         title=plain(section.title, 24),
         submit=plain("Submit" if last else "Next", 24),
-        close=plain("Save for later" if section_index else "Cancel", 24),
+        close=plain(CLOSE_TEXT, 24),
         private_metadata=metadata.dump(),
         blocks=blocks,
-        notify_on_close=False,
+        notify_on_close=True,
     )
 
 
@@ -168,6 +222,7 @@ def done_view(template: Template, closes_text: str | None) -> View:
     text = ":white_check_mark: *Thank you, your answers are saved.*\n"
     if closes_text:
         text += f"You can change them until the round closes ({closes_text}) with *Edit my answers* in our DM."
+    text += "\n:lock: Nobody sees who answered what."
     return View(type="modal", callback_id="survey_done", title=plain("Thank you", 24),
                 close=plain("Close", 24), blocks=[SectionBlock(text=MarkdownTextObject(text=text))])
 

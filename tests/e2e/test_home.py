@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bot.services.reporting import round_report
 
-from .helpers import LEADER, STAFF, blocks_text, command, designed_answers
+from .helpers import LEADER, STAFF, blocks_text, designed_answers
+from .leader_steps import close_round
 
 
 def _home(fake, sim, user: str):
@@ -44,7 +45,7 @@ def test_home_follows_answers_and_shows_the_score_after_close(world, open_round,
     home = fake.wait_for(lambda: (v := fake.home_views.get(STAFF[0])) and "survey_edit" in _buttons(v) and v)
     assert _buttons(home)["survey_edit"] == str(open_round)
 
-    assert "Closed" in command(fake, sim, LEADER, f"close {open_round}")["text"]
+    assert "Closed" in close_round(fake, sim, open_round)["text"]
     expected = round_report(db, fake.team_id, open_round, bootstrap=0).report.score
     assert expected is not None
     text = blocks_text(_home(fake, sim, STAFF[5]).blocks)

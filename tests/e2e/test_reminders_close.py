@@ -24,6 +24,7 @@ from .helpers import (
     round_status,
     stored_answers,
 )
+from .leader_steps import close_round
 
 
 def _posts_since(fake, before: int) -> list:
@@ -67,7 +68,7 @@ def test_reminders_then_close(world, open_round):
     open_modal(fake, late, SECTION_CALLBACK)
 
     updates_before = len(fake.calls_to("chat.update"))
-    response = command(fake, sim, LEADER, "close")
+    response = close_round(fake, sim)  # asks first (Slack's confirmation dialog), then closes
     assert response["text"].startswith("Closed *") and "6 of 10 finished" in response["text"]
     assert round_status(db, open_round) == "closed"
     # every invitation (10) is updated once the round is closed
@@ -99,7 +100,7 @@ def test_reminders_then_close(world, open_round):
     assert "closed" in blocks_text(notice.blocks)
 
     # closing again is harmless
-    response = command(fake, sim, LEADER, f"close {open_round}")
+    response = close_round(fake, sim, open_round)
     assert response["text"] == f"Round {open_round} was already closed."
 
 

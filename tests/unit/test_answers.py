@@ -120,7 +120,7 @@ def test_question_of_another_section_is_named_as_such():
     section = CORE.section("who_where").questions
     with pytest.raises(AnswersInvalid) as info:
         validate_answers(CORE, {"company_size": "11-50", "industry": "software", "decision_maker": "vp",
-                                "geographic_reach": "global", "regions": "apac", "deal_size": 5},
+                                "geographic_reach": "global", "deal_size": 5},
                          questions=section)
     assert info.value.errors == {"deal_size": "is not a question of this survey section"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,10 @@ def database(tmp_path, monkeypatch) -> Database:
     return db
 
 
-def _own_template(tmp_path: Path, version: int = 1, title: str = "Last, about you") -> Path:
-    text = CORE.read_text().replace("id: icp-core", "id: acme-icp").replace("version: 1", f"version: {version}")
+def _own_template(tmp_path: Path, version: int = 1, title: str = "Walk away, about you") -> Path:
+    text = re.sub(r"(?m)^version: \d+$", f"version: {version}", CORE.read_text().replace("id: icp-core", "id: acme-icp"))
     path = tmp_path / f"acme-{version}.yaml"
-    path.write_text(text.replace("title: Last, about you", f"title: {title}"))
+    path.write_text(text.replace("title: Walk away, about you", f"title: {title}"))
     return path
 
 

@@ -111,7 +111,8 @@ def test_snoozed_invitation_promises_a_reminder_only_when_one_can_come():
 
 def test_every_section_modal_fits_slack_limits_and_prefills():
     template = load_builtin("icp-core")
-    answers = {"company_size": "51-200", "industry": ["software"], "deal_size": 25000, "innovation_attitude": 4}
+    answers = {"company_size": "51-200", "industry": ["software"], "deal_size": 25000, "innovation_attitude": 4,
+               "geographic_reach": "global"}  # regions is asked after national, named regions or global
     for index, section in enumerate(template.sections):
         view = survey_modal.section_view(template, index, round_id=7, answers=answers).to_dict()
         assert len(view["blocks"]) <= 100 and len(view["title"]["text"]) <= 24
