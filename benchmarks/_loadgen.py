@@ -4,9 +4,10 @@ HTTP connection, submitting signed ``view_submission`` payloads built from the m
 holds (``tests.fakeslack.fill_view``), the way Slack's client does, and following the
 acks' ``response_action: update`` to the next step.
 
-Usage: ``python -m benchmarks._loadgen job.json result.json``. The job names the port,
-the clients (user, team, first view) and the steps per client; the result holds every
-ack's latency and status and, per user, the sections whose submission was acked.
+Usage: ``python -m benchmarks._loadgen``, then one job per line on stdin (JSON: the port,
+the clients with user, team and first view, the steps per client), one result per line on
+stdout (every request's latency and status and, per user, the sections whose submission
+was acked). The process stays up between jobs, so its start-up is paid once.
 """
 
 from __future__ import annotations
@@ -154,11 +155,10 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    with open(sys.argv[1]) as f:
-        job = json.load(f)
-    result = run(job)
-    with open(sys.argv[2], "w") as f:
-        json.dump(result, f)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip():
+            print(json.dumps(run(json.loads(line))), flush=True)
 
 
 if __name__ == "__main__":

@@ -137,7 +137,7 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def settle_cpu(pid: int, quiet: float = 0.005, interval: float = 0.2, limit: float = 10.0) -> float:
+def settle_cpu(pid: int, quiet: float = 0.005, interval: float = 0.1, limit: float = 10.0) -> float:
     """CPU seconds of ``pid`` once it has gone quiet (less than ``quiet`` s of CPU in an
     ``interval``), so that work done after the last ack (listeners still running) counts."""
     deadline = time.monotonic() + limit
@@ -200,10 +200,13 @@ def start_bare_app(port: int, api_url: str, workdir: Path) -> subprocess.Popen:
                             env=bot_env(api_url, "sqlite://"), cwd=workdir, stdout=log, stderr=log)
 
 
-def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    """SIGINT (uvicorn's graceful stop), then SIGKILL after ``timeout``; this process only."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
+def stop(*procs: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGINT (uvicorn's graceful stop) to each of ``procs`` at once, then SIGKILL to those
+    still running after ``timeout``. Only the processes given, by their own pid."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    for proc in procs:
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -56,30 +56,59 @@ class World:
     """The fake Slack, the database and the two servers, for the whole benchmark."""
 
     def __init__(self, workdir: Path, database_url: str | None, people: int):
-        from slack_sdk import WebClient
-
-        from storage.db import Database
-        from tests.fakeslack import FakeSlack, SlackClientSim
+        from tests.fakeslack import FakeSlack
 
         self.workdir = workdir
         self.database_url = database_url or f"sqlite:///{workdir / 'icp.db'}"
-        self.db = Database(self.database_url)
-        self.db.upgrade()
         self.fake = FakeSlack(schema_path=False, socket_mode=False).start()
         self.fake.add_user(LEADER, "lead", is_admin=True)
         for user in _users(people):
             self.fake.add_user(user, user.lower())
-        self.client = WebClient(token=self.fake.bot_token, base_url=self.fake.api_url)
+        # the servers and the load generator start first and in parallel (the bot migrates
+        # the database itself: SQLite always, PostgreSQL with --migrate)
         self.icp_port, self.bare_port = free_port(), free_port()
-        self.icp = start_icp_bot(self.icp_port, self.fake.api_url, self.database_url, workdir)
+        self.icp = start_icp_bot(self.icp_port, self.fake.api_url, self.database_url, workdir,
+                                 extra=["--migrate"] if database_url else [])
         self.bare = start_bare_app(self.bare_port, self.fake.api_url, workdir)
+        self.loadgen = subprocess.Popen([sys.executable, "-m", "benchmarks._loadgen"], cwd=ROOT, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        from slack_sdk import WebClient
+
+        from storage.db import Database
+        from tests.fakeslack import SlackClientSim
+
+        self.client = WebClient(token=self.fake.bot_token, base_url=self.fake.api_url)
+        self.sim = SlackClientSim(self.fake, f"http://127.0.0.1:{self.icp_port}/slack/events", SECRET)
+        assert json.loads(self.loadgen.stdout.readline()) == {"ready": True}
         wait_listening(self.icp_port, self.icp)
         wait_listening(self.bare_port, self.bare)
-        self.sim = SlackClientSim(self.fake, f"http://127.0.0.1:{self.icp_port}/slack/events", SECRET)
+        self.db = Database(self.database_url)
+
+    def load(self, port: int, pid: int, clients: list[dict[str, Any]], steps: int,
+             deadline: float) -> dict[str, Any]:
+        """One load run against ``port``: the generator's result plus the server's CPU."""
+        job = {"port": port, "secret": SECRET, "clients": clients, "steps": steps, "deadline": deadline}
+        cpu0 = cpu_seconds(pid)
+        self.loadgen.stdin.write(json.dumps(job) + "\n")
+        self.loadgen.stdin.flush()
+        line = self.loadgen.stdout.readline()
+        if not line:
+            raise RuntimeError("the load generator died")
+        result = json.loads(line)
+        result["cpu"] = settle_cpu(pid) - cpu0
+        acks = result["statuses"].get("200", 0)
+        result["acks"] = acks
+        result["rate"] = acks / result["wall"] if result["wall"] > 0 else None
+        result["p99"] = percentile(result["latencies"], 99)
+        result["late"] = sum(1 for x in result["latencies"] if x > ACK_LIMIT)
+        result["cpu_ms"] = 1000 * result["cpu"] / acks if acks else None
+        result["failed"] = len(result["latencies"]) - acks
+        return result
 
     def close(self) -> None:
-        for proc in (self.icp, self.bare):
-            stop(proc)
+        self.loadgen.stdin.close()  # it ends at the end of its input
+        stop(self.icp, self.bare)
+        self.loadgen.wait(timeout=30)
         self.fake.stop()
         self.db.dispose()
 
@@ -130,27 +159,6 @@ class World:
         return lost
 
 
-def load(port: int, pid: int, clients: list[dict[str, Any]], steps: int, workdir: Path,
-         deadline: float) -> dict[str, Any]:
-    """Run the load generator against ``port``; its result plus the server's CPU seconds."""
-    job = {"port": port, "secret": SECRET, "clients": clients, "steps": steps, "deadline": deadline}
-    job_path, out_path = workdir / "job.json", workdir / "result.json"
-    job_path.write_text(json.dumps(job))
-    cpu0 = cpu_seconds(pid)
-    subprocess.run([sys.executable, "-m", "benchmarks._loadgen", str(job_path), str(out_path)],
-                   cwd=ROOT, check=True, timeout=deadline + 120)
-    result = json.loads(out_path.read_text())
-    result["cpu"] = settle_cpu(pid) - cpu0
-    acks = result["statuses"].get("200", 0)
-    result["acks"] = acks
-    result["rate"] = acks / result["wall"] if result["wall"] > 0 else None
-    result["p99"] = percentile(result["latencies"], 99)
-    result["late"] = sum(1 for x in result["latencies"] if x > ACK_LIMIT)
-    result["cpu_ms"] = 1000 * result["cpu"] / acks if acks else None
-    result["failed"] = len(result["latencies"]) - acks
-    return result
-
-
 def run(levels: list[int], steps: int, repeat: int, database_url: str | None = None,
         deadline: float = 240.0) -> Table:
     table = Table(f"Survey steps, HTTP mode ({'PostgreSQL' if database_url else 'SQLite'}), "
@@ -162,10 +170,10 @@ def run(levels: list[int], steps: int, repeat: int, database_url: str | None = N
                 icp_runs, floor_runs, lost = [], [], 0
                 for _ in range(repeat):
                     round_id, clients = world.open_round(_users(level))
-                    icp = load(world.icp_port, world.icp.pid, clients, steps, world.workdir, deadline)
+                    icp = world.load(world.icp_port, world.icp.pid, clients, steps, deadline)
                     lost += world.lost_answers(round_id, icp["acked_sections"])
                     icp_runs.append(icp)
-                    floor_runs.append(load(world.bare_port, world.bare.pid, clients, steps, world.workdir, deadline))
+                    floor_runs.append(world.load(world.bare_port, world.bare.pid, clients, steps, deadline))
                 _rows(table, level, icp_runs, floor_runs, lost)
         except Exception:
             print(log_tail(Path(tmp)), file=sys.stderr)
