@@ -61,6 +61,8 @@ class Table:
         return row
 
     def render(self) -> str:
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        self.notes.append(f"load average (1, 5, 15 min) when the table was printed: {load}")
         lines = [f"### {self.title}", "",
                  "| what | ICP Align | floor | ratio | target | pass |",
                  "| --- | --- | --- | --- | --- | --- |"]
