@@ -62,7 +62,6 @@ class Table:
 
     def render(self) -> str:
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        self.notes.append(f"load average (1, 5, 15 min) when the table was printed: {load}")
         lines = [f"### {self.title}", "",
                  "| what | ICP Align | floor | ratio | target | pass |",
                  "| --- | --- | --- | --- | --- | --- |"]
@@ -72,8 +71,8 @@ class Table:
             lines.append(f"| {r.what} | {fmt(r.value, r.unit)} | {fmt(r.floor, r.unit)} | {ratio} "
                          f"| {r.target} | {verdict} |")
         notes = [f"- {r.what}: {r.note}" for r in self.rows if r.note] + [f"- {n}" for n in self.notes]
-        if notes:
-            lines += [""] + notes
+        notes.append(f"- load average (1, 5, 15 min) when the table was printed: {load}")
+        lines += [""] + notes
         return "\n".join(lines) + "\n"
 
 
@@ -202,12 +201,13 @@ def start_bare_app(port: int, api_url: str, workdir: Path) -> subprocess.Popen:
                             env=bot_env(api_url, "sqlite://"), cwd=workdir, stdout=log, stderr=log)
 
 
-def stop(*procs: subprocess.Popen, timeout: float = 10.0) -> None:
-    """SIGINT (uvicorn's graceful stop) to each of ``procs`` at once, then SIGKILL to those
-    still running after ``timeout``. Only the processes given, by their own pid."""
+def stop(*procs: subprocess.Popen, timeout: float = 10.0, graceful: bool = True) -> None:
+    """SIGINT (uvicorn's graceful stop; SIGKILL when not ``graceful``: quick runs) to each of
+    ``procs`` at once, then SIGKILL to those still running after ``timeout``. Only the
+    processes given, by their own pid."""
     for proc in procs:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGINT if graceful else signal.SIGKILL)
     for proc in procs:
         try:
             proc.wait(timeout=timeout)

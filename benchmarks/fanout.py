@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -97,7 +96,8 @@ def _wait_for_dms(fake, staff: set[str], n: int, timeout: float) -> None:
     fake.wait_for(lambda: len({c for _, c in fake.post_times if c[1:] in staff}) >= n, timeout=timeout)
 
 
-def run_icp(n: int, workdir: Path, database_url: str | None, timeout: float) -> dict[str, float]:
+def run_icp(n: int, workdir: Path, database_url: str | None, timeout: float,
+            graceful: bool = True) -> dict[str, float]:
     from tests.fakeslack import SlackClientSim
 
     fake = timed_fake(n)
@@ -124,7 +124,7 @@ def run_icp(n: int, workdir: Path, database_url: str | None, timeout: float) -> 
                 "users_list": len(fake.calls_to("users.list")),
                 "group_reads": len(fake.calls_to("usergroups.users.list"))}
     finally:
-        stop(bot)
+        stop(bot, graceful=graceful)
         fake.stop()
 
 
@@ -167,7 +167,7 @@ def run_minimal(n: int, timeout: float) -> dict[str, float]:
         fake.stop()
 
 
-def run(sizes: list[int], repeat: int, database_url: str | None = None) -> Table:
+def run(sizes: list[int], repeat: int, database_url: str | None = None, quick: bool = False) -> Table:
     table = Table(f"Invitation fan-out, rate-limited fake Slack ({'PostgreSQL' if database_url else 'SQLite'}), "
                   f"medians of {repeat}")
     with tempfile.TemporaryDirectory(prefix="icp-fanout-") as tmp:
@@ -179,7 +179,7 @@ def run(sizes: list[int], repeat: int, database_url: str | None = None) -> Table
                 timeout = 3 * last_limit + 120
                 icp, floor = [], []
                 for _ in range(repeat):
-                    icp.append(run_icp(n, workdir, database_url, timeout))
+                    icp.append(run_icp(n, workdir, database_url, timeout, graceful=not quick))
                     floor.append(run_minimal(n, timeout))
                 _rows(table, n, icp, floor, first_limit, last_limit)
         except Exception:
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> Table:
     if args.quick:
         sizes, repeat = [6], 1
     started = time.monotonic()
-    table = run(sizes, repeat, args.database_url)
+    table = run(sizes, repeat, args.database_url, args.quick)
     table.notes.append(f"benchmark wall time {time.monotonic() - started:.0f} s")
     print(table.render())
     return table

@@ -55,10 +55,10 @@ def _users(n: int) -> list[str]:
 class World:
     """The fake Slack, the database and the two servers, for the whole benchmark."""
 
-    def __init__(self, workdir: Path, database_url: str | None, people: int):
+    def __init__(self, workdir: Path, database_url: str | None, people: int, quick: bool = False):
         from tests.fakeslack import FakeSlack
 
-        self.workdir = workdir
+        self.workdir, self.quick = workdir, quick
         self.database_url = database_url or f"sqlite:///{workdir / 'icp.db'}"
         self.fake = FakeSlack(schema_path=False, socket_mode=False).start()
         self.fake.add_user(LEADER, "lead", is_admin=True)
@@ -107,7 +107,7 @@ class World:
 
     def close(self) -> None:
         self.loadgen.stdin.close()  # it ends at the end of its input
-        stop(self.icp, self.bare)
+        stop(self.icp, self.bare, graceful=not self.quick)
         self.loadgen.wait(timeout=30)
         self.fake.stop()
         self.db.dispose()
@@ -160,11 +160,11 @@ class World:
 
 
 def run(levels: list[int], steps: int, repeat: int, database_url: str | None = None,
-        deadline: float = 240.0) -> Table:
+        deadline: float = 240.0, quick: bool = False) -> Table:
     table = Table(f"Survey steps, HTTP mode ({'PostgreSQL' if database_url else 'SQLite'}), "
                   f"{steps} steps per person, medians of {repeat}")
     with tempfile.TemporaryDirectory(prefix="icp-bench-") as tmp:
-        world = World(Path(tmp), database_url, max(levels))
+        world = World(Path(tmp), database_url, max(levels), quick)
         try:
             for level in levels:
                 icp_runs, floor_runs, lost = [], [], 0
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> Table:
     if args.quick:
         levels, steps, repeat = [3], 2, 1
     started = time.monotonic()
-    table = run(levels, steps, repeat, args.database_url)
+    table = run(levels, steps, repeat, args.database_url, quick=args.quick)
     table.notes.append(f"benchmark wall time {time.monotonic() - started:.0f} s")
     print(table.render())
     return table
