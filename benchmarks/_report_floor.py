@@ -1,5 +1,6 @@
 """The floor of ``benchmarks.report``: the per-question agreement indices of a spreadsheet
-of answers in one numpy pass (the template read with PyYAML, the CSV with the csv module),
+of answers in one pass (the template read with PyYAML, the CSV with the csv module, each
+column tallied with a Counter, the indices computed with numpy on the tallies),
 the same formulas as survey.agreement: free-marginal kappa, mean pairwise Jaccard over
 distinct sets, r_WG, 1 - quartile coefficient of dispersion (type-7 quartiles).
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -37,21 +39,21 @@ def read_columns(csv_path: str, questions: list[dict[str, Any]]) -> dict[str, li
     return {q["id"]: [r[where[q["id"]]] for r in rows] for q in questions if scored(q) and q["id"] in where}
 
 
-def _single(values: np.ndarray, options: list[str]) -> float:
-    uniq, inverse = np.unique(values, return_inverse=True)
-    counts = np.bincount(inverse).astype(float)
+def _single(tally: Counter, options: list[str]) -> float:
+    counts = np.array(list(tally.values()), dtype=float)
     n = counts.sum()
     k = len(options)
     p = ((counts * counts).sum() - n) / (n * (n - 1))
     return float(np.clip((p - 1 / k) / (1 - 1 / k), 0, 1))
 
 
-def _multi(values: np.ndarray, options: list[str]) -> float:
+def _multi(tally: Counter, options: list[str]) -> float:
     bit = {o: 1 << i for i, o in enumerate(options)}
-    uniq, inverse = np.unique(values, return_inverse=True)
-    raw = np.array([sum(bit[x.strip()] for x in set(u.split(";"))) for u in uniq], dtype=np.int64)
-    masks, group = np.unique(raw, return_inverse=True)
-    counts = np.bincount(group.reshape(-1)[inverse.reshape(-1)], minlength=masks.size).astype(float)
+    by_mask: Counter = Counter()
+    for text, count in tally.items():
+        by_mask[sum(bit[x.strip()] for x in set(text.split(";")))] += count
+    masks = np.array(list(by_mask), dtype=np.int64)
+    counts = np.array(list(by_mask.values()), dtype=float)
     bits = ((masks[:, None] >> np.arange(len(options))) & 1).astype(float)
     inter = bits @ bits.T
     size = bits.sum(axis=1)
@@ -61,39 +63,43 @@ def _multi(values: np.ndarray, options: list[str]) -> float:
     return float(np.clip((counts @ jac @ counts - n) / (n * (n - 1)), 0, 1))
 
 
-def _scale(values: np.ndarray, points: int) -> float:
-    x = values.astype(np.int64).astype(float)
-    n = x.size
-    var = (n * (x * x).sum() - x.sum() ** 2) / (n * (n - 1))
+def _scale(tally: Counter, points: int) -> float:
+    x = np.array([int(v) for v in tally], dtype=float)
+    c = np.array(list(tally.values()), dtype=float)
+    n = c.sum()
+    var = (n * (c * x * x).sum() - (c * x).sum() ** 2) / (n * (n - 1))
     return float(np.clip(1 - var / ((points * points - 1) / 12), 0, 1))
 
 
-def _number(values: np.ndarray) -> float:
-    q1, q3 = np.quantile(values.astype(float), [0.25, 0.75])
+def _number(values: list[str]) -> float:
+    q1, q3 = np.quantile(np.array(values, dtype=float), [0.25, 0.75])
     denom = abs(q3) + abs(q1)
     qcd = (q3 - q1) / denom if denom > 0 else 0.0
     return float(np.clip(1 - qcd, 0, 1))
 
 
 def indices(questions: list[dict[str, Any]], columns: dict[str, list[str]]) -> dict[str, float]:
+    """{question id: index} for the scored questions with two answers or more."""
     out: dict[str, float] = {}
     for q in questions:
         if not scored(q) or q["id"] not in columns:
             continue
-        col = np.asarray(columns[q["id"]])
-        col = col[col != ""]
-        if col.size < 2:
+        kind, options = q["kind"], [str(o["id"]) for o in q.get("options") or []]
+        if kind == "number":
+            values = [v for v in columns[q["id"]] if v != ""]
+            if len(values) >= 2:
+                out[q["id"]] = _number(values)
             continue
-        options = [str(o["id"]) for o in q.get("options") or []]
-        kind = q["kind"]
+        tally = Counter(columns[q["id"]])
+        tally.pop("", None)
+        if sum(tally.values()) < 2:
+            continue
         if kind == "single":
-            out[q["id"]] = _single(col, options)
+            out[q["id"]] = _single(tally, options)
         elif kind == "multi":
-            out[q["id"]] = _multi(col, options)
+            out[q["id"]] = _multi(tally, options)
         elif kind == "scale":
-            out[q["id"]] = _scale(col, int(q["points"]))
-        elif kind == "number":
-            out[q["id"]] = _number(col)
+            out[q["id"]] = _scale(tally, int(q["points"]))
     return out
 
 
