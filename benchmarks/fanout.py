@@ -96,12 +96,26 @@ def _wait_for_dms(fake, staff: set[str], n: int, timeout: float) -> None:
     fake.wait_for(lambda: len({c for _, c in fake.post_times if c[1:] in staff}) >= n, timeout=timeout)
 
 
+def _close_open_rounds(url: str) -> None:
+    from storage import rounds
+    from storage.db import Database
+
+    db = Database(url)
+    db.upgrade()
+    with db.session() as s:
+        for old in rounds.open_rounds(s, TEAM):
+            rounds.close_round(s, old.id)
+    db.dispose()
+
+
 def run_icp(n: int, workdir: Path, database_url: str | None, timeout: float,
             graceful: bool = True) -> dict[str, float]:
     from tests.fakeslack import SlackClientSim
 
     fake = timed_fake(n)
     url = database_url or f"sqlite:///{workdir / f'fanout-{n}-{time.monotonic_ns()}.db'}"
+    if database_url:  # a shared database: close what earlier runs left open
+        _close_open_rounds(database_url)
     port = free_port()
     bot = start_icp_bot(port, fake.api_url, url, workdir, extra=["--no-scheduler"] + (["--migrate"] if database_url else []))
     try:
