@@ -170,7 +170,7 @@ def run(sizes: list[int], repeat: int, compute_size: int, timeout: float = 600) 
                                "floor: the indices on columns already read")
             c.passed = product is not None and product < 0.3
     table.notes.append("ICP Align: `icp-bot report --answers FILE --format json` as a child process; floor: "
-                       "`python -m benchmarks._report_floor` (csv module + one numpy pass), same file")
+                       "`python -m benchmarks._report_floor` (csv module, a Counter per column, numpy on the tallies), same file")
     return table
 
 
