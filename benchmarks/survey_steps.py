@@ -72,17 +72,24 @@ class World:
         self.bare = start_bare_app(self.bare_port, self.fake.api_url, workdir)
         self.loadgen = subprocess.Popen([sys.executable, "-m", "benchmarks._loadgen"], cwd=ROOT, text=True,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        from slack_sdk import WebClient
+        try:
+            from slack_sdk import WebClient
 
-        from storage.db import Database
-        from tests.fakeslack import SlackClientSim
+            from storage.db import Database
+            from tests.fakeslack import SlackClientSim
 
-        self.client = WebClient(token=self.fake.bot_token, base_url=self.fake.api_url)
-        self.sim = SlackClientSim(self.fake, f"http://127.0.0.1:{self.icp_port}/slack/events", SECRET)
-        assert json.loads(self.loadgen.stdout.readline()) == {"ready": True}
-        wait_listening(self.icp_port, self.icp)
-        wait_listening(self.bare_port, self.bare)
-        self.db = Database(self.database_url)
+            self.client = WebClient(token=self.fake.bot_token, base_url=self.fake.api_url)
+            self.sim = SlackClientSim(self.fake, f"http://127.0.0.1:{self.icp_port}/slack/events", SECRET)
+            if json.loads(self.loadgen.stdout.readline() or "{}") != {"ready": True}:
+                raise RuntimeError("the load generator did not start")
+            wait_listening(self.icp_port, self.icp)
+            wait_listening(self.bare_port, self.bare)
+            self.db = Database(self.database_url)
+        except BaseException:
+            self.loadgen.stdin.close()
+            stop(self.icp, self.bare, self.loadgen, graceful=False)
+            self.fake.stop()
+            raise
 
     def load(self, port: int, pid: int, clients: list[dict[str, Any]], steps: int,
              deadline: float) -> dict[str, Any]:
