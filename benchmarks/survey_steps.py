@@ -3,7 +3,7 @@
 ICP Align is ``icp-bot run --http`` (a child process) against the fake Slack of
 tests/fakeslack, which runs in this process. For each level of concurrency a round is
 opened for that many people (stored with the storage layer, invitations sent with the
-bot's own ``send_invitations``), each person clicks Start (the bot opens the first
+bot's own outbox), each person clicks Start (the bot opens the first
 section's modal in the fake), then a separate load-generator process (benchmarks._loadgen)
 runs one client per person, each submitting signed ``view_submission`` payloads of the
 modal it holds and following the acks to the next step. The floor is a bolt App with one
@@ -123,7 +123,9 @@ class World:
     def open_round(self, users: list[str]) -> tuple[int, list[dict[str, Any]]]:
         """A new round for ``users`` (the previous one closed), invitations sent, and the first
         modal each person got from the bot on clicking Start."""
-        from bot.services.rounds import send_invitations
+        from bot.outbox import OutboxSender
+        from bot.pacing import Pacer
+        from bot.services.fanout import enqueue_invitations
         from storage import rounds, templates
 
         with self.db.session() as s:
@@ -132,8 +134,10 @@ class World:
             stored = templates.latest_template(s, TEAM, "icp-core")
             rnd = rounds.create_round(s, TEAM, stored.id, title="Benchmark round", created_by=LEADER)
             rounds.add_participants(s, rnd.id, [(u, None) for u in users])
+            enqueue_invitations(s, rnd, stored.template, users, notify_user=LEADER, now=rnd.opened_at)
             round_id = rnd.id
-        outcome = send_invitations(self.db, self.client, round_id)
+        sender = OutboxSender(self.db, lambda team_id: self.client, pacer=Pacer(1000.0, 1000), inline=True)
+        outcome = sender.drain()
         if outcome.sent != len(users):
             raise RuntimeError(f"invitations: {outcome}")
 
