@@ -1,5 +1,11 @@
-"""End-to-end fixtures: a fake Slack workspace, the real bolt app served over HTTP (or Socket
-Mode) with its WebClient pointed at the fake, and a fresh database per test.
+"""End-to-end fixtures: a fake Slack workspace, the real bolt app with its WebClient pointed at
+the fake, and a fresh database per test.
+
+The simulator signs each request as Slack does and hands it to the app's public
+``App.dispatch``; the app runs its listeners on an ``InlineExecutor``, so when a request
+returns the bot has made every Slack call it makes for it: the tests read the outcome at once,
+without waiting or sleeping. (test_http_server, test_socket_mode and test_cli_run serve the app
+for real.)
 
 The database is the ``db`` fixture of tests/conftest.py: SQLite in tmp_path, and PostgreSQL too
 when ICP_TEST_DATABASE_URL is set.
@@ -17,7 +23,7 @@ from slack_bolt import App
 from bot.app import create_app
 from bot.settings import Mode, Settings
 from storage.db import Database
-from tests.fakeslack import serve_bolt_app
+from tests.fakeslack import InlineExecutor
 
 from .helpers import (
     GONE,
@@ -30,7 +36,6 @@ from .helpers import (
     SlackClientSim,
     answer_round,
     designed_answers,
-    drain,
     start_round,
 )
 
@@ -60,21 +65,14 @@ def http_settings(fake: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-def app(fake: FakeSlack, db: Database) -> Iterator[App]:
-    bolt_app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
-    yield bolt_app
-    drain(bolt_app)
+def app(fake: FakeSlack, db: Database) -> App:
+    """The HTTP-mode app, its listeners run inline (done when ``dispatch`` returns)."""
+    return create_app(http_settings(fake), db=db, mode=Mode.HTTP, listener_executor=InlineExecutor())
 
 
 @pytest.fixture
-def bot_url(app: App) -> Iterator[str]:
-    with serve_bolt_app(app) as url:
-        yield url
-
-
-@pytest.fixture
-def sim(fake: FakeSlack, bot_url: str) -> SlackClientSim:
-    return SlackClientSim(fake, bot_url, SECRET, command="/icp-check")
+def sim(fake: FakeSlack, app: App) -> SlackClientSim:
+    return SlackClientSim(fake, app=app, signing_secret=SECRET, command="/icp-check")
 
 
 @dataclass
@@ -82,12 +80,12 @@ class World:
     fake: FakeSlack
     sim: SlackClientSim
     db: Database
-    url: str
+    app: App
 
 
 @pytest.fixture
-def world(fake: FakeSlack, sim: SlackClientSim, db: Database, bot_url: str) -> World:
-    return World(fake, sim, db, bot_url)
+def world(fake: FakeSlack, sim: SlackClientSim, db: Database, app: App) -> World:
+    return World(fake, sim, db, app)
 
 
 @pytest.fixture

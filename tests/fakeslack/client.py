@@ -1,9 +1,16 @@
 """Slack's side of the conversation: build real payloads, sign them, deliver them to the bot.
 
-Delivery is either HTTP (signed requests to the bolt endpoint, like Slack's Request URL) or
-Socket Mode (envelopes over the fake's websocket), chosen by ``bot_url``:
-``SlackClientSim(fake, "http://127.0.0.1:PORT/slack/events", secret)`` or
-``SlackClientSim(fake, socket_mode=True)``.
+Delivery is one of:
+
+- in process: ``SlackClientSim(fake, app=app, signing_secret=secret)`` signs each request as
+  Slack does and hands it to bolt's ``App.dispatch`` (see ``transport.py``); with the app's
+  listeners on an ``InlineExecutor`` the bot is done when a call returns;
+- HTTP: ``SlackClientSim(fake, "http://127.0.0.1:PORT/slack/events", secret)``, signed
+  requests to a real server's Request URL;
+- Socket Mode: ``SlackClientSim(fake, socket_mode=True)``, envelopes over the fake's websocket.
+
+``sim.expect(predicate)`` reads what the bot did: at once when it ran in process, else
+waiting (bounded) on the fake for a real server to get there.
 
 Payload shapes follow Slack's reference payloads (slash command form body, block_actions /
 view_submission / view_closed in a ``payload=`` form field, event_callback JSON); compare
@@ -15,32 +22,18 @@ from __future__ import annotations
 import copy
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
 from .server import FakeSlack
+from .transport import BoltDispatch, HttpTransport, SimResponse
 from .workspace import Message, ViewRecord
 
 Answers = dict[Any, Any]
-
-
-@dataclass
-class SimResponse:
-    """What the bot answered: HTTP status, headers and body (or a Socket Mode ack)."""
-
-    status: int
-    body: str
-    headers: dict[str, str] = field(default_factory=dict)
-    response_url: str | None = None  # slash(): where the bot can respond()
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
 
 
 class AckBody(dict):
@@ -302,34 +295,52 @@ class SlackClientSim:
         socket_mode: bool = False,
         timeout: float = 10.0,
         command: str = "/icp",
+        app: Any = None,
     ) -> None:
-        if not socket_mode and not bot_url:
-            raise ValueError("give bot_url (HTTP) or socket_mode=True")
+        if sum((bool(bot_url), socket_mode, app is not None)) != 1:
+            raise ValueError("give one of bot_url (HTTP), app (in process) or socket_mode=True")
         self.fake = fake
         self.bot_url = bot_url
         self.signing_secret = signing_secret
         self.socket_mode = socket_mode
         self.timeout = timeout
         self.command = command
+        self.transport: Callable[[str, dict[str, str]], SimResponse] | None = None
+        if app is not None:
+            self.transport = BoltDispatch(app)
+        elif bot_url:
+            self.transport = HttpTransport(bot_url, timeout)
+
+    @property
+    def synchronous(self) -> bool:
+        """True when a delivery returns only after the bot has done all it does for it."""
+        return bool(getattr(self.transport, "synchronous", False))
+
+    def expect(self, predicate: Callable[[], Any], timeout: float | None = None) -> Any:
+        """``predicate()``'s truthy result: checked once when the bot runs in process (it is
+        done by now), awaited up to ``timeout`` from a real server or over Socket Mode."""
+        if self.synchronous:
+            result = predicate()
+            assert result, "the bot had not done it when its request returned"
+            return result
+        return self.fake.wait_for(predicate, timeout=self.timeout if timeout is None else timeout)
 
     # ------------------------------------------------------------------ transport
+    def send_raw(self, body: str, headers: dict[str, str]) -> SimResponse:
+        """``body`` with exactly ``headers`` (no signature added): for forged requests."""
+        if self.transport is None:
+            raise RuntimeError("Socket Mode has no HTTP requests")
+        return self.transport(body, headers)
+
     def _post(
         self, body: str, content_type: str, headers: dict[str, str] | None = None
     ) -> SimResponse:
-        assert self.bot_url
         all_headers = {
             "Content-Type": content_type,
             **sign(self.signing_secret, body),
             **(headers or {}),
         }
-        req = urllib.request.Request(
-            self.bot_url, data=body.encode("utf-8"), headers=all_headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return SimResponse(resp.status, resp.read().decode("utf-8"), dict(resp.headers))
-        except urllib.error.HTTPError as err:
-            return SimResponse(err.code, err.read().decode("utf-8"), dict(err.headers))
+        return self.send_raw(body, all_headers)
 
     def _envelope(self, kind: str, payload: dict[str, Any], **extra: Any) -> SimResponse:
         ack = self.fake.socket_send(
