@@ -1,4 +1,5 @@
-"""Shared fixtures: ``db``, a migrated database per test, on SQLite and on PostgreSQL.
+"""Shared fixtures: ``db``, a migrated database per test, on SQLite and on PostgreSQL; and
+the hypothesis profile every property test runs under.
 
 SQLite is a file in the test's tmp_path. PostgreSQL runs when ICP_TEST_DATABASE_URL points at a
 server (``.ci/run`` starts one): each test module gets its own fresh database, dropped after the
@@ -12,13 +13,23 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy import URL, create_engine, inspect, text
 
 from storage.db import Database, normalize_url
 
 PG_ENV = "ICP_TEST_DATABASE_URL"
+
+# Property tests check values, not speed: no per-example deadline and no "too slow" health
+# check (both measure wall-clock time, which a loaded CI machine stretches). Hypothesis keeps
+# its example database in the checkout's .hypothesis/, not in whatever directory pytest runs from.
+set_hypothesis_home_dir(Path(__file__).resolve().parents[1] / ".hypothesis")
+settings.register_profile("icp", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.load_profile("icp")
 
 
 @pytest.fixture(scope="module")
