@@ -420,7 +420,7 @@ class SlackClientSim:
         channel = channel or "D" + user
         if channel.startswith("D") and channel[1:] in self.fake.users:
             with self.fake.lock:
-                self.fake._ensure_dm(channel[1:])
+                self.fake.ensure_dm(channel[1:])
         response_url = self.fake.new_response_url("commands", channel, user)
         form = {
             "token": "verification-token",
@@ -607,61 +607,13 @@ class SlackClientSim:
         ack.status = response.status
         if response.status != 200:
             return ack
-        ack.view = self._apply_ack(user, record, ack)
+        ack.view = self.fake.apply_submission_ack(user, record, ack)
         return ack
-
-    def _apply_ack(self, user: str, record: ViewRecord, ack: AckBody) -> ViewRecord | None:
-        fake = self.fake
-        action = ack.response_action
-        with fake.lock:
-            stack = fake._stacks.get(user, [])
-            if action == "errors":
-                record.errors = dict(ack.errors)
-                block_ids = {b.get("block_id") for b in record.blocks if b.get("type") == "input"}
-                unknown = set(record.errors) - block_ids
-                if unknown:
-                    raise AssertionError(
-                        f"response_action=errors names no input block: {sorted(unknown)}"
-                    )
-                return record
-            if action in ("update", "push"):
-                view = ack.get("view") or {}
-                errors = fake.validator.validate_view(view)
-                if errors:
-                    raise AssertionError(f"Slack would reject the {action} view: {errors}")
-                if action == "update":
-                    fake._apply_update(record, view)
-                    return record
-                if len(stack) >= 3:
-                    raise AssertionError("push_limit_reached")
-                pushed = fake._new_view(user, view, stack[0] if stack else record.id, record.id)
-                stack.append(pushed.id)
-                return pushed
-            if action == "clear":
-                for vid in list(stack):
-                    fake.closed_views[vid] = fake.views.pop(vid)
-                stack.clear()
-                return None
-            # empty ack: the submitted view closes; a pushed view reveals the previous one
-            if record.id in stack:
-                idx = stack.index(record.id)
-                for vid in stack[idx:]:
-                    fake.closed_views[vid] = fake.views.pop(vid)
-                del stack[idx:]
-            return fake.views.get(stack[-1]) if stack else None
 
     def close_view(self, user: str, view_id: str | None = None) -> SimResponse | None:
         """The user clicks Close: ``view_closed`` is sent only if the view has notify_on_close."""
         record = self._view_for(user, view_id)
-        fake = self.fake
-        with fake.lock:
-            stack = fake._stacks.get(user, [])
-            clear = bool(record.definition.get("clear_on_close"))
-            idx = stack.index(record.id) if record.id in stack else 0
-            closing = list(stack) if clear else stack[idx:]
-            for vid in closing:
-                fake.closed_views[vid] = fake.views.pop(vid)
-                stack.remove(vid)
+        clear = self.fake.close_modal(user, record)
         if not record.definition.get("notify_on_close"):
             return None
         payload = {
