@@ -103,3 +103,14 @@ def answer_round_fixture():
 @pytest.fixture(name="designed_answers")
 def designed_answers_fixture():
     return designed_answers
+
+
+
+@pytest.fixture(autouse=True)
+def no_listener_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test whose listeners logged an error: in process a listener that raises after its
+    ack is otherwise only a log line (and, inline, bolt's 3 s ack wait)."""
+    yield
+    errors = [f"{r.name}: {r.getMessage()}" for r in caplog.get_records("call")
+              if r.levelno >= logging.ERROR and r.name.startswith(("bot", "slack_bolt"))]
+    assert not errors, errors

@@ -14,6 +14,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.app import create_app
 from bot.settings import Mode, Settings
+from tests.fakeslack import close_socket_mode
 
 from .helpers import (
     LEADER,
@@ -44,7 +45,7 @@ def socket_sim(fake: FakeSlack, db) -> Iterator[SlackClientSim]:
             fake.socket.wait_connected()
             yield SlackClientSim(fake, socket_mode=True, command="/icp-check")
         finally:
-            handler.close()
+            close_socket_mode(handler, fake)
 
 
 def test_start_and_answer_over_socket_mode(fake, db, socket_sim):

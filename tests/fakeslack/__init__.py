@@ -21,7 +21,7 @@ from .client import (
 )
 from .server import Call, FakeSlack, SlackApiFailure
 from .socket_mode import SocketModeServer, SocketModeTimeout
-from .transport import BoltDispatch, HttpTransport, InlineExecutor, SimResponse
+from .transport import BoltDispatch, HttpTransport, InlineExecutor, SimResponse, close_socket_mode
 from .workspace import Channel, Ephemeral, Message, User, Usergroup, ViewRecord
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "ViewRecord",
     "ViewSubmissionBlocked",
     "client_side_problems",
+    "close_socket_mode",
     "default_schema_path",
     "element_state",
     "fill_view",

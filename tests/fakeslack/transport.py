@@ -35,7 +35,11 @@ class SimResponse:
 
 class InlineExecutor(Executor):
     """Runs what is submitted at once, in the caller's thread (``create_app(listener_executor=)``):
-    bolt's "ack first, then run the rest" becomes one synchronous call."""
+    bolt's "ack first, then run the rest" becomes one synchronous call.
+
+    One difference from a pool: when a listener raises after its ack, bolt clears the ack and
+    waits out its ack timeout (3 s) before answering; a pool has answered by then. The e2e
+    tests fail on any listener error, so that never goes unnoticed as a slow test."""
 
     def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[override]
         future: Future = Future()
@@ -46,6 +50,16 @@ class InlineExecutor(Executor):
         else:
             future.set_result(result)
         return future
+
+
+def close_socket_mode(handler: Any, fake: Any) -> None:
+    """Stop bolt's ``SocketModeHandler`` promptly: slack_sdk's builtin client holds its read
+    lock for up to 3 s (its receive timeout) and closing from its side waits for that, so
+    Slack's side closes first (with reconnection off, its public switch) and then the handler."""
+    handler.client.auto_reconnect_enabled = False
+    if fake.socket is not None:
+        fake.socket.close_connections()
+    handler.close()
 
 
 class HttpTransport:
