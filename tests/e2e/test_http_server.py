@@ -113,10 +113,10 @@ def test_oauth_installation_end_to_end(fake, db, listeners):
         assert "/icp-check start" in reply["text"]
 
 
-def test_oauth_install_page_links_to_slack_with_a_stored_state(fake, db):
+def test_oauth_install_page_links_to_slack_with_a_stored_state(fake, db, listeners):
     settings = Settings(_env_file=None, slack_client_id="111.222", slack_client_secret="shh",
                         slack_signing_secret=SECRET, slack_api_url=fake.api_url)
-    app = create_app(settings, db=db, mode=Mode.OAUTH)
+    app = create_app(settings, db=db, mode=Mode.OAUTH, listener_executor=listeners)
     with serve_uvicorn(app) as base:
         request = urllib.request.Request(base + "/slack/install")
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
@@ -134,9 +134,9 @@ def test_oauth_install_page_links_to_slack_with_a_stored_state(fake, db):
     assert oauth_state_store(db).consume(state) is False
 
 
-def test_url_verification_answers_the_challenge(fake, db):
+def test_url_verification_answers_the_challenge(fake, db, listeners):
     """Slack checks a Request URL with a signed url_verification before it sends anything."""
-    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP, listener_executor=listeners)
     body = json.dumps({"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
                        "type": "url_verification"})
     with serve_uvicorn(app) as base:
