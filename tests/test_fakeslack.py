@@ -29,6 +29,8 @@ from tests.fakeslack import (
     serve_bolt_app,
     sign,
 )
+from tests.fakeslack.api.base import web_api_methods
+from tests.fakeslack.ratelimit import METHOD_TIERS
 
 SECRET = "test-signing-secret"
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "slack-reference"
@@ -173,6 +175,13 @@ class FixedClock:
 
 
 # ------------------------------------------------------------------------------ web api
+def test_every_method_with_a_rate_tier_is_served():
+    """The families' @web_api registry covers every method the rate limiter knows."""
+    served = web_api_methods(FakeSlack)
+    assert set(METHOD_TIERS) <= set(served), set(METHOD_TIERS) - set(served)
+    assert served["chat.postMessage"] == "chat_post_message" and "oauth.v2.access" in served
+
+
 def test_auth_and_unknown_method(fake, client):
     assert client.auth_test()["bot_id"] == fake.bot_id
     with pytest.raises(SlackApiError) as err:

@@ -1,6 +1,7 @@
-"""A loopback fake of Slack for end-to-end tests and ``icp-bot demo``.
+"""A loopback fake of Slack for the end-to-end tests.
 
-- ``FakeSlack``: Web API + response_url + file upload URLs + Socket Mode server.
+- ``FakeSlack``: Web API (one mixin per family in ``api/``) + response_url + file upload URLs
+  + Socket Mode server.
 - ``SlackClientSim``: Slack's side of interactions (signed requests handed to the bolt app in
   process or over HTTP, or Socket Mode envelopes).
 - ``InlineExecutor``: the app's listener executor in tests, so a dispatch returns when done.
