@@ -20,13 +20,17 @@ from slack_sdk.signature import SignatureVerifier
 from tests.fakeslack import (
     BlockKitValidator,
     FakeSlack,
+    InlineExecutor,
     SlackClientSim,
     ViewSubmissionBlocked,
+    close_socket_mode,
     default_schema_path,
     fill_view,
     serve_bolt_app,
     sign,
 )
+from tests.fakeslack.api.base import web_api_methods
+from tests.fakeslack.ratelimit import METHOD_TIERS
 
 SECRET = "test-signing-secret"
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "slack-reference"
@@ -88,15 +92,19 @@ def client(fake):
     return WebClient(token=fake.bot_token, base_url=fake.api_url)
 
 
-def build_app(fake: FakeSlack) -> App:
-    app = App(client=WebClient(token=fake.bot_token, base_url=fake.api_url), signing_secret=SECRET)
+def build_app(fake: FakeSlack, inline: bool = False) -> App:
+    """A tiny bolt app; ``inline``: its listeners run in the dispatching thread."""
+    app = App(client=WebClient(token=fake.bot_token, base_url=fake.api_url), signing_secret=SECRET,
+              listener_executor=InlineExecutor() if inline else None)
 
     @app.command("/icp")
     def open_survey(ack, body, client, respond):
         ack()
-        if body["text"] == "late":
-            time.sleep(0)  # the test expires the trigger via the fake's clock instead
-        client.views_open(trigger_id=body["trigger_id"], view=modal(private_metadata="round-1"))
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=modal(private_metadata="round-1"))
+        except SlackApiError as err:
+            respond(f"Could not open the survey: {err.response['error']}")
+            return
         respond("Survey opened")
 
     @app.view("survey")
@@ -167,6 +175,13 @@ class FixedClock:
 
 
 # ------------------------------------------------------------------------------ web api
+def test_every_method_with_a_rate_tier_is_served():
+    """The families' @web_api registry covers every method the rate limiter knows."""
+    served = web_api_methods(FakeSlack)
+    assert set(METHOD_TIERS) <= set(served), set(METHOD_TIERS) - set(served)
+    assert served["chat.postMessage"] == "chat_post_message" and "oauth.v2.access" in served
+
+
 def test_auth_and_unknown_method(fake, client):
     assert client.auth_test()["bot_id"] == fake.bot_id
     with pytest.raises(SlackApiError) as err:
@@ -328,16 +343,18 @@ def test_files_upload_v2(fake, client):
 
 
 # ------------------------------------------------------------------------------ rate limits
-def test_429_retried_by_sdk_handler(fake):
-    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+def test_429_retried_by_sdk_handler(fake, monkeypatch):
+    """slack_sdk waits the Retry-After the fake sends (recorded here, not slept)."""
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    fake.fail_next("chat.postMessage", status=429, retry_after=7)
     client = WebClient(
         token=fake.bot_token,
         base_url=fake.api_url,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
     )
-    started = time.monotonic()
     assert client.chat_postMessage(channel="C1", text="hi")["ok"]
-    assert time.monotonic() - started >= 1.0
+    assert len(slept) == 1 and 7 <= slept[0] < 8  # Retry-After plus slack_sdk's jitter
     assert fake.rate_limited_count == 1
     first = fake.calls_to("chat.postMessage")[0]
     assert first.response == {"ok": False, "error": "ratelimited"}
@@ -588,17 +605,35 @@ def test_slash_modal_submit_errors_then_ok(fake):
 
 
 def test_bad_signature_rejected(fake):
-    app = build_app(fake)
-    with serve_bolt_app(app) as url:
-        resp = SlackClientSim(fake, url, "wrong-secret").slash("U1", "")
-        assert resp.status == 401
-        assert fake.calls_to("views.open") == []
+    resp = SlackClientSim(fake, app=build_app(fake, inline=True), signing_secret="wrong-secret").slash("U1", "")
+    assert resp.status == 401
+    assert fake.calls_to("views.open") == []
+
+
+def test_in_process_dispatch_returns_when_the_listener_is_done(fake):
+    """Through ``App.dispatch`` with listeners inline: the modal, the response_url post and
+    the DM exist when each call returns, without waiting."""
+    slack = SlackClientSim(fake, app=build_app(fake, inline=True), signing_secret=SECRET)
+    assert slack.synchronous
+    resp = slack.slash("U1", "")
+    assert resp.status == 200 and resp.body == ""
+    assert fake.responses(resp.response_url)[0]["text"] == "Survey opened"
+    assert fake.current_view("U1").private_metadata == "round-1"
+    ack = slack.submit("U1", values={"segment": "mid"})
+    assert ack == {} and fake.current_view("U1") is None
+    dm = fake.messages("U1")
+    assert dm[0].text == "Thanks"
+    slack.click("U1", dm[0], "again")
+    assert fake.messages("U1")[0].text == "Done"
+    assert slack.expect(lambda: fake.messages("U1")) == fake.messages("U1")
+    with pytest.raises(AssertionError):
+        slack.expect(lambda: fake.messages("U2"))  # checked once, not awaited
 
 
 def test_expired_trigger_refused_through_bolt(fake):
     now = [0.0]
     fake.clock = lambda: now[0]
-    app = build_app(fake)
+    app = build_app(fake, inline=True)
     original = fake.new_trigger_id
 
     def stale_trigger(user_id):
@@ -607,18 +642,16 @@ def test_expired_trigger_refused_through_bolt(fake):
         return tid
 
     fake.new_trigger_id = stale_trigger
-    with serve_bolt_app(app) as url:
-        SlackClientSim(fake, url, SECRET).slash("U1", "late")
-        call = fake.wait_for_calls("views.open")[0]
+    resp = SlackClientSim(fake, app=app, signing_secret=SECRET).slash("U1", "late")
+    [call] = fake.calls_to("views.open")
     assert call.response == {"ok": False, "error": "expired_trigger_id"}
+    assert fake.responses(resp.response_url)[0]["text"] == "Could not open the survey: expired_trigger_id"
     assert fake.views == {}
 
 
 def test_home_opened_publishes(fake):
-    with serve_bolt_app(build_app(fake)) as url:
-        resp = SlackClientSim(fake, url, SECRET).home_opened("U2")
-        assert resp.status == 200
-        fake.wait_for(lambda: "U2" in fake.home_views)
+    resp = SlackClientSim(fake, app=build_app(fake, inline=True), signing_secret=SECRET).home_opened("U2")
+    assert resp.status == 200
     assert fake.home_views["U2"].blocks[0]["text"]["text"] == "Hi"
 
 
@@ -644,12 +677,10 @@ def test_socket_mode_round_trip(fake):
         fake.wait_for(lambda: fake.messages("U1"))
         slack.home_opened("U2")
         fake.wait_for(lambda: "U2" in fake.home_views)
-        # the builtin client answers our pings (RFC 6455 control frames)
-        with fake.socket._lock:
-            conn = fake.socket._connections[-1]
-        assert conn.ping().wait(5)
+        assert fake.socket.ping()  # the builtin client answers our pings
     finally:
-        handler.close()
+        close_socket_mode(handler, fake)
+    assert fake.socket.connected == 0 and fake.socket.connect_count == 1  # closed, not reconnected
 
 
 @needs_reference
@@ -671,7 +702,7 @@ def test_socket_mode_raw_envelope(fake):
     try:
         ack = fake.socket_send(slash)
     finally:
-        handler.close()
+        close_socket_mode(handler, fake)
     assert got.is_set()
     assert ack["envelope_id"] == slash["envelope_id"]
     assert ack["payload"]["text"] == "Hi!"
@@ -688,7 +719,8 @@ logging.getLogger("slack_bolt").setLevel(logging.WARNING)
 
 
 def test_response_actions_and_view_closed(fake):
-    app = App(client=WebClient(token=fake.bot_token, base_url=fake.api_url), signing_secret=SECRET)
+    app = App(client=WebClient(token=fake.bot_token, base_url=fake.api_url), signing_secret=SECRET,
+              listener_executor=InlineExecutor())
     closed = threading.Event()
 
     @app.command("/icp")
@@ -715,27 +747,26 @@ def test_response_actions_and_view_closed(fake):
         ack()
         closed.set()
 
-    with serve_bolt_app(app) as url:
-        slack = SlackClientSim(fake, url, SECRET)
-        slack.slash("U1")
-        root = fake.wait_for(lambda: fake.current_view("U1"))
-        ack = slack.submit("U1", values={"segment": "enterprise"})
-        assert ack.response_action == "update" and ack.view.id == root.id
-        assert root.definition["title"]["text"] == "Updated"
-        ack = slack.submit("U1", values={"segment": "mid"})
-        assert [v.definition["title"]["text"] for v in fake.modal_stack("U1")] == [
-            "Updated",
-            "Step 2",
-        ]
-        assert ack.view.previous_view_id == root.id
-        ack = slack.submit("U1", values={"segment": "smb"})
-        assert ack.response_action == "clear" and fake.modal_stack("U1") == []
+    slack = SlackClientSim(fake, app=app, signing_secret=SECRET)
+    slack.slash("U1")
+    root = fake.current_view("U1")
+    ack = slack.submit("U1", values={"segment": "enterprise"})
+    assert ack.response_action == "update" and ack.view.id == root.id
+    assert root.definition["title"]["text"] == "Updated"
+    ack = slack.submit("U1", values={"segment": "mid"})
+    assert [v.definition["title"]["text"] for v in fake.modal_stack("U1")] == [
+        "Updated",
+        "Step 2",
+    ]
+    assert ack.view.previous_view_id == root.id
+    ack = slack.submit("U1", values={"segment": "smb"})
+    assert ack.response_action == "clear" and fake.modal_stack("U1") == []
 
-        slack.slash("U1")
-        fake.wait_for(lambda: fake.current_view("U1"))
-        resp = slack.close_view("U1")
-        assert resp is not None and resp.status == 200
-        assert closed.wait(5)
+    slack.slash("U1")
+    assert fake.current_view("U1") is not None
+    resp = slack.close_view("U1")
+    assert resp is not None and resp.status == 200
+    assert closed.is_set()
 
 
 def test_json_body_warnings(fake):

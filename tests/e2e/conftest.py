@@ -1,5 +1,11 @@
-"""End-to-end fixtures: a fake Slack workspace, the real bolt app served over HTTP (or Socket
-Mode) with its WebClient pointed at the fake, and a fresh database per test.
+"""End-to-end fixtures: a fake Slack workspace, the real bolt app with its WebClient pointed at
+the fake, and a fresh database per test.
+
+The simulator signs each request as Slack does and hands it to the app's public
+``App.dispatch``; the app runs its listeners on an ``InlineExecutor``, so when a request
+returns the bot has made every Slack call it makes for it: the tests read the outcome at once,
+without waiting or sleeping. (test_http_server, test_socket_mode and test_cli_run serve the app
+for real.)
 
 The database is the ``db`` fixture of tests/conftest.py: SQLite in tmp_path, and PostgreSQL too
 when ICP_TEST_DATABASE_URL is set.
@@ -17,7 +23,7 @@ from slack_bolt import App
 from bot.app import create_app, outbox_sender
 from bot.settings import Mode, Settings
 from storage.db import Database
-from tests.fakeslack import serve_bolt_app
+from tests.fakeslack import InlineExecutor
 
 from .helpers import (
     GONE,
@@ -30,7 +36,6 @@ from .helpers import (
     SlackClientSim,
     answer_round,
     designed_answers,
-    drain,
     start_round,
 )
 
@@ -60,23 +65,17 @@ def http_settings(fake: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-def app(fake: FakeSlack, db: Database) -> Iterator[App]:
+def app(fake: FakeSlack, db: Database) -> App:
+    """The HTTP-mode app, its listeners run inline (done when ``dispatch`` returns) and its
+    outbox drained inline by whoever kicks it: a test sees every message its request caused."""
     settings = http_settings(fake)
-    # The outbox is drained inline by whoever kicks it: a test sees every message its request caused.
-    bolt_app = create_app(settings, db=db, mode=Mode.HTTP, outbox=outbox_sender(settings, db, Mode.HTTP, inline=True))
-    yield bolt_app
-    drain(bolt_app)
+    return create_app(settings, db=db, mode=Mode.HTTP, listener_executor=InlineExecutor(),
+                      outbox=outbox_sender(settings, db, Mode.HTTP, inline=True))
 
 
 @pytest.fixture
-def bot_url(app: App) -> Iterator[str]:
-    with serve_bolt_app(app) as url:
-        yield url
-
-
-@pytest.fixture
-def sim(fake: FakeSlack, bot_url: str) -> SlackClientSim:
-    return SlackClientSim(fake, bot_url, SECRET, command="/icp-check")
+def sim(fake: FakeSlack, app: App) -> SlackClientSim:
+    return SlackClientSim(fake, app=app, signing_secret=SECRET, command="/icp-check")
 
 
 @dataclass
@@ -84,12 +83,12 @@ class World:
     fake: FakeSlack
     sim: SlackClientSim
     db: Database
-    url: str
+    app: App
 
 
 @pytest.fixture
-def world(fake: FakeSlack, sim: SlackClientSim, db: Database, bot_url: str) -> World:
-    return World(fake, sim, db, bot_url)
+def world(fake: FakeSlack, sim: SlackClientSim, db: Database, app: App) -> World:
+    return World(fake, sim, db, app)
 
 
 @pytest.fixture
@@ -107,3 +106,14 @@ def answer_round_fixture():
 @pytest.fixture(name="designed_answers")
 def designed_answers_fixture():
     return designed_answers
+
+
+
+@pytest.fixture(autouse=True)
+def no_listener_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test whose listeners logged an error: in process a listener that raises after its
+    ack is otherwise only a log line (and, inline, bolt's 3 s ack wait)."""
+    yield
+    errors = [f"{r.name}: {r.getMessage()}" for r in caplog.get_records("call")
+              if r.levelno >= logging.ERROR and r.name.startswith(("bot", "slack_bolt"))]
+    assert not errors, errors

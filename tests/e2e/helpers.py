@@ -118,6 +118,8 @@ def chat_updates(fake: FakeSlack, channel: str) -> list:
 
 
 # ------------------------------------------------------------------------------ commands
+# These work with any delivery: in process they read the outcome at once (the bot is done when
+# the request returns); from a real server (HTTP, Socket Mode) they wait for it, bounded.
 def command(fake: FakeSlack, sim: SlackClientSim, user: str, text: str,
             timeout: float = 10.0) -> dict[str, Any]:
     """Run ``/icp-check <text>`` as ``user``; the first response through its response_url."""
@@ -125,15 +127,16 @@ def command(fake: FakeSlack, sim: SlackClientSim, user: str, text: str,
     assert resp.status == 200, resp.body
     assert resp.response_url
     url = resp.response_url
-    return fake.wait_for(lambda: (fake.responses(url) or [None])[0], timeout=timeout)
+    return sim.expect(lambda: (fake.responses(url) or [None])[0], timeout=timeout)
 
 
-def open_modal(fake: FakeSlack, user: str, callback_id: str, timeout: float = 5.0) -> ViewRecord:
+def open_modal(sim: SlackClientSim, user: str, callback_id: str, timeout: float = 5.0) -> ViewRecord:
+    """The user's top modal, once it is the one with ``callback_id``."""
     def ready():
-        view = fake.current_view(user)
+        view = sim.fake.current_view(user)
         return view if view is not None and view.callback_id == callback_id else None
 
-    return fake.wait_for(ready, timeout=timeout)
+    return sim.expect(ready, timeout=timeout)
 
 
 def start_round(fake: FakeSlack, sim: SlackClientSim, users: list[str] | None = None,
@@ -144,10 +147,10 @@ def start_round(fake: FakeSlack, sim: SlackClientSim, users: list[str] | None = 
     before = len(fake.messages(LEADER))
     resp = sim.slash(LEADER, "start")
     assert resp.status == 200
-    open_modal(fake, LEADER, "round_start")
+    open_modal(sim, LEADER, "round_start")
     ack = sim.submit(LEADER, values={"users": users, **values})
     assert ack.response_action is None, dict(ack)
-    summary = fake.wait_for(
+    summary = sim.expect(
         lambda: next((m for m in fake.messages(LEADER)[before:] if "is open" in m.text), None),
         timeout=15)
     return int(summary.text.split()[1].rstrip(","))
@@ -158,13 +161,13 @@ def answer_round(sim: SlackClientSim, fake: FakeSlack, user: str, answers: dict[
                  expect_done: bool = True) -> ViewRecord | None:
     """Click ``button`` in the user's DM and submit each section's modal with ``answers``
     (question id -> value, for the questions the section shows; unanswered blocks keep their
-    pre-filled value). Stops after ``stop_after`` sections, else at the thank-you view, and
-    then waits for the invitation to turn into a receipt."""
+    pre-filled value). Stops after ``stop_after`` sections, else at the thank-you view, once
+    the invitation has turned into a receipt."""
     msg = message_with(fake, user, button)
     updates_before = len(chat_updates(fake, msg.channel))
     resp = sim.click(user, msg, button)
     assert resp.status == 200
-    view = open_modal(fake, user, SECTION_CALLBACK)
+    view = open_modal(sim, user, SECTION_CALLBACK)
     submitted = 0
     while view is not None and view.callback_id == SECTION_CALLBACK:
         if stop_after is not None and submitted >= stop_after:
@@ -178,17 +181,8 @@ def answer_round(sim: SlackClientSim, fake: FakeSlack, user: str, answers: dict[
     if expect_done:
         assert view is not None and view.callback_id == DONE_CALLBACK, view
         # the invitation becomes a receipt after the person is marked complete
-        fake.wait_for(lambda: len(chat_updates(fake, msg.channel)) > updates_before, timeout=10)
+        sim.expect(lambda: len(chat_updates(fake, msg.channel)) > updates_before)
     return view
-
-
-def drain(app: Any) -> None:
-    """Wait for the listeners still running after their ack (bolt runs them on a thread pool),
-    so that none of them calls the fake after it stopped."""
-    runner = getattr(app, "_listener_runner", None)
-    executor = getattr(runner, "listener_executor", None)
-    if executor is not None:
-        executor.shutdown(wait=True)
 
 
 # ------------------------------------------------------------------------------ database

@@ -142,7 +142,7 @@ def test_stop_halfway_and_resume(world, open_round):
 
     # Start again: the first unanswered section opens, the saved answers are still there
     sim.click(user, message_with(fake, user, "survey_start"), "survey_start")
-    view = open_modal(fake, user, SECTION_CALLBACK)
+    view = open_modal(sim, user, SECTION_CALLBACK)
     assert question_ids(view)[0] == "regions"
     assert stored_answers(db, user, open_round) == kept
     view = answer_round(sim, fake, user, answers)
@@ -161,7 +161,7 @@ def test_edit_from_receipt_prefills_and_replaces(world, open_round):
     assert "answers" in receipt.text and "saved" in receipt.text
 
     sim.click(user, receipt, "survey_edit")
-    view = open_modal(fake, user, SECTION_CALLBACK)
+    view = open_modal(sim, user, SECTION_CALLBACK)
     assert question_ids(view) == ["value_drivers", "top20_revenue_share"]  # edit starts at the first section
     assert float(input_element(view, "top20_revenue_share")["initial_value"]) == 70
     assert json.loads(view.private_metadata)["mode"] == "edit"
@@ -192,7 +192,7 @@ def test_invalid_values_refused_in_the_modal(world, open_round):
     fake, sim, db = world.fake, world.sim, world.db
     user = STAFF[5]
     sim.click(user, message_with(fake, user, "survey_start"), "survey_start")
-    view = open_modal(fake, user, SECTION_CALLBACK)
+    view = open_modal(sim, user, SECTION_CALLBACK)
     assert question_ids(view) == ["value_drivers", "top20_revenue_share"]
 
     # Slack's client stops a 4th choice (max_selected_items); a forged submission is refused by the bot

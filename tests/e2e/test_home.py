@@ -13,7 +13,9 @@ def _home(fake, sim, user: str):
     before = fake.home_views.get(user)
     version = before.hash if before else None
     assert sim.home_opened(user).status == 200
-    return fake.wait_for(lambda: (view := fake.home_views.get(user)) and view.hash != version and view)
+    view = fake.home_views.get(user)
+    assert view is not None and view.hash != version, "app_home_opened published no new Home"
+    return view
 
 
 def _buttons(view) -> dict[str, str | None]:
@@ -42,7 +44,7 @@ def test_home_follows_answers_and_shows_the_score_after_close(world, open_round,
     for i, user in enumerate(STAFF[:4]):
         answer_round(sim, fake, user, designed_answers(i))
     # finishing the survey republishes the person's home with an edit button
-    home = fake.wait_for(lambda: (v := fake.home_views.get(STAFF[0])) and "survey_edit" in _buttons(v) and v)
+    home = fake.home_views[STAFF[0]]
     assert _buttons(home)["survey_edit"] == str(open_round)
 
     assert "Closed" in close_round(fake, sim, open_round)["text"]
@@ -58,7 +60,7 @@ def test_remind_button_on_home_reminds_and_answers_by_dm(world, open_round):
     home = _home(fake, sim, LEADER)
     before = len(fake.calls_to("chat.postMessage"))
     assert sim.click(LEADER, home, "round_remind").status == 200
-    reply = fake.wait_for(lambda: next((m for m in fake.messages(LEADER) if m.text.startswith("Reminded")), None))
-    assert reply.text.startswith("Reminded 10 people")
+    replies = [m for m in fake.messages(LEADER) if m.text.startswith("Reminded")]
+    assert len(replies) == 1 and replies[0].text.startswith("Reminded 10 people")
     reminded = {c.params["channel"] for c in fake.calls_to("chat.postMessage")[before:]}
     assert reminded == {f"D{user}" for user in STAFF} | {LEADER}  # the reminders, and the reply to the leader

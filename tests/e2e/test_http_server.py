@@ -1,5 +1,10 @@
 """The production HTTP path: ``bot.server.asgi_app`` under a real uvicorn server, as
-``icp-bot run --http`` and ``--oauth`` serve it (the other e2e tests use a WSGI harness)."""
+``icp-bot run --http`` and ``--oauth`` serve it (the other e2e tests dispatch in process).
+
+The listeners run on a thread pool the test owns, as in production (ack first, the rest
+after); shutting the pool down at the end waits for them, so none calls the fake after it
+stopped. What the bot does after its ack is awaited on the fake, bounded: inherent to a
+real server."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlparse
 
@@ -23,7 +29,7 @@ from storage.slack_oauth import installation_store
 from tests.fakeslack import sign
 
 from .conftest import http_settings
-from .helpers import LEADER, SECRET, STAFF, SlackClientSim, command, drain
+from .helpers import LEADER, SECRET, STAFF, SlackClientSim, command
 
 
 def _free_port() -> int:
@@ -50,66 +56,67 @@ def serve_uvicorn(app) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def test_uvicorn_serves_signed_commands_and_refuses_forged_ones(fake, db):
-    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
-    try:
-        with serve_uvicorn(app) as base:
-            sim = SlackClientSim(fake, base + EVENTS_PATH, SECRET, command="/icp-check")
-            reply = command(fake, sim, LEADER, "help")
-            assert "/icp-check start" in reply["text"]
-
-            refused = command(fake, sim, STAFF[0], "start")
-            assert "for ICP Align leaders" in refused["text"]
-
-            forged = SlackClientSim(fake, base + EVENTS_PATH, "not-the-secret", command="/icp-check")
-            assert forged.slash(LEADER, "help").status == 401
-
-            with pytest.raises(urllib.error.HTTPError) as not_found:
-                urllib.request.urlopen(base + "/elsewhere", timeout=5)  # noqa: S310 - loopback
-            assert not_found.value.code == 404
-    finally:
-        drain(app)
+@pytest.fixture
+def listeners() -> Iterator[ThreadPoolExecutor]:
+    """The app's listener pool; leaving waits for the listeners still running."""
+    with ThreadPoolExecutor(max_workers=5, thread_name_prefix="listener") as pool:
+        yield pool
 
 
-def test_oauth_installation_end_to_end(fake, db):
+def test_uvicorn_serves_signed_commands_and_refuses_forged_ones(fake, db, listeners):
+    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP, listener_executor=listeners)
+    with serve_uvicorn(app) as base:
+        sim = SlackClientSim(fake, base + EVENTS_PATH, SECRET, command="/icp-check")
+        reply = command(fake, sim, LEADER, "help")
+        assert "/icp-check start" in reply["text"]
+
+        refused = command(fake, sim, STAFF[0], "start")
+        assert "for ICP Align leaders" in refused["text"]
+
+        forged = SlackClientSim(fake, base + EVENTS_PATH, "not-the-secret", command="/icp-check")
+        assert forged.slash(LEADER, "help").status == 401
+
+        with pytest.raises(urllib.error.HTTPError) as not_found:
+            urllib.request.urlopen(base + "/elsewhere", timeout=5)  # noqa: S310 - loopback
+        assert not_found.value.code == 404
+
+
+def test_oauth_installation_end_to_end(fake, db, listeners):
     """Install page -> Slack's consent (a code) -> the redirect: the installation is stored in our
     database, and the workspace's commands are then answered with its own token."""
     settings = Settings(_env_file=None, slack_client_id=fake.client_id, slack_client_secret=fake.client_secret,
                         slack_signing_secret=SECRET, slack_api_url=fake.api_url)
-    app = create_app(settings, db=db, mode=Mode.OAUTH)
-    try:
-        with serve_uvicorn(app) as base:
-            with urllib.request.urlopen(base + "/slack/install", timeout=5) as response:  # noqa: S310
-                page = response.read().decode()
-                # bolt ties the state to the browser with a Secure cookie (sent back by hand: no TLS here)
-                cookie = response.headers["Set-Cookie"].split(";")[0]
-            link = page[page.index("https://slack.com/oauth/v2/authorize"):].split('"')[0].replace("&amp;", "&")
-            state = parse_qs(urlparse(link).query)["state"][0]
-            code = fake.new_oauth_code(LEADER)
-            redirect = urllib.request.Request(f"{base}/slack/oauth_redirect?code={code}&state={state}",
-                                              headers={"Cookie": cookie})
-            with urllib.request.urlopen(redirect, timeout=5) as response:  # noqa: S310 - loopback
-                assert response.status == 200 and "Thank you" in response.read().decode()
-            installation = installation_store(db, fake.client_id).find_installation(
-                enterprise_id=None, team_id=fake.team_id)
-            assert installation is not None and installation.bot_token == fake.bot_token
-            assert installation.user_id == LEADER  # who installed it
-            # a replayed redirect (the state is consumed, the code spent) is refused
-            with pytest.raises(urllib.error.HTTPError):
-                urllib.request.urlopen(redirect, timeout=5)  # noqa: S310 - loopback
+    app = create_app(settings, db=db, mode=Mode.OAUTH, listener_executor=listeners)
+    with serve_uvicorn(app) as base:
+        with urllib.request.urlopen(base + "/slack/install", timeout=5) as response:  # noqa: S310
+            page = response.read().decode()
+            # bolt ties the state to the browser with a Secure cookie (sent back by hand: no TLS here)
+            cookie = response.headers["Set-Cookie"].split(";")[0]
+        link = page[page.index("https://slack.com/oauth/v2/authorize"):].split('"')[0].replace("&amp;", "&")
+        state = parse_qs(urlparse(link).query)["state"][0]
+        code = fake.new_oauth_code(LEADER)
+        redirect = urllib.request.Request(f"{base}/slack/oauth_redirect?code={code}&state={state}",
+                                          headers={"Cookie": cookie})
+        with urllib.request.urlopen(redirect, timeout=5) as response:  # noqa: S310 - loopback
+            assert response.status == 200 and "Thank you" in response.read().decode()
+        installation = installation_store(db, fake.client_id).find_installation(
+            enterprise_id=None, team_id=fake.team_id)
+        assert installation is not None and installation.bot_token == fake.bot_token
+        assert installation.user_id == LEADER  # who installed it
+        # a replayed redirect (the state is consumed, the code spent) is refused
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(redirect, timeout=5)  # noqa: S310 - loopback
 
-            # the workspace's commands now run with the stored installation's token
-            sim = SlackClientSim(fake, base + EVENTS_PATH, SECRET, command="/icp-check")
-            reply = command(fake, sim, LEADER, "help")
-            assert "/icp-check start" in reply["text"]
-    finally:
-        drain(app)
+        # the workspace's commands now run with the stored installation's token
+        sim = SlackClientSim(fake, base + EVENTS_PATH, SECRET, command="/icp-check")
+        reply = command(fake, sim, LEADER, "help")
+        assert "/icp-check start" in reply["text"]
 
 
-def test_oauth_install_page_links_to_slack_with_a_stored_state(fake, db):
+def test_oauth_install_page_links_to_slack_with_a_stored_state(fake, db, listeners):
     settings = Settings(_env_file=None, slack_client_id="111.222", slack_client_secret="shh",
                         slack_signing_secret=SECRET, slack_api_url=fake.api_url)
-    app = create_app(settings, db=db, mode=Mode.OAUTH)
+    app = create_app(settings, db=db, mode=Mode.OAUTH, listener_executor=listeners)
     with serve_uvicorn(app) as base:
         request = urllib.request.Request(base + "/slack/install")
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
@@ -127,9 +134,9 @@ def test_oauth_install_page_links_to_slack_with_a_stored_state(fake, db):
     assert oauth_state_store(db).consume(state) is False
 
 
-def test_url_verification_answers_the_challenge(fake, db):
+def test_url_verification_answers_the_challenge(fake, db, listeners):
     """Slack checks a Request URL with a signed url_verification before it sends anything."""
-    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP)
+    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP, listener_executor=listeners)
     body = json.dumps({"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
                        "type": "url_verification"})
     with serve_uvicorn(app) as base:

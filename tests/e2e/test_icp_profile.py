@@ -50,9 +50,9 @@ def _prefill(view) -> dict:
 
 
 def _ratify(world) -> dict:
-    fake, sim = world.fake, world.sim
+    sim = world.sim
     sim.slash(LEADER, "ratify")
-    view = open_modal(fake, LEADER, "icp_ratify", timeout=10)
+    view = open_modal(sim, LEADER, "icp_ratify", timeout=10)
     prefill = _prefill(view)
     ack = sim.submit(LEADER)  # as pre-filled: the consensus
     assert ack.response_action == "update", dict(ack)
@@ -85,9 +85,9 @@ def test_ratify_prefills_consensus_and_profile_shows_it(world, answered_round):
 
 
 def _fit(world, values: dict) -> dict:
-    fake, sim = world.fake, world.sim
+    sim = world.sim
     sim.slash(LEADER, "fit")
-    open_modal(fake, LEADER, "icp_fit", timeout=10)
+    open_modal(sim, LEADER, "icp_fit", timeout=10)
     ack = sim.submit(LEADER, values={"prospect_name": "Acme", **{f"q:{k}": v for k, v in values.items()}})
     assert ack.response_action == "update", dict(ack)
     assert ack["view"]["callback_id"] == "icp_fit_result"
@@ -118,7 +118,7 @@ def test_export_sends_pseudonymous_csv_to_leader(world, answered_round):
     fake = world.fake
     response = command(fake, world.sim, LEADER, "export", timeout=15)
     assert response["text"].startswith("Sent to your DMs"), response
-    fake.wait_for_calls("files.completeUploadExternal")
+    assert len(fake.calls_to("files.completeUploadExternal")) == 1
     uploads = [f for f in fake.files.values() if f["completed"]]
     assert len(uploads) == 1
     upload = uploads[0]

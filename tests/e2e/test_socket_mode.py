@@ -1,15 +1,20 @@
 """8. The same flow over Socket Mode: slash command -> start modal -> invitations, and a
-person answering a section, through bolt's SocketModeHandler and the fake's websocket."""
+person answering a section, through bolt's SocketModeHandler and the fake's websocket.
+
+A real connection: the listeners run on a pool the test owns (leaving waits for them), and
+what the bot does after its ack is awaited on the fake, bounded."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.app import create_app
 from bot.settings import Mode, Settings
+from tests.fakeslack import close_socket_mode
 
 from .helpers import (
     LEADER,
@@ -19,7 +24,6 @@ from .helpers import (
     SlackClientSim,
     answer_round,
     designed_answers,
-    drain,
     message_with,
     open_modal,
     participants,
@@ -32,16 +36,16 @@ from .helpers import (
 def socket_sim(fake: FakeSlack, db) -> Iterator[SlackClientSim]:
     settings = Settings(_env_file=None, slack_bot_token=fake.bot_token, slack_app_token=fake.app_token,
                         slack_api_url=fake.api_url)
-    app = create_app(settings, db=db, mode=Mode.SOCKET)
-    handler = SocketModeHandler(app, fake.app_token)
-    assert handler.client.web_client.base_url == fake.api_url
-    handler.connect()
-    try:
-        fake.socket.wait_connected()
-        yield SlackClientSim(fake, socket_mode=True, command="/icp-check")
-    finally:
-        handler.close()
-        drain(app)
+    with ThreadPoolExecutor(max_workers=5, thread_name_prefix="listener") as listeners:
+        app = create_app(settings, db=db, mode=Mode.SOCKET, listener_executor=listeners)
+        handler = SocketModeHandler(app, fake.app_token)
+        assert handler.client.web_client.base_url == fake.api_url
+        handler.connect()
+        try:
+            fake.socket.wait_connected()
+            yield SlackClientSim(fake, socket_mode=True, command="/icp-check")
+        finally:
+            close_socket_mode(handler, fake)
 
 
 def test_start_and_answer_over_socket_mode(fake, db, socket_sim):
@@ -49,11 +53,11 @@ def test_start_and_answer_over_socket_mode(fake, db, socket_sim):
     assert fake.calls_to("apps.connections.open")
     resp = sim.slash(LEADER, "start")
     assert resp.status == 200
-    open_modal(fake, LEADER, "round_start")
+    open_modal(sim, LEADER, "round_start")
     ack = sim.submit(LEADER, values={"users": STAFF})
     assert ack.response_action is None
-    summary = fake.wait_for(lambda: next((m for m in fake.messages(LEADER) if "is open" in m.text), None),
-                            timeout=15)
+    summary = sim.expect(lambda: next((m for m in fake.messages(LEADER) if "is open" in m.text), None),
+                         timeout=15)
     assert "10 people invited" in summary.text
     invited = sorted(c.params["channel"] for c in fake.calls_to("chat.postMessage")
                      if c.params["channel"] != LEADER)
@@ -62,14 +66,14 @@ def test_start_and_answer_over_socket_mode(fake, db, socket_sim):
 
     # a field error comes back in the Socket Mode ack too
     sim.slash(LEADER, "start")
-    open_modal(fake, LEADER, "round_start")
+    open_modal(sim, LEADER, "round_start")
     ack = sim.submit(LEADER, values={})
     assert ack.response_action == "errors" and set(ack.errors) == {"users"}
     sim.close_view(LEADER)
 
     user = STAFF[0]
     sim.click(user, message_with(fake, user, "survey_start"), "survey_start")
-    view = open_modal(fake, user, SECTION_CALLBACK)
+    view = open_modal(sim, user, SECTION_CALLBACK)
     assert question_ids(view) == ["value_drivers", "top20_revenue_share"]
     # an invalid value is refused over the socket as well
     ack = sim.submit(user, values={"q:value_drivers": ["spend", "tenure", "frequency", "referrals"],

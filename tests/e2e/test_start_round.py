@@ -26,11 +26,18 @@ from .helpers import (
 )
 
 
+def _summary(fake):
+    """The leader's "Round N is open" DM (posted before the submission's request returned)."""
+    found = [m for m in fake.messages(LEADER) if "is open" in m.text]
+    assert len(found) == 1, fake.messages(LEADER)
+    return found[0]
+
+
 def _open_start_modal(world):
     resp = world.sim.slash(LEADER, "start")
     assert resp.status == 200
     assert resp.body == ""  # acked at once, the form opens with the trigger
-    return open_modal(world.fake, LEADER, "round_start")
+    return open_modal(world.sim, LEADER, "round_start")
 
 
 def test_start_invites_exactly_the_chosen_people(world):
@@ -44,8 +51,7 @@ def test_start_invites_exactly_the_chosen_people(world):
     assert ack.status == 200 and ack.response_action is None
     assert fake.current_view(LEADER) is None  # the form closed
 
-    summary = fake.wait_for(lambda: next((m for m in fake.messages(LEADER) if "is open" in m.text), None),
-                            timeout=15)
+    summary = _summary(fake)
     assert "Round 1," in summary.text and "10 people invited" in summary.text
     assert "could not be reached" not in summary.text
 
@@ -73,8 +79,7 @@ def test_bots_slackbot_and_deactivated_are_left_out(world):
     chosen = [*STAFF, OTHER_BOT, "USLACKBOT", GONE, fake.bot_user_id]
     ack = sim.submit(LEADER, values={"users": chosen})
     assert ack.response_action is None
-    summary = fake.wait_for(lambda: next((m for m in fake.messages(LEADER) if "is open" in m.text), None),
-                            timeout=15)
+    summary = _summary(fake)
     assert "10 people invited" in summary.text
     assert "4 bots or deactivated accounts were left out" in summary.text
     invited = {c.params["channel"] for c in fake.calls_to("chat.postMessage")} - {LEADER}
@@ -86,7 +91,7 @@ def test_leader_invited_only_when_chosen(world):
     fake, sim = world.fake, world.sim
     _open_start_modal(world)
     sim.submit(LEADER, values={"users": [LEADER, *STAFF[:3]]})
-    fake.wait_for(lambda: any("is open" in m.text for m in fake.messages(LEADER)), timeout=15)
+    _summary(fake)
     assert "survey_start" in action_ids(fake.messages(LEADER)[0].blocks)
     assert set(participants(world.db, 1)) == {LEADER, *STAFF[:3]}
 
@@ -125,8 +130,7 @@ def test_audience_from_users_info_when_users_list_fails(world):
     chosen = [*STAFF[:4], OTHER_BOT, "USLACKBOT", GONE, nobody]
     ack = sim.submit(LEADER, values={"users": chosen})
     assert ack.response_action is None
-    summary = fake.wait_for(lambda: next((m for m in fake.messages(LEADER) if "is open" in m.text), None),
-                            timeout=15)
+    summary = _summary(fake)
     assert "4 people invited" in summary.text
     assert "4 bots or deactivated accounts were left out" in summary.text
 

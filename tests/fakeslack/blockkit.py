@@ -142,8 +142,17 @@ class BlockKitValidator:
         return self._validators is not None
 
     # ----------------------------------------------------------------- public API
+    # A verdict is a pure function of the JSON, and the schema check is slow (a few tens of ms
+    # per view): verdicts are memoised on the JSON text, across fakes, per schema.
     def validate_blocks(self, blocks: Any, prefix: str = "/blocks") -> list[str]:
         """Errors for a message's ``blocks`` (empty list = valid)."""
+        return list(_verdict(self, "blocks", blocks, prefix))
+
+    def validate_view(self, view: Any, prefix: str = "/view") -> list[str]:
+        """Errors for a modal or home ``view``."""
+        return list(_verdict(self, "view", view, prefix))
+
+    def _validate_blocks(self, blocks: Any, prefix: str) -> list[str]:
         errs = _Errors()
         _check_blocks(blocks, "message", prefix, errs)
         hand_count = len(errs.items)
@@ -158,8 +167,7 @@ class BlockKitValidator:
                 self._schema_errors(validator, block, f"{prefix}/{i}", errs)
         return _dedupe(errs, hand_count, prefix)
 
-    def validate_view(self, view: Any, prefix: str = "/view") -> list[str]:
-        """Errors for a modal or home ``view``."""
+    def _validate_view(self, view: Any, prefix: str) -> list[str]:
         errs = _Errors()
         _check_view(view, prefix, errs)
         hand_count = len(errs.items)
@@ -176,6 +184,22 @@ class BlockKitValidator:
             error = _refine(error)
             pointer = prefix + _ptr(error.absolute_path)
             errs.add(pointer, _describe(error))
+
+
+def _verdict(validator: BlockKitValidator, kind: str, value: Any, prefix: str) -> tuple[str, ...]:
+    try:
+        canonical = json.dumps(value)  # key order kept: errors come out in the same order
+    except (TypeError, ValueError):  # not JSON at all: no memo
+        check = validator._validate_view if kind == "view" else validator._validate_blocks
+        return tuple(check(value, prefix))
+    return _memo_verdict(str(validator.schema_path), kind, canonical, prefix)
+
+
+@lru_cache(maxsize=4096)
+def _memo_verdict(schema_path: str, kind: str, canonical: str, prefix: str) -> tuple[str, ...]:
+    validator = BlockKitValidator(Path(schema_path) if schema_path != "None" else False)
+    check = validator._validate_view if kind == "view" else validator._validate_blocks
+    return tuple(check(json.loads(canonical), prefix))
 
 
 def _dedupe(errs: _Errors, hand_count: int, root: str) -> list[str]:

@@ -1,9 +1,16 @@
 """Slack's side of the conversation: build real payloads, sign them, deliver them to the bot.
 
-Delivery is either HTTP (signed requests to the bolt endpoint, like Slack's Request URL) or
-Socket Mode (envelopes over the fake's websocket), chosen by ``bot_url``:
-``SlackClientSim(fake, "http://127.0.0.1:PORT/slack/events", secret)`` or
-``SlackClientSim(fake, socket_mode=True)``.
+Delivery is one of:
+
+- in process: ``SlackClientSim(fake, app=app, signing_secret=secret)`` signs each request as
+  Slack does and hands it to bolt's ``App.dispatch`` (see ``transport.py``); with the app's
+  listeners on an ``InlineExecutor`` the bot is done when a call returns;
+- HTTP: ``SlackClientSim(fake, "http://127.0.0.1:PORT/slack/events", secret)``, signed
+  requests to a real server's Request URL;
+- Socket Mode: ``SlackClientSim(fake, socket_mode=True)``, envelopes over the fake's websocket.
+
+``sim.expect(predicate)`` reads what the bot did: at once when it ran in process, else
+waiting (bounded) on the fake for a real server to get there.
 
 Payload shapes follow Slack's reference payloads (slash command form body, block_actions /
 view_submission / view_closed in a ``payload=`` form field, event_callback JSON); compare
@@ -15,32 +22,18 @@ from __future__ import annotations
 import copy
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
 from .server import FakeSlack
+from .transport import BoltDispatch, HttpTransport, SimResponse
 from .workspace import Message, ViewRecord
 
 Answers = dict[Any, Any]
-
-
-@dataclass
-class SimResponse:
-    """What the bot answered: HTTP status, headers and body (or a Socket Mode ack)."""
-
-    status: int
-    body: str
-    headers: dict[str, str] = field(default_factory=dict)
-    response_url: str | None = None  # slash(): where the bot can respond()
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
 
 
 class AckBody(dict):
@@ -302,34 +295,52 @@ class SlackClientSim:
         socket_mode: bool = False,
         timeout: float = 10.0,
         command: str = "/icp",
+        app: Any = None,
     ) -> None:
-        if not socket_mode and not bot_url:
-            raise ValueError("give bot_url (HTTP) or socket_mode=True")
+        if sum((bool(bot_url), socket_mode, app is not None)) != 1:
+            raise ValueError("give one of bot_url (HTTP), app (in process) or socket_mode=True")
         self.fake = fake
         self.bot_url = bot_url
         self.signing_secret = signing_secret
         self.socket_mode = socket_mode
         self.timeout = timeout
         self.command = command
+        self.transport: Callable[[str, dict[str, str]], SimResponse] | None = None
+        if app is not None:
+            self.transport = BoltDispatch(app)
+        elif bot_url:
+            self.transport = HttpTransport(bot_url, timeout)
+
+    @property
+    def synchronous(self) -> bool:
+        """True when a delivery returns only after the bot has done all it does for it."""
+        return bool(getattr(self.transport, "synchronous", False))
+
+    def expect(self, predicate: Callable[[], Any], timeout: float | None = None) -> Any:
+        """``predicate()``'s truthy result: checked once when the bot runs in process (it is
+        done by now), awaited up to ``timeout`` from a real server or over Socket Mode."""
+        if self.synchronous:
+            result = predicate()
+            assert result, "the bot had not done it when its request returned"
+            return result
+        return self.fake.wait_for(predicate, timeout=self.timeout if timeout is None else timeout)
 
     # ------------------------------------------------------------------ transport
+    def send_raw(self, body: str, headers: dict[str, str]) -> SimResponse:
+        """``body`` with exactly ``headers`` (no signature added): for forged requests."""
+        if self.transport is None:
+            raise RuntimeError("Socket Mode has no HTTP requests")
+        return self.transport(body, headers)
+
     def _post(
         self, body: str, content_type: str, headers: dict[str, str] | None = None
     ) -> SimResponse:
-        assert self.bot_url
         all_headers = {
             "Content-Type": content_type,
             **sign(self.signing_secret, body),
             **(headers or {}),
         }
-        req = urllib.request.Request(
-            self.bot_url, data=body.encode("utf-8"), headers=all_headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return SimResponse(resp.status, resp.read().decode("utf-8"), dict(resp.headers))
-        except urllib.error.HTTPError as err:
-            return SimResponse(err.code, err.read().decode("utf-8"), dict(err.headers))
+        return self.send_raw(body, all_headers)
 
     def _envelope(self, kind: str, payload: dict[str, Any], **extra: Any) -> SimResponse:
         ack = self.fake.socket_send(
@@ -409,7 +420,7 @@ class SlackClientSim:
         channel = channel or "D" + user
         if channel.startswith("D") and channel[1:] in self.fake.users:
             with self.fake.lock:
-                self.fake._ensure_dm(channel[1:])
+                self.fake.ensure_dm(channel[1:])
         response_url = self.fake.new_response_url("commands", channel, user)
         form = {
             "token": "verification-token",
@@ -596,61 +607,13 @@ class SlackClientSim:
         ack.status = response.status
         if response.status != 200:
             return ack
-        ack.view = self._apply_ack(user, record, ack)
+        ack.view = self.fake.apply_submission_ack(user, record, ack)
         return ack
-
-    def _apply_ack(self, user: str, record: ViewRecord, ack: AckBody) -> ViewRecord | None:
-        fake = self.fake
-        action = ack.response_action
-        with fake.lock:
-            stack = fake._stacks.get(user, [])
-            if action == "errors":
-                record.errors = dict(ack.errors)
-                block_ids = {b.get("block_id") for b in record.blocks if b.get("type") == "input"}
-                unknown = set(record.errors) - block_ids
-                if unknown:
-                    raise AssertionError(
-                        f"response_action=errors names no input block: {sorted(unknown)}"
-                    )
-                return record
-            if action in ("update", "push"):
-                view = ack.get("view") or {}
-                errors = fake.validator.validate_view(view)
-                if errors:
-                    raise AssertionError(f"Slack would reject the {action} view: {errors}")
-                if action == "update":
-                    fake._apply_update(record, view)
-                    return record
-                if len(stack) >= 3:
-                    raise AssertionError("push_limit_reached")
-                pushed = fake._new_view(user, view, stack[0] if stack else record.id, record.id)
-                stack.append(pushed.id)
-                return pushed
-            if action == "clear":
-                for vid in list(stack):
-                    fake.closed_views[vid] = fake.views.pop(vid)
-                stack.clear()
-                return None
-            # empty ack: the submitted view closes; a pushed view reveals the previous one
-            if record.id in stack:
-                idx = stack.index(record.id)
-                for vid in stack[idx:]:
-                    fake.closed_views[vid] = fake.views.pop(vid)
-                del stack[idx:]
-            return fake.views.get(stack[-1]) if stack else None
 
     def close_view(self, user: str, view_id: str | None = None) -> SimResponse | None:
         """The user clicks Close: ``view_closed`` is sent only if the view has notify_on_close."""
         record = self._view_for(user, view_id)
-        fake = self.fake
-        with fake.lock:
-            stack = fake._stacks.get(user, [])
-            clear = bool(record.definition.get("clear_on_close"))
-            idx = stack.index(record.id) if record.id in stack else 0
-            closing = list(stack) if clear else stack[idx:]
-            for vid in closing:
-                fake.closed_views[vid] = fake.views.pop(vid)
-                stack.remove(vid)
+        clear = self.fake.close_modal(user, record)
         if not record.definition.get("notify_on_close"):
             return None
         payload = {

@@ -149,6 +149,25 @@ class SocketModeServer:
                 raise SocketModeTimeout(f"no ack for envelope {envelope_id}")
             return self._acks.pop(envelope_id)
 
+    def ping(self, timeout: float = 5.0) -> bool:
+        """Ping the newest connection (an RFC 6455 control frame); True once it answered."""
+        with self._lock:
+            conn = self._connections[-1]
+        return conn.ping().wait(timeout)
+
+    def close_connections(self) -> None:
+        """Close every connection from Slack's side (a close frame, as when Slack ends a
+        session): the client's blocking read returns at once instead of at its timeout."""
+        with self._lock:
+            conns = list(self._connections)
+        for conn in conns:
+            try:
+                conn.close()
+            except Exception:
+                pass
+        with self._ack_cond:
+            self._ack_cond.wait_for(lambda: not self._connections, timeout=5)
+
     def send_disconnect(self, reason: str = "refresh_requested") -> None:
         """Slack's ``{"type": "disconnect"}`` message (the client should reconnect)."""
         with self._lock:

@@ -1,6 +1,6 @@
 """The simulated workspace: users, channels, user groups, messages and views.
 
-Plain data; the HTTP handlers in ``server.py`` mutate it under ``FakeSlack.lock``.
+Plain data; the Web API families in ``api/`` mutate it under ``FakeSlack.lock``.
 """
 
 from __future__ import annotations

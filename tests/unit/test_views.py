@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
 
 from bot.views import messages, report_blocks, survey_modal
 from survey.answers import Response
@@ -12,6 +14,7 @@ from survey.spreadsheet import read_responses
 from survey.template import load_builtin
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SAMPLE = Path(str(resources.files("survey.samples").joinpath("icp-sample-30.csv")))  # not cwd-relative
 
 
 def _dicts(blocks) -> list[dict]:
@@ -43,7 +46,7 @@ def test_status_shows_counts_rate_and_time_left_but_no_people():
 
 def test_report_of_the_sample_fits_a_message():
     template = load_builtin("icp-core")
-    report = build_report(template, read_responses("survey/samples/icp-sample-30.csv", template).responses,
+    report = build_report(template, read_responses(SAMPLE, template).responses,
                           bootstrap=50)
     blocks = _dicts(report_blocks.report_blocks(report, "Q1", round_id=1, post_channel="C1", for_channel=False))
     assert len(blocks) <= 50

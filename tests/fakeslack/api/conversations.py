@@ -1,0 +1,98 @@
+"""conversations.open, conversations.info, conversations.members; channels and DMs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..workspace import Channel
+from .base import SlackApiFailure, paginate, truthy, web_api
+
+DEFAULT_MEMBERS_PAGE = 100  # conversations.members default limit
+
+
+class ConversationsApi:
+    """Channels and DMs (``FakeSlack`` holds ``channels``)."""
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        members: list[str] | None = None,
+        archived: bool = False,
+        bot_member: bool = True,
+        is_private: bool = False,
+    ) -> Channel:
+        members = list(members or [])
+        if bot_member and self.bot_user_id not in members:
+            members.append(self.bot_user_id)
+        channel = Channel(channel_id, name, members, archived, bot_member, is_private=is_private)
+        with self.lock:
+            self.channels[channel_id] = channel
+        return channel
+
+    @web_api("conversations.open")
+    def conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("channel"):
+            channel = self.channels.get(params["channel"])
+            if channel is None or not channel.is_im:
+                raise SlackApiFailure("channel_not_found")
+            return {"ok": True, "channel": {"id": channel.id}}
+        users_arg = params.get("users")
+        if isinstance(users_arg, list):
+            users = [str(u) for u in users_arg]
+        else:
+            users = [u.strip() for u in str(users_arg or "").split(",") if u.strip()]
+        if not users:
+            raise SlackApiFailure("users_list_not_supplied")
+        if len(users) > 8:
+            raise SlackApiFailure("too_many_users")
+        for uid in users:
+            if self.user_arg(uid).deleted:
+                raise SlackApiFailure("user_disabled")
+        if len(users) > 1:
+            raise SlackApiFailure("method_not_supported_for_channel_type")  # no MPIMs here
+        channel = self.ensure_dm(users[0])
+        body: dict[str, Any] = {"ok": True}
+        if channel.id in self._opened_ims:
+            body.update({"no_op": True, "already_open": True})
+        self._opened_ims.add(channel.id)
+        body["channel"] = (
+            channel.to_api() if truthy(params.get("return_im")) else {"id": channel.id}
+        )
+        return body
+
+    @web_api("conversations.info")
+    def conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channels.get(params.get("channel") or "")
+        if channel is None:
+            raise SlackApiFailure("channel_not_found")
+        return {"ok": True, "channel": channel.to_api()}
+
+    @web_api("conversations.members")
+    def conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channels.get(params.get("channel") or "")
+        if channel is None:
+            raise SlackApiFailure("channel_not_found")
+        page, cursor = paginate(list(channel.members), params, DEFAULT_MEMBERS_PAGE)
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
+
+    # ------------------------------------------------------------------ shared
+    def resolve_channel_id(self, channel: str) -> str:
+        if channel and channel[0] in "UW" and channel in self.users:
+            return "D" + channel
+        return channel
+
+    def ensure_dm(self, user_id: str) -> Channel:
+        dm_id = "D" + user_id
+        channel = self.channels.get(dm_id)
+        if channel is None:
+            channel = Channel(
+                dm_id,
+                dm_id,
+                [user_id, self.bot_user_id],
+                is_im=True,
+                im_user=user_id,
+                archived=self.users[user_id].deleted,
+            )
+            self.channels[dm_id] = channel
+        return channel
