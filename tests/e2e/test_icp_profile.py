@@ -10,6 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from storage import rounds
 from storage.models import IcpVersion
 
 from .helpers import (
@@ -27,8 +28,11 @@ RESPONDENTS = STAFF[:4]
 
 @pytest.fixture
 def answered_round(world, open_round) -> int:
+    """Four finished, then closed: an open round's figures come in steps of three finished."""
     for i, user in enumerate(RESPONDENTS):
         answer_round(world.sim, world.fake, user, designed_answers(i))
+    with world.db.session() as session:
+        rounds.close_round(session, open_round)
     return open_round
 
 

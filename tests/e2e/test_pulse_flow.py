@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .helpers import LEADER, STAFF, action_ids, command, designed_answers
+from .leader_steps import close_round
 
 
 def test_pulse_now_then_one_click_answers(world, open_round, answer_round):
@@ -11,7 +12,7 @@ def test_pulse_now_then_one_click_answers(world, open_round, answer_round):
     assert "no round has closed" in command(fake, sim, LEADER, "pulse now")["text"]
     for i, user in enumerate(STAFF[:6]):  # half say a VP signs the deal, half the founder: a split
         answer_round(sim, fake, user, {**designed_answers(i), "decision_maker": "vp" if i % 2 else "founder_ceo"})
-    command(fake, sim, LEADER, f"close {open_round}")
+    close_round(fake, sim, open_round)
 
     reply = command(fake, sim, LEADER, "pulse now")["text"]
     assert reply.startswith("StrategyCheck on") and "sent to 10 people" in reply

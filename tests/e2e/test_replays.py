@@ -8,12 +8,13 @@ from storage.models import SurveyRound
 from tests.fakeslack.client import fill_view
 
 from .helpers import LEADER, STAFF, command, count_rows, open_modal, participants
+from .leader_steps import close_round
 from .test_access import _remind_payload
 
 
 def _start_payload(fake, sim, users):
     assert sim.slash(LEADER, "start").status == 200
-    view = open_modal(fake, LEADER, "round_start")
+    view = open_modal(sim, LEADER, "round_start")
     view.state_values = fill_view(view, {"users": users, "title": "<!channel> Q1 <@U0STAFF01>"})
     return {"type": "view_submission", "team": {"id": fake.team_id}, "user": {"id": LEADER},
             "api_app_id": fake.app_id, "trigger_id": fake.new_trigger_id(LEADER), "view": view.to_api()}
@@ -71,7 +72,7 @@ def test_post_to_this_channel_posts_once_and_without_quotes(world, open_round, a
     fake.add_channel("C0LEAD", "leadership", members=[LEADER])
     for i, user in enumerate(STAFF[:6]):
         answer_round(sim, fake, user, {**designed_answers(i), "ideal_customer": f"QUOTE-{i} software firms"})
-    command(fake, sim, LEADER, f"close {open_round}")
+    close_round(fake, sim, open_round)
     resp = sim.slash(LEADER, "report", channel="C0LEAD")
     report = fake.wait_for(lambda: (fake.responses(resp.response_url) or [None])[0])
     assert "QUOTE-" in str(report["blocks"])  # the leader's own ephemeral report has the quotes

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from urllib.parse import urlparse
 
@@ -30,7 +31,7 @@ from storage.models import Base
 from tests.fakeslack import serve_bolt_app, sign
 
 from .conftest import http_settings
-from .helpers import LEADER, SECRET, STAFF, SlackClientSim, drain, start_round
+from .helpers import LEADER, SECRET, STAFF, SlackClientSim, start_round
 from .test_http_server import serve_uvicorn
 
 ANSWER = "our-secret-strategy-answer"
@@ -44,10 +45,25 @@ def _outbox_settled(db) -> bool:
         return outbox.pending_count(s) == 0
 
 
-def _app(fake, db):
-    """The app with its outbox drained inline: the database is settled when a request returns."""
-    settings = http_settings(fake)
-    return create_app(settings, db=db, mode=Mode.HTTP, outbox=outbox_sender(settings, db, Mode.HTTP, inline=True))
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _app(fake, db, settings=None, mode=Mode.HTTP):
+    """The app with a listener pool this module owns (``drain`` waits for it) and its outbox
+    drained inline: the database is settled when the listeners are."""
+    settings = settings or http_settings(fake)
+    pool = ThreadPoolExecutor(max_workers=5, thread_name_prefix="listener")
+    app = create_app(settings, db=db, mode=mode, listener_executor=pool,
+                     outbox=outbox_sender(settings, db, mode, inline=True))
+    _POOLS[id(app)] = pool
+    return app
+
+
+def drain(app) -> None:
+    """Wait for the listeners still running after their ack (the pool is ours, not bolt's)."""
+    pool = _POOLS.pop(id(app), None)
+    if pool is not None:
+        pool.shutdown(wait=True)
 
 
 def _fresh() -> str:
@@ -164,7 +180,7 @@ def test_http_mode_refuses_bad_requests_with_one_line(fake, db, verbose):
 def test_oauth_mode_refuses_bad_requests_with_one_line(fake, db, verbose):
     settings = Settings(_env_file=None, slack_client_id=fake.client_id, slack_client_secret=fake.client_secret,
                         slack_signing_secret=SECRET, slack_api_url=fake.api_url)
-    app = create_app(settings, db=db, mode=Mode.OAUTH)
+    app = _app(fake, db, settings, Mode.OAUTH)
     try:
         with serve_uvicorn(app) as base:
             _check_refusals(base, db, verbose, _unsigned_cases(), 401)
@@ -234,6 +250,7 @@ def test_a_forged_request_leaves_no_answer_in_the_logs(fake, db):
     assert "U0LEAD" not in output
 
 
+@pytest.mark.logs_errors  # the error line is what is checked
 def test_the_log_filter_masks_tokens_and_secrets_at_every_level():
     with _bot_logging("DEBUG") as logs:
         sdk = logging.getLogger("slack_sdk.web.base_client")

@@ -53,7 +53,7 @@ def test_each_step_closed_with_answers_reopens_with_them(world, open_round):
     user, answers = STAFF[2], designed_answers(2)
     invitation = message_with(fake, user, "survey_start")
     sim.click(user, invitation, "survey_start")
-    view = open_modal(fake, user, SECTION_CALLBACK)
+    view = open_modal(sim, user, SECTION_CALLBACK)
     closed_steps = 0
     while view is not None and view.callback_id == SECTION_CALLBACK:
         asked = question_ids(view)
@@ -71,7 +71,7 @@ def test_each_step_closed_with_answers_reopens_with_them(world, open_round):
 
         # Continue: the same step opens (its last question is still unanswered), pre-filled
         sim.click(user, message_with(fake, user, "survey_start"), "survey_start")
-        view = open_modal(fake, user, SECTION_CALLBACK)
+        view = open_modal(sim, user, SECTION_CALLBACK)
         assert question_ids(view) == asked
         for qid, value in typed.items():
             shown = _prefilled(view, qid)
@@ -91,7 +91,7 @@ def test_closing_drops_invalid_values_and_tells_the_invitation(world, open_round
     invitation = message_with(fake, user, "survey_start")
     before = len(chat_updates(fake, invitation.channel))
     sim.click(user, invitation, "survey_start")
-    view = open_modal(fake, user, SECTION_CALLBACK)
+    view = open_modal(sim, user, SECTION_CALLBACK)
     # a value Slack's client would refuse, forged into the state: dropped, the rest kept
     _type(view, {"value_drivers": ["spend", "tenure"]})
     view.state_values["q:top20_revenue_share"] = {"answer": {"type": "number_input", "value": "150"}}
@@ -112,7 +112,7 @@ def test_closing_an_untouched_step_saves_nothing(world, open_round):
     fake, sim, db = world.fake, world.sim, world.db
     user = STAFF[6]
     sim.click(user, message_with(fake, user, "survey_start"), "survey_start")
-    open_modal(fake, user, SECTION_CALLBACK)
+    open_modal(sim, user, SECTION_CALLBACK)
     sim.close_view(user)
     assert stored_answers(db, user, open_round) == {}
 
@@ -130,7 +130,7 @@ def test_regions_only_after_a_reach_beyond_local(world, open_round):
     # an edit to "local" clears the regions answer it no longer asks for
     receipt = fake.messages(national)[0]
     sim.click(national, receipt, "survey_edit")
-    view = open_modal(fake, national, SECTION_CALLBACK)
+    view = open_modal(sim, national, SECTION_CALLBACK)
     sim.submit(national)  # step 1 as it is
     view = fake.current_view(national)
     assert "geographic_reach" in question_ids(view)
@@ -145,7 +145,7 @@ def test_edit_jumps_to_the_step_wanted_keeping_this_one(world, open_round):
     user, answers = STAFF[3], designed_answers(3)
     answer_round(sim, fake, user, answers)
     sim.click(user, fake.messages(user)[0], "survey_edit")
-    view = open_modal(fake, user, SECTION_CALLBACK)
+    view = open_modal(sim, user, SECTION_CALLBACK)
     assert json.loads(view.private_metadata)["mode"] == "edit"
     jump = next(b for b in view.blocks if b.get("block_id") == "jump")
     options = jump["elements"][0]["options"]
