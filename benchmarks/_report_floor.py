@@ -31,12 +31,23 @@ def scored(q: dict[str, Any]) -> bool:
 
 
 def read_columns(csv_path: str, questions: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each scored question's cells; a cell of a question its ``show_if`` hides on that row
+    (the deciding answer is not one of the listed options) reads as blank, as in the product."""
     with open(csv_path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         header = next(reader)
         rows = list(reader)
     where = {name: i for i, name in enumerate(header)}
-    return {q["id"]: [r[where[q["id"]]] for r in rows] for q in questions if scored(q) and q["id"] in where}
+
+    def shown(q: dict[str, Any], row: list[str]) -> bool:
+        for ref, options in (q.get("show_if") or {}).items():
+            chosen = {x.strip() for x in row[where[ref]].split(";")} if ref in where else set()
+            if not chosen & {str(o) for o in options}:
+                return False
+        return True
+
+    return {q["id"]: [r[where[q["id"]]] if shown(q, r) else "" for r in rows]
+            for q in questions if scored(q) and q["id"] in where}
 
 
 def _single(tally: Counter, options: list[str]) -> float:
@@ -71,11 +82,18 @@ def _scale(tally: Counter, points: int) -> float:
     return float(np.clip(1 - var / ((points * points - 1) / 12), 0, 1))
 
 
-def _number(values: list[str]) -> float:
+def _number(values: list[str], resolution: float) -> float:
+    """1 - (Q3 - Q1) / (|Q3| + |Q1| + 2c), c the question's resolution (survey.agreement)."""
     q1, q3 = np.quantile(np.array(values, dtype=float), [0.25, 0.75])
-    denom = abs(q3) + abs(q1)
+    denom = abs(q3) + abs(q1) + 2 * resolution
     qcd = (q3 - q1) / denom if denom > 0 else 0.0
     return float(np.clip(1 - qcd, 0, 1))
+
+
+def _resolution(q: dict[str, Any]) -> float:
+    if q.get("resolution") is not None:
+        return float(q["resolution"])
+    return min(1.0, (float(q["max"]) - float(q["min"])) / 100)
 
 
 def indices(questions: list[dict[str, Any]], columns: dict[str, list[str]]) -> dict[str, float]:
@@ -88,7 +106,7 @@ def indices(questions: list[dict[str, Any]], columns: dict[str, list[str]]) -> d
         if kind == "number":
             values = [v for v in columns[q["id"]] if v != ""]
             if len(values) >= 2:
-                out[q["id"]] = _number(values)
+                out[q["id"]] = _number(values, _resolution(q))
             continue
         tally = Counter(columns[q["id"]])
         tally.pop("", None)

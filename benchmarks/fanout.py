@@ -49,14 +49,16 @@ def timed_fake(n: int):
     """A started rate-limited fake with the leader and ``n`` staff in GROUPS, which records
     when each chat.postMessage was accepted (``post_times``: (monotonic, channel))."""
     from tests.fakeslack import FakeSlack
+    from tests.fakeslack.api.base import web_api
 
     class TimedFake(FakeSlack):
         def __init__(self) -> None:
             super().__init__(rate_limits=True, schema_path=False, socket_mode=False)
             self.post_times: list[tuple[float, str]] = []
 
-        def _m_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-            body = super()._m_chat_postMessage(params)
+        @web_api("chat.postMessage")
+        def chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
+            body = super().chat_post_message(params)
             self.post_times.append((time.monotonic(), body["channel"]))
             self._changed.notify_all()
             return body
@@ -126,7 +128,7 @@ def run_icp(n: int, workdir: Path, database_url: str | None, timeout: float,
                       timeout=30)
         fake.reset_calls()
         t0 = time.monotonic()
-        ack = sim.submit(LEADER, values={"usergroups": list(GROUPS), "team_groups": list(GROUPS)})
+        ack = sim.submit(LEADER, values={"usergroups": list(GROUPS), "team_groups": list(GROUPS), "delivery": "now"})
         if ack.status != 200 or ack.response_action is not None:
             raise RuntimeError(f"the start form was refused: {ack.status} {dict(ack)}")
         staff = set(_staff(n))

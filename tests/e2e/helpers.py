@@ -148,7 +148,7 @@ def start_round(fake: FakeSlack, sim: SlackClientSim, users: list[str] | None = 
     resp = sim.slash(LEADER, "start")
     assert resp.status == 200
     open_modal(sim, LEADER, "round_start")
-    ack = sim.submit(LEADER, values={"users": users, **values})
+    ack = sim.submit(LEADER, values={"users": users, "delivery": "now", **values})
     assert ack.response_action is None, dict(ack)
     summary = sim.expect(
         lambda: next((m for m in fake.messages(LEADER)[before:] if "is open" in m.text), None),

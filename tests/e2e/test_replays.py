@@ -15,7 +15,7 @@ from .test_access import _remind_payload
 def _start_payload(fake, sim, users):
     assert sim.slash(LEADER, "start").status == 200
     view = open_modal(sim, LEADER, "round_start")
-    view.state_values = fill_view(view, {"users": users, "title": "<!channel> Q1 <@U0STAFF01>"})
+    view.state_values = fill_view(view, {"users": users, "delivery": "now", "title": "<!channel> Q1 <@U0STAFF01>"})
     return {"type": "view_submission", "team": {"id": fake.team_id}, "user": {"id": LEADER},
             "api_app_id": fake.app_id, "trigger_id": fake.new_trigger_id(LEADER), "view": view.to_api()}
 

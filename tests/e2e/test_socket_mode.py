@@ -54,7 +54,7 @@ def test_start_and_answer_over_socket_mode(fake, db, socket_sim):
     resp = sim.slash(LEADER, "start")
     assert resp.status == 200
     open_modal(sim, LEADER, "round_start")
-    ack = sim.submit(LEADER, values={"users": STAFF})
+    ack = sim.submit(LEADER, values={"users": STAFF, "delivery": "now"})
     assert ack.response_action is None
     summary = sim.expect(lambda: next((m for m in fake.messages(LEADER) if "is open" in m.text), None),
                          timeout=15)

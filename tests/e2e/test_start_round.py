@@ -47,7 +47,7 @@ def test_start_invites_exactly_the_chosen_people(world):
     assert {"template", "users", "channels", "closes", "reminders"} <= set(block_ids)
     assert fake.wait_for(lambda: fake.calls_to("views.open"))[0].response["ok"] is True
 
-    ack = sim.submit(LEADER, values={"users": STAFF})
+    ack = sim.submit(LEADER, values={"users": STAFF, "delivery": "now"})
     assert ack.status == 200 and ack.response_action is None
     assert fake.current_view(LEADER) is None  # the form closed
 
@@ -77,7 +77,7 @@ def test_bots_slackbot_and_deactivated_are_left_out(world):
     fake, sim = world.fake, world.sim
     _open_start_modal(world)
     chosen = [*STAFF, OTHER_BOT, "USLACKBOT", GONE, fake.bot_user_id]
-    ack = sim.submit(LEADER, values={"users": chosen})
+    ack = sim.submit(LEADER, values={"users": chosen, "delivery": "now"})
     assert ack.response_action is None
     summary = _summary(fake)
     assert "10 people invited" in summary.text
@@ -90,7 +90,7 @@ def test_bots_slackbot_and_deactivated_are_left_out(world):
 def test_leader_invited_only_when_chosen(world):
     fake, sim = world.fake, world.sim
     _open_start_modal(world)
-    sim.submit(LEADER, values={"users": [LEADER, *STAFF[:3]]})
+    sim.submit(LEADER, values={"users": [LEADER, *STAFF[:3]], "delivery": "now"})
     _summary(fake)
     assert "survey_start" in action_ids(fake.messages(LEADER)[0].blocks)
     assert set(participants(world.db, 1)) == {LEADER, *STAFF[:3]}
@@ -128,7 +128,7 @@ def test_audience_from_users_info_when_users_list_fails(world):
     fake.fail_next("users.list", error="internal_error", times=5)
     nobody = "U0NOBODY"  # not in the workspace: users.info answers user_not_found
     chosen = [*STAFF[:4], OTHER_BOT, "USLACKBOT", GONE, nobody]
-    ack = sim.submit(LEADER, values={"users": chosen})
+    ack = sim.submit(LEADER, values={"users": chosen, "delivery": "now"})
     assert ack.response_action is None
     summary = _summary(fake)
     assert "4 people invited" in summary.text
@@ -162,7 +162,7 @@ def test_forged_start_form_values_are_refused_before_anything_starts(world):
     """Values no form offered (a hand-made payload) get field errors, not a crash after the ack."""
     fake, sim = world.fake, world.sim
     view = _open_start_modal(world)
-    state = fill_view(view, {"users": STAFF})
+    state = fill_view(view, {"users": STAFF, "delivery": "now"})
     state["template"]["value"]["selected_option"] = {"value": "no-such-template",
                                                      "text": {"type": "plain_text", "text": "x"}}
     state["reminders"]["value"]["selected_option"] = {"value": "99", "text": {"type": "plain_text", "text": "x"}}
