@@ -119,7 +119,8 @@ def launch_summary(round_id: int, title: str, invited: int, later: int, skipped:
     """The leader's DM once a round is open: how many were invited, when, and who was left out."""
     text = f"Round {round_id}, *{escape(title)}*, is open: {invited} people invited."
     if later:
-        text += f" {later} get their invitation when their working day starts (their own time zone)."
+        verb = "gets" if later == 1 else "get"
+        text += f" {later} {verb} their invitation when their working day starts (their own time zone)."
     if skipped:
         text += f" {skipped} bots or deactivated accounts were left out."
     return text + " Follow it with `/icp-check status`."

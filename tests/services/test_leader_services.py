@@ -184,3 +184,35 @@ def test_a_prospect_may_show_more_warning_signs_than_the_survey_lets_a_person_ch
     assert disqualifiers.max_choices is not None and len(every_sign) > disqualifiers.max_choices
     result = score_fit(form.profile, TEMPLATE, {"disqualifiers": every_sign})
     assert result.disqualifiers_hit and result.score == 0
+
+
+def test_invitations_wait_for_each_persons_working_hours_unless_now(db, fake):
+    from datetime import UTC, datetime
+
+    from storage import outbox
+    from storage.models import OutboxMessage
+
+    fake.add_user("U0TOKYO", "tokyo", tz="Asia/Tokyo")
+    fake.add_user("U0PARIS", "paris", tz="Europe/Paris")
+    fake.add_user("U0NYC", "nyc", tz="America/New_York")
+    client = make_client(fake.api_url, fake.bot_token)
+    # Wednesday 4 March 2026, 14:00 UTC: 23:00 in Tokyo, 15:00 in Paris, 09:00 in New York
+    now = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
+    people = ["U0TOKYO", "U0PARIS", "U0NYC"]
+    for delivery, round_title in (("working_hours", "In hours"), ("now", "Now")):
+        form = round_launch.read_start_form({
+            "users": {"value": {"type": "multi_users_select", "selected_users": people}},
+            "title": {"value": {"type": "plain_text_input", "value": round_title}},
+            "delivery": {"value": {"type": "radio_buttons", "selected_option": {"value": delivery}}},
+        })
+        round_id = round_launch.launch_round(db, client, team_id=TEAM, leader="UADMIN", form=form, closes_at=None,
+                                             min_group_size=3, now=now, view_id=f"V-{delivery}")
+        with db.session(read_only=True) as s:
+            due = {m.target: m.due_at for m in s.query(OutboxMessage).filter(
+                OutboxMessage.round_id == round_id, OutboxMessage.kind == "invite")}
+            summary = outbox.find(s, f"{TEAM}:launch-summary:UADMIN:round-{round_id}").payload["args"]["text"]
+        if delivery == "now":
+            assert set(due.values()) == {now} and "working day" not in summary
+        else:  # Tokyo waits for Thursday 09:00 there (00:00 UTC); Paris and New York are at work
+            assert due == {"U0TOKYO": datetime(2026, 3, 5, 0, 0, tzinfo=UTC), "U0PARIS": now, "U0NYC": now}
+            assert "1 gets their invitation when their working day starts" in summary
