@@ -150,6 +150,7 @@ class Driver:
         if record is None:
             raise DemoError(f"{user} has no open modal to submit")
         record["state"] = fill(record["view"], values)
+        self.slack.submitted(record["id"], record["state"])
         payload = {"type": "view_submission", "team": {"id": self.slack.team_id, "domain": "demo"},
                    "user": self._who(user), "api_app_id": self.slack.app_id, "token": "demo",
                    "trigger_id": self.slack.new_trigger(user), "view": self.slack.view_api(record),

@@ -43,6 +43,25 @@ def _safe_href(url: str) -> str | None:
     return url if re.match(r"^(https?://|mailto:)", url, re.I) else None
 
 
+EMOJI = {
+    "white_check_mark": "✅", "heavy_check_mark": "✔", "warning": "⚠", "no_entry": "⛔", "x": "✖",
+    "chart_with_upwards_trend": "📈", "chart_with_downwards_trend": "📉", "bar_chart": "📊",
+    "wave": "👋", "tada": "🎉", "bulb": "💡", "hourglass": "⌛", "bell": "🔔", "lock": "🔒",
+    "arrow_up": "↑", "arrow_down": "↓", "arrow_right": "→", "small_red_triangle": "▲",
+    "small_red_triangle_down": "▼", "star": "★", "memo": "📝", "mag": "🔍", "calendar": "📅",
+}
+_DOTS = {"large_green_circle": "green", "large_orange_circle": "orange", "red_circle": "red",
+         "large_yellow_circle": "yellow", "large_blue_circle": "blue", "white_circle": "white"}
+_SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
+
+
+def _emoji(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name in _DOTS:
+        return f'<span class="dot {_DOTS[name]}" title=":{name}:"></span>'
+    return EMOJI.get(name, match.group(0))
+
+
 def mrkdwn(text: str, names: dict[str, str] | None = None) -> str:
     """Slack mrkdwn as HTML: *bold*, _italic_, ~strike~, `code`, ```pre```, links, mentions,
     ``<!date^...|fallback>`` as its fallback, ``>`` quotes and line breaks."""
@@ -76,7 +95,7 @@ def mrkdwn(text: str, names: dict[str, str] | None = None) -> str:
         if line.startswith("&gt; "):
             line = f'<span class="quote">{line[5:]}</span>'
         lines.append(line)
-    body = "<br>".join(lines)
+    body = _SHORTCODE.sub(_emoji, "<br>".join(lines))
     return re.sub("\x00(\\d+)\x00", lambda m: tokens[int(m.group(1))], body)
 
 
@@ -96,7 +115,28 @@ def _options(element: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def element(el: dict[str, Any], names: dict[str, str]) -> str:
+def _entered(el: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any]:
+    """``el`` with what a person entered (its ``state.values`` entry) as its initial value."""
+    if not state:
+        return el
+    el = dict(el)
+    for key in ("initial_option", "initial_options", "initial_value", "initial_date", "initial_users"):
+        el.pop(key, None)
+    if state.get("selected_option"):
+        el["initial_option"] = state["selected_option"]
+    if state.get("selected_options"):
+        el["initial_options"] = state["selected_options"]
+    if state.get("value") not in (None, ""):
+        el["initial_value"] = state["value"]
+    if state.get("selected_date"):
+        el["initial_date"] = state["selected_date"]
+    if state.get("selected_users"):
+        el["initial_users"] = state["selected_users"]
+    return el
+
+
+def element(el: dict[str, Any], names: dict[str, str], state: dict[str, Any] | None = None) -> str:
+    el = _entered(el, state)
     kind = el.get("type")
     if kind == "button":
         style = el.get("style") or "default"
@@ -120,6 +160,9 @@ def element(el: dict[str, Any], names: dict[str, str]) -> str:
         opts = " · ".join(esc(o["text"]["text"]) for o in _options(el))
         return (f'<div class="select">{shown}<span class="caret">▾</span></div>'
                 + (f'<div class="optlist">Options: {opts}</div>' if opts else ""))
+    if el.get("initial_users"):
+        chosen = ", ".join(f'<span class="mention">@{esc(names.get(u, u))}</span>' for u in el["initial_users"])
+        return f'<div class="select">{chosen}<span class="caret">▾</span></div>'
     if kind in ("users_select", "multi_users_select", "conversations_select", "multi_conversations_select",
                 "channels_select", "multi_channels_select"):
         return f'<div class="select"><span class="ph">{text_obj(el.get("placeholder")) or "Choose"}</span><span class="caret">▾</span></div>'
@@ -130,7 +173,7 @@ def element(el: dict[str, Any], names: dict[str, str]) -> str:
         return f'<div class="{cls}">{inner}</div>'
     if kind == "datepicker":
         value = el.get("initial_date")
-        return f'<div class="select">📅 {esc(_date(value)) if value else text_obj(el.get("placeholder"))}</div>'
+        return f'<div class="select">{esc(_date(value)) if value else text_obj(el.get("placeholder"))}</div>'
     if kind == "timepicker":
         return f'<div class="select">🕘 {esc(el.get("initial_time") or "")}</div>'
     return f'<div class="unknown">[{esc(kind)}]</div>'
@@ -185,7 +228,7 @@ def chart(block: dict[str, Any]) -> str:
 
 
 # -- blocks ------------------------------------------------------------------------------------
-def block(b: dict[str, Any], names: dict[str, str]) -> str:
+def block(b: dict[str, Any], names: dict[str, str], state: dict[str, Any] | None = None) -> str:
     kind = b.get("type")
     if kind == "header":
         return f'<h3 class="header">{text_obj(b.get("text"))}</h3>'
@@ -211,7 +254,7 @@ def block(b: dict[str, Any], names: dict[str, str]) -> str:
         optional = ' <span class="optional">(optional)</span>' if b.get("optional") else ""
         hint = f'<div class="hint">{text_obj(b.get("hint"))}</div>' if b.get("hint") else ""
         return (f'<div class="input"><div class="label">{text_obj(b.get("label"))}{optional}</div>'
-                f'{element(b.get("element") or {}, names)}{hint}</div>')
+                f'{element(b.get("element") or {}, names, _state_of(b, state))}{hint}</div>')
     if kind == "image":
         caption = f'<div class="caption">{text_obj(b.get("title"))}</div>' if b.get("title") else ""
         return f'<div class="imgblock">{caption}{_image(b.get("image_url"), b.get("alt_text"), slack_file=b.get("slack_file"))}</div>'
@@ -230,8 +273,14 @@ def _rich_text(node: Any) -> str:
     return ""
 
 
-def blocks_html(blocks: list[dict[str, Any]] | None, names: dict[str, str]) -> str:
-    return "".join(block(b, names) for b in blocks or [])
+def _state_of(b: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any] | None:
+    element = b.get("element") or {}
+    return ((state or {}).get(b.get("block_id") or "") or {}).get(element.get("action_id") or "")
+
+
+def blocks_html(blocks: list[dict[str, Any]] | None, names: dict[str, str],
+                state: dict[str, Any] | None = None) -> str:
+    return "".join(block(b, names, state) for b in blocks or [])
 
 
 # -- the page ----------------------------------------------------------------------------------
@@ -268,11 +317,14 @@ def entry(shown: Shown, names: dict[str, str], channels: dict[str, str]) -> str:
         if view.get("type") == "home":
             return f'<div class="entry">{meta}<div class="home"><div class="home-tab">Home</div>{blocks_html(view.get("blocks"), names)}</div></div>'
         title = text_obj(view.get("title"))
+        submitted = shown.result.get("submitted")
+        if submitted:
+            meta = meta.replace("</div>", ' · <span class="filled">filled in and submitted</span></div>', 1)
         buttons = "".join(
             f'<span class="btn btn-{cls}">{text_obj(view.get(key))}</span>'
             for key, cls in (("close", "default"), ("submit", "primary")) if view.get(key))
         return (f'<div class="entry">{meta}<div class="modal"><div class="modal-title">{title}</div>'
-                f'<div class="modal-body">{blocks_html(view.get("blocks"), names)}</div>'
+                f'<div class="modal-body">{blocks_html(view.get("blocks"), names, submitted)}</div>'
                 f'<div class="modal-foot">{buttons}</div></div></div>')
     if shown.method == "files.completeUploadExternal":
         files = ", ".join(esc(f.get("title") or f.get("name")) for f in shown.result.get("files", []))
@@ -322,6 +374,9 @@ h2.chapter{font-size:17px;margin:32px 0 8px;padding-top:12px;border-top:2px soli
 .radio,.check{width:14px;height:14px;border:1px solid #888;display:inline-block;margin-top:3px;flex:none}
 .radio{border-radius:50%} .radio.on{background:radial-gradient(#1264a3 45%,#fff 50%);border-color:#1264a3}
 .check{border-radius:3px} .check.on{background:#1264a3;border-color:#1264a3}
+.filled{color:#007a5a;font-weight:700}
+.dot{display:inline-block;width:12px;height:12px;border-radius:50%;vertical-align:-1px}
+.dot.green{background:#2eb67d}.dot.orange{background:#f2952f}.dot.red{background:#e01e5a}.dot.yellow{background:#ecb22e}.dot.blue{background:#36c5f0}.dot.white{background:#fff;border:1px solid #999}
 .desc{display:block;font-size:12px;color:#616061}
 code{font-family:Monaco,Menlo,monospace;font-size:12px;color:#e01e5a;background:#f6f6f6;border:1px solid #e2e2e2;border-radius:3px;padding:1px 3px}
 pre{font-family:Monaco,Menlo,monospace;font-size:12px;background:#f6f6f6;border:1px solid #e2e2e2;padding:8px;border-radius:4px;white-space:pre-wrap}
@@ -337,24 +392,56 @@ svg.line .axis{stroke:#ccc}
 .image{max-width:100%;border:1px solid #e2e2e2;border-radius:6px} .thumb{width:20px;height:20px}
 .file,.file-img{border:1px solid #e2e2e2;border-radius:6px;padding:8px;margin-top:6px;background:#fafafa}
 .png{max-width:100%;border:1px solid #ddd;border-radius:6px;background:#fff}
+details.fold{margin:8px 0 16px;background:#fff;border:1px dashed #c8c8c8;border-radius:8px;padding:8px 12px}
+details.fold summary{cursor:pointer;color:#1264a3;font-size:14px}
 nav.toc{font-size:13px;background:#fff;border:1px solid #e2e2e2;border-radius:8px;padding:8px 16px}
 """
+
+
+def _same_kind(a: Shown, b: Shown) -> bool:
+    """The same message to someone else (an invitation, a reminder): folded on the page."""
+    if a.method != b.method or a.method != "chat.postMessage" or a.where == b.where:
+        return False
+    strip = ("channel", "metadata")
+    return ({k: v for k, v in a.payload.items() if k not in strip}
+            == {k: v for k, v in b.payload.items() if k not in strip})
 
 
 def page(shown: list[Shown], names: dict[str, str], channels: dict[str, str], *, title: str, lede: str,
          chart_png: str | None) -> str:
     chapters: list[str] = []
     body: list[str] = []
-    for item in shown:
+    open_fold = False
+    n = 0
+    while n < len(shown):
+        item = shown[n]
         if item.note:
+            if open_fold:
+                body.append("</details>")
+                open_fold = False
             chapters.append(item.note)
             body.append(f'<h2 class="chapter" id="c{len(chapters)}">{esc(item.note)}</h2>')
             if chart_png and item.note.startswith("The digest"):
                 body.append(f'<div class="entry"><div class="meta">The digest\'s chart as a PNG '
                             f'(bot.charts.digest_chart)</div><img class="png" src="{esc(chart_png)}" '
                             f'alt="Agreement per trait and the score over rounds"></div>')
+            if item.folded:
+                count = next((k for k, s in enumerate(shown[n + 1:], 1) if s.note), len(shown) - n)
+                body.append(f'<details class="fold"><summary>Show these {count} messages and views</summary>')
+                open_fold = True
         body.append(entry(item, names, channels))
-    toc = "".join(f'<li><a href="#c{n}">{esc(c)}</a></li>' for n, c in enumerate(chapters, 1))
+        same = 0
+        while n + same + 1 < len(shown) and not shown[n + same + 1].note \
+                and _same_kind(item, shown[n + same + 1]):
+            same += 1
+        if same:
+            to = ", ".join(_where(s, names, channels).removeprefix("DM with ") for s in shown[n + 1:n + 1 + same])
+            body.append(f'<details class="fold"><summary>The same message to {same} more: {esc(to)}</summary>'
+                        + "".join(entry(s, names, channels) for s in shown[n + 1:n + 1 + same]) + "</details>")
+        n += same + 1
+    if open_fold:
+        body.append("</details>")
+    toc = "".join(f'<li><a href="#c{k}">{esc(c)}</a></li>' for k, c in enumerate(chapters, 1))
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src \'self\' file: data: https: http:; style-src \'unsafe-inline\'">'
@@ -404,8 +491,8 @@ def write_outputs(demo: Demo, result: DemoResult) -> Path | None:
     if result.chart:
         chart_path = out / "digest-chart.png"
         chart_path.write_bytes(result.chart)
-    names = {p.id: p.real_name for p in demo.slack.people.values()}
     channels = {cid: c["name"] for cid, c in demo.slack.channels.items()}
+    names = {**channels, **{p.id: p.real_name for p in demo.slack.people.values()}}
     lede = (f"What Slack showed during one ICP Align demo: {len(demo.members)} people in sales, support and "
             f"success, {demo.rounds} round(s), seed {demo.seed}. {len(result.shown)} messages, modals and "
             "App Home views, in order; each links to its Block Kit JSON.")

@@ -203,6 +203,9 @@ class Demo:
             for n, member in enumerate(self.members[:-1]):
                 if n == 0:
                     slack.chapter(f"Round {round_no}: {member.real_name} ({member.team}) answers the survey")
+                elif n == 1:
+                    slack.chapter(f"Round {round_no}: {len(self.members) - 2} more people answer the same "
+                                  "way, each their own answers", folded=True)
                 self._answer(member, round_no, "survey_start")
             step(f"Round {round_no}: {laggard.real_name} is reminded")
             slack.chapter(f"Round {round_no}: the leader reminds whoever has not finished")
@@ -258,7 +261,8 @@ class Demo:
             # numbers are left blank: scoring a prospect's number fails in survey.answers.parse_answer
             # (it asserts an upper bound that survey.profile._as_fact removes)
             if block.get("type") == "input" and block_id.startswith("q:") and block_id[2:] in prefill \
-                    and block["element"].get("type") != "number_input":
+                    and block["element"].get("type") != "number_input" \
+                    and self._template().question(block_id[2:]).role != "disqualifier":
                 values[block_id] = prefill[block_id[2:]]
         if "q:company_size" in values:
             values["q:company_size"] = "201-1000"  # close to the ICP, not a copy of it

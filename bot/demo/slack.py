@@ -56,6 +56,7 @@ class Shown:
     where: str  # a channel id, or the user id of a view
     payload: dict[str, Any]
     note: str = ""  # the demo's chapter heading, set by LoopbackSlack.chapter
+    folded: bool = False  # the chapter is shown folded on the page (the same again, for others)
     result: dict[str, Any] = field(default_factory=dict)  # e.g. the message's ts, the view id
 
 
@@ -101,7 +102,7 @@ class LoopbackSlack:
         self.responses: dict[str, list[dict[str, Any]]] = {}  # response_url -> what was posted
         self.shown: list[Shown] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self._note = ""
+        self._note, self._folded = "", False
         self._response_ctx: dict[str, tuple[str, str, str | None]] = {}  # url -> (channel, user, ts)
         self._triggers: dict[str, str] = {}  # trigger_id -> user
         self._ids = itertools.count(1)
@@ -142,9 +143,10 @@ class LoopbackSlack:
     def add_channel(self, channel_id: str, name: str, members: list[str]) -> None:
         self.channels[channel_id] = {"name": name, "members": [*members, self.bot_user_id]}
 
-    def chapter(self, note: str) -> None:
-        """Name what happens next; the page shows it as a heading before the next thing shown."""
-        self._note = note
+    def chapter(self, note: str, folded: bool = False) -> None:
+        """Name what happens next; the page shows it as a heading before the next thing shown
+        (``folded``: with what follows folded away, for what repeats for other people)."""
+        self._note, self._folded = note, folded
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):08d}"
@@ -169,10 +171,19 @@ class LoopbackSlack:
 
     def record(self, method: str, where: str, payload: dict[str, Any], **result: Any) -> Shown:
         with self.lock:
-            shown = Shown(len(self.shown) + 1, method, where, copy.deepcopy(payload), self._note, result)
-            self._note = ""
+            shown = Shown(len(self.shown) + 1, method, where, copy.deepcopy(payload), self._note,
+                          self._folded and bool(self._note), result)
+            self._note, self._folded = "", False
             self.shown.append(shown)
             return shown
+
+    def submitted(self, view_id: str, state: dict[str, Any]) -> None:
+        """What a person entered in the view ``view_id`` before submitting it: the page draws
+        the view last shown under that id with these values in its inputs."""
+        with self.lock:
+            shown = next((s for s in reversed(self.shown) if s.result.get("view_id") == view_id), None)
+            if shown is not None:
+                shown.result["submitted"] = copy.deepcopy(state)
 
     # -- views, as the driver applies acks ---------------------------------------------------
     def new_view(self, user: str, view: dict[str, Any]) -> dict[str, Any]:

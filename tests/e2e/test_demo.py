@@ -10,7 +10,6 @@ import html
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -102,14 +101,15 @@ def test_mrkdwn_is_escaped_and_formatted():
     assert "Nov 14" in out and "date^" not in out and "@Ana" in out and "<br>• one" in out
 
 
-def test_version_and_demo_arguments(capsys):
+def test_version_and_demo_arguments(capsys, tmp_path):
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.startswith("icp-bot 0.")
-    assert main(["demo", "--team-size", "2", "--out", "unused"]) == 2  # refused before anything runs
+    unused = tmp_path / "unused"
+    assert main(["demo", "--team-size", "2", "--out", str(unused)]) == 2  # refused before anything runs
     assert "at least 3" in capsys.readouterr().out
-    assert not Path("unused").exists()
+    assert not unused.exists()
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
