@@ -9,7 +9,6 @@ is sequential and repeatable for a seed.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import secrets
@@ -26,6 +25,7 @@ from typing import Any
 from bot.demo.driver import DemoError, Driver, buttons, options_of
 from bot.demo.slack import LoopbackSlack, Person, Shown
 from bot.demo.team import TEAMS, TITLES, Member, answers_for, make_team
+from survey.template import Template, load_builtin
 
 LEADER = "U0DEMOLEAD"
 LEADERSHIP_CHANNEL = "C0LEADERS"
@@ -127,6 +127,7 @@ class Demo:
         self.out, self.seed, self.team_size, self.rounds = Path(out), seed, team_size, rounds
         self.rng = random.Random(seed)
         self.members: list[Member] = make_team(team_size, self.rng)
+        self.template = load_builtin("icp-core")  # the template a round starts with by default
 
     # -- set-up --------------------------------------------------------------------------------
     def _prepare_out(self) -> Path:
@@ -314,12 +315,8 @@ class Demo:
             raise DemoError(f"{member.real_name}'s survey ended on {got!r}, not the thank-you view")
         self.driver.close(member.user_id)
 
-    def _template(self):
-        if not hasattr(self, "_tpl"):
-            from survey.template import load_builtin
-
-            self._tpl = load_builtin("icp-core")
-        return self._tpl
+    def _template(self) -> Template:
+        return self.template
 
     def _answer_pulse(self) -> None:
         """Most people click one of the pulse's buttons; teams lean to different answers."""
@@ -350,7 +347,3 @@ def _prefilled(view: dict[str, Any]) -> dict[str, Any]:
         elif element.get("initial_value") is not None:
             out[block_id[2:]] = element["initial_value"]
     return out
-
-
-def payload_json(shown: Shown) -> str:
-    return json.dumps(shown.payload, indent=2, ensure_ascii=False, sort_keys=True, default=str)

@@ -8,17 +8,23 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.emoji import Emoji
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from bot.demo.driver import DemoError
 
+_CIRCLES = {":large_green_circle:": "🟢", ":large_orange_circle:": "🟠", ":large_yellow_circle:": "🟡",
+            ":large_blue_circle:": "🔵", ":red_circle:": "🔴", ":white_circle:": "⚪"}
 _TOKEN = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 
 
 def plain_mrkdwn(text: str) -> str:
     """mrkdwn as terminal text: links and dates by their label, entities back, markers off."""
     text = _TOKEN.sub(lambda m: m.group(2) or m.group(1).lstrip("@#!"), text or "")
+    for code, glyph in _CIRCLES.items():
+        text = text.replace(code, glyph)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)
 
@@ -68,7 +74,7 @@ def run_in_terminal(out: str, *, seed: int, team_size: int, rounds: int,
 
         def step(what: str) -> None:
             progress.update(task, description=what)
-            progress.console.print(f"  [green]✓[/green] {what}")
+            progress.console.print(Text.assemble(("  ✓ ", "green"), what))
 
         try:
             result = demo.run(step)
@@ -77,11 +83,13 @@ def run_in_terminal(out: str, *, seed: int, team_size: int, rounds: int,
             console.print(f"[red]The demo stopped:[/red] {exc}")
             return 1
         progress.update(task, description="Done", total=1, completed=1)
-    console.print(Panel(blocks_text(result.report), title="The report (/icp-check report)", expand=False))
-    console.print(Panel(blocks_text(result.digest.get("blocks") or []) or plain_mrkdwn(result.digest.get("text", "")),
-                        title="The weekly digest in #leadership", expand=False))
+    # Text, not markup: people's answers are printed as they are ("[b]" stays "[b]")
+    console.print(Panel(Text(Emoji.replace(blocks_text(result.report))), title="The report (/icp-check report)",
+                        expand=False))
+    digest = blocks_text(result.digest.get("blocks") or []) or plain_mrkdwn(result.digest.get("text", ""))
+    console.print(Panel(Text(Emoji.replace(digest)), title="The weekly digest in #leadership", expand=False))
     for line in result.errors:
-        console.print(f"[yellow]bot error:[/yellow] {line}")
+        console.print(Text("bot error: " + line, style="yellow"))
     page = (result.out / "index.html").resolve()
     console.print(f"{len(result.shown)} messages, modals and App Home views from {result.requests} signed "
                   f"requests in {result.seconds:.1f} s.")
