@@ -207,7 +207,8 @@ def chart(block: dict[str, Any]) -> str:
     values = [float(d.get("value") or 0) for d in data]
     top = max([*values, 1.0]) if spec.get("type") != "bar" or max(values or [0]) > 1 else 1.0
     if spec.get("type") == "line":
-        width, height, pad = 560, 180, 30
+        width, height, pad = 560, 180, 50
+        top = 100.0 if max(values or [0]) <= 100 else max(values)  # a score: drawn on 0-100
         n = max(len(values) - 1, 1)
         points = [(pad + i * (width - 2 * pad) / n, height - pad - v / top * (height - 2 * pad))
                   for i, v in enumerate(values)]

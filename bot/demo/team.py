@@ -80,7 +80,8 @@ def make_team(size: int, rng: random.Random) -> list[Member]:
 
 def answers_for(member: Member, template: Template, rng: random.Random, round_no: int) -> dict[str, Any]:
     """question id -> the value this person gives in round ``round_no`` (1 = the first)."""
-    converge = min(0.8, 0.3 * (round_no - 1))  # the share of dissenters who now side with sales
+    converge = min(0.8, 0.4 * (round_no - 1))  # the share of dissenters who now side with sales
+    odd_one_out = 0.2 / round_no  # on the agreed traits, fewer stray answers each round
     out: dict[str, Any] = {}
     for question in template.questions:
         qid = question.id
@@ -90,7 +91,7 @@ def answers_for(member: Member, template: Template, rng: random.Random, round_no
             out[qid] = view.get(team, next(iter(view.values())))
         elif qid in AGREED:
             shared, odd = AGREED[qid]
-            out[qid] = odd if rng.random() < 0.15 else shared
+            out[qid] = odd if rng.random() < odd_one_out else shared
         elif qid == "team":
             out[qid] = member.team
         elif qid == "top20_revenue_share":
