@@ -12,6 +12,7 @@ import shutil
 import subprocess
 
 import pytest
+from sqlalchemy import select
 
 from bot.cli import main
 from bot.demo import Demo, DemoResult
@@ -19,6 +20,7 @@ from bot.demo.render import mrkdwn, payload_name
 from bot.services.reporting import round_report
 from storage import rounds
 from storage.db import Database
+from storage.models import Answer
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,14 @@ def test_the_figures_are_the_stored_rounds(ran):
     assert "6 of 6 finished" in html.unescape(page)
     digest_text = result.digest["text"]
     assert f"{report.score:.0f}/100" in digest_text
+    # people's sentences reach the page escaped, never as markup
+    with db.session(read_only=True) as session:
+        sentences = session.execute(select(Answer.value).where(
+            Answer.round_id == rnd.id, Answer.question_id == "ideal_customer")).scalars().all()
+    assert sentences
+    for sentence in sentences:
+        assert html.escape(sentence, quote=False) in page or html.escape(sentence) in page
+    assert "<em>" not in page
 
 
 def test_the_chart_is_a_png(ran):
