@@ -545,9 +545,38 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import main as demo_main
+
+    return demo_main(args.out, seed=args.seed, team_size=args.team_size, rounds=args.rounds)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("icp-align")
+    except PackageNotFoundError:  # run from a clone that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="icp-bot", description="ICP Align: does your team agree on its ideal customer?")
+    parser.add_argument("--version", action="version", version=f"icp-bot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser(
+        "demo", help="try it without Slack: a simulated team through a whole round, shown as an HTML page",
+        description="Run the real bot against a loopback Slack on 127.0.0.1 with a simulated team: a round "
+                    "started, answered, reminded and closed, the report, the weekly digest, a StrategyCheck "
+                    "pulse, the ICP ratified and a prospect scored. Writes index.html (every message, modal "
+                    "and App Home view), the digest chart PNG and each payload's Block Kit JSON into --out.")
+    demo.add_argument("--out", default="icp-demo", help="folder to write into (default ./icp-demo); its "
+                      "earlier demo files are replaced")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the simulated answers (same seed, same run)")
+    demo.add_argument("--team-size", type=int, default=15, help="people in sales, support and success (default 15)")
+    demo.add_argument("--rounds", type=int, default=2, help="survey rounds before the report (default 2)")
+    demo.set_defaults(func=_cmd_demo)
 
     report = sub.add_parser("report", help="alignment report of a spreadsheet of answers (CSV)")
     report.add_argument("--template", default="icp-core", help="built-in template id or a YAML file (default icp-core)")
