@@ -25,8 +25,10 @@ from typing import Any
 from bot.demo.driver import DemoError, Driver, buttons, options_of
 from bot.demo.slack import LoopbackSlack, Person, Shown
 from bot.demo.team import TEAMS, TITLES, Member, answers_for, make_team
+from bot.views import leader_messages
 from survey.template import Template, load_builtin
 
+CLOSE_CONFIRMED = leader_messages.CLOSE_ROUND
 LEADER = "U0DEMOLEAD"
 LEADERSHIP_CHANNEL = "C0LEADERS"
 PROSPECT = "Acme Analytics"
@@ -192,6 +194,17 @@ class Demo:
     def _command(self, text: str, user: str = LEADER, channel: str | None = None) -> list[dict[str, Any]]:
         return self.driver.slash(user, text, channel)
 
+    def _close_round(self) -> None:
+        """``/icp-check close`` asks first: the leader confirms with its "Close round" button."""
+        for response in self._command("close"):
+            buttons = [el for b in response.get("blocks") or [] if b.get("type") == "actions"
+                       for el in b.get("elements", [])]
+            if any(el.get("action_id") == CLOSE_CONFIRMED for el in buttons):
+                message = {**response, "ts": response.get("ts") or "1700000000.000001"}
+                self.driver.click(LEADER, message, self.slack.dm_of(LEADER), CLOSE_CONFIRMED)
+                return
+        raise DemoError("/icp-check close offered no button to confirm")
+
     def _loop(self, result: DemoResult, step: Callable[[str], None]) -> None:
         slack, driver = self.slack, self.driver
         slack.chapter("The leader opens ICP Align's App Home")
@@ -216,7 +229,7 @@ class Demo:
                 self._answer(laggard, round_no, None)
             step(f"Round {round_no}: the round closes")
             slack.chapter(f"Round {round_no}: the leader closes the round")
-            self._command("close")
+            self._close_round()
         slack.chapter(f"{self.members[0].real_name} opens App Home")
         driver.home_opened(self.members[0].user_id)
 
@@ -286,6 +299,7 @@ class Demo:
             "title": f"ICP check {round_no}" if self.rounds > 1 else "ICP check",
             "users": [m.user_id for m in self.members],
             "team_groups": [f"S0{team.upper()}" for team in TEAMS],
+            "delivery": "now",  # the demo's team is at work whatever the hour where it runs
         })
         with self.db.session(read_only=True) as session:
             latest = rounds.latest_round(session, self.slack.team_id)
