@@ -45,6 +45,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "settings": Subcommand(settings_commands.settings),
     "digest": Subcommand(settings_commands.digest_command),
     "pulse": Subcommand(settings_commands.pulse_command),
+    "customers": Subcommand(settings_commands.customers_command),
 }
 
 

@@ -1,4 +1,5 @@
-"""``/icp-check settings``, ``digest`` and ``pulse``: what a workspace's leaders configure."""
+"""``/icp-check settings``, ``digest``, ``pulse`` and ``customers``: what a workspace's leaders
+configure and look up."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import re
 
 from bot.listeners.subcommand import Call, UsageError
 from bot.services import digest, pulses, workspace_settings
+from bot.services.customer_reality import customer_reality
 from bot.services.workspace_settings import WEEKDAYS, SettingRefused
-from bot.views.text import date_token
+from bot.views.text import date_token, escape
 from storage.workspaces import WorkspaceSettings
+from survey import reality_format
 
 
 def _when(moment) -> str:
@@ -123,3 +126,27 @@ def pulse_command(call: Call) -> None:
                    "`/icp-check pulse now` sends one at once.")
         return
     raise UsageError(f"'{call.args[0]}' is not `on`, `off` or `now`")
+
+
+def customers_command(call: Call) -> None:
+    """``customers``: the imported customer list and how the staff's picture compares with it."""
+    found = customer_reality(call.runtime.db, call.team_id)
+    status = found.status
+    if not status.customers:
+        call.reply("No customer list is imported yet. An admin imports a CRM export (HubSpot or Salesforce) "
+                   "with `icp-bot customers import FILE.csv --team " + call.team_id + "`.")
+        return
+    when = _when(status.imported_at) if status.imported_at else "at an unknown time"
+    lines = [f"*Customers*: {status.customers} accounts from {status.source or 'a file'}, imported {when}."]
+    if found.comparison is None:
+        lines.append("The comparison with the staff's answers comes once a round has closed.")
+    else:
+        r = found.comparison
+        lines.append(f"*Perception and reality* (round *{escape(found.round_title or '')}*)")
+        lines.append("• " + escape(reality_format.concentration_line(r)))
+        gap = reality_format.gap_sentence(r)
+        if gap:
+            lines.append("• Biggest gap: " + escape(gap))
+        lines += ["• " + escape(line) for line in reality_format.fit_lines(r)]
+        lines += ["• " + escape(line) for line in reality_format.persona_lines(r)[:4]]
+    call.reply("\n".join(lines)[:2900])

@@ -14,14 +14,16 @@ from datetime import datetime, time, timedelta
 from slack_sdk.models.blocks import SectionBlock
 from sqlalchemy.orm import Session
 
+from bot.services.customer_reality import customer_reality
 from bot.services.profiles import load_icp
 from bot.views.digest_blocks import digest_message
-from bot.views.text import mrkdwn
+from bot.views.text import escape, mrkdwn
 from bot.working_hours import last_weekly
 from storage import answers, outbox, rounds, templates, workspaces
 from storage.db import Database
 from storage.workspaces import WorkspaceSettings
 from survey.digest import DigestRound, Participation, build_digest
+from survey.reality_format import gap_sentence
 from survey.report import build_report
 
 LATE_LIMIT = timedelta(days=6)  # a digest missed for longer than this gives way to next week's
@@ -54,7 +56,19 @@ def compose(db: Database, team_id: str) -> tuple[str, list[dict]]:
     built = build_digest(digest_rounds, participation, responses=responses,
                          profile=profile if same_template else None, template=template)
     message = digest_message(built)
-    return message["text"], message["blocks"]
+    blocks = message["blocks"]
+    gap = _reality_gap(db, team_id)
+    if gap:  # before the closing context line
+        blocks.insert(max(0, len(blocks) - 1), SectionBlock(text=mrkdwn(f"*Perception and reality*: {escape(gap)}"),
+                                                            block_id="digest_reality").to_dict())
+    return message["text"], blocks
+
+
+def _reality_gap(db: Database, team_id: str) -> str | None:
+    """The trait where the staff's picture and the top customers differ most, where a customer
+    list is imported (no customer is named)."""
+    found = customer_reality(db, team_id, personas=False)
+    return gap_sentence(found.comparison) if found.comparison is not None else None
 
 
 def _enqueue(session: Session, db: Database, settings: WorkspaceSettings, key: str, now: datetime) -> bool:

@@ -31,6 +31,7 @@ USAGE = {
     "export": "`/icp-check export [round]`: a CSV of the answers with pseudonyms, by DM",
     "digest": "`/icp-check digest [#channel [weekday] [HH:MM] | now | off]`: the weekly alignment digest",
     "pulse": "`/icp-check pulse [on every 2 weeks | off | now]`: StrategyCheck questions between rounds",
+    "customers": "`/icp-check customers`: the imported customer list beside the staff's answers",
     "settings": "`/icp-check settings [timezone|anonymity|hours VALUE]`: time zone, anonymity, working hours",
 }
 NOT_A_LEADER = ("Sorry, `/icp-check {name}` is for ICP Align leaders (workspace admins and the people "
