@@ -199,6 +199,10 @@ class OutboxSender:
             if message is None:
                 return DrainResult()
             session.expunge(message)
+        if self._no_longer_needed(message):
+            with self.db.session() as session:
+                outbox.give_up(session, message.id, error="no longer needed")
+            return DrainResult()
         client = self._client(message.team_id, clients)
         if client is None:
             return self._give_up(message, "not_installed")
@@ -217,6 +221,16 @@ class OutboxSender:
             return self._retry(message, f"connection: {exc!r}", uncertain=True)
         self._settle_sent(message, response.get("channel"), response.get("ts"))
         return DrainResult(sent=1)
+
+    def _no_longer_needed(self, message: OutboxMessage) -> bool:
+        """A reminder planned for later whose round closed, or whose person finished, meanwhile."""
+        if message.kind != "remind-later" or message.round_id is None:
+            return False
+        with self.db.session(read_only=True) as session:
+            rnd = rounds.get_round(session, message.round_id)
+            participant = rounds.get_participant(session, message.round_id, message.target)
+        return (rnd is None or not rnd.is_open or (rnd.closes_at is not None and rnd.closes_at <= self.clock())
+                or participant is None or participant.completed_at is not None)
 
     def _call(self, client: WebClient, message: OutboxMessage) -> Any:
         args = dict(message.payload.get("args") or {})

@@ -27,6 +27,7 @@ from bot.views import messages, survey_modal
 from bot.views.forms import SurveyStepMetadata, read_metadata, read_row_id
 from bot.views.notices import notice_view
 from bot.views.text import date_token
+from bot.working_hours import WorkingHours, next_working_morning, zone
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +77,31 @@ def edit_clicked(ack: Ack, block_action: BlockAction, requester: Requester, runt
 
 def snooze_clicked(ack: Ack, block_action: BlockAction, requester: Requester, runtime: Runtime,
                    client: WebClient) -> None:
-    """"Remind me later": the invitation says whether a reminder will come."""
+    """"Remind me later": one personal reminder on the person's next working morning, and the
+    invitation says so. Only the person's own invitation is updated, whatever the payload
+    points at."""
     ack()
     round_id = read_row_id(block_action.action.value)
-    container = block_action.container
-    if round_id is None or container is None or not container.channel_id or not container.message_ts:
+    if round_id is None:
         return
+    now = runtime.now()
     try:
         step = survey_steps.open_step(runtime.db, requester.team_id, requester.user_id, round_id, mode="answer",
-                                      now=runtime.now())
+                                      now=now)
     except survey_steps.Refused:
         return
+    settings = requester.workspace
+    hours = WorkingHours.parse(settings.working_hours) if settings.working_hours else WorkingHours()
+    due = next_working_morning(now, zone(step.time_zone, settings.timezone), hours)
+    planned = step.closes_at is None or due < step.closes_at
+    if planned:
+        survey_steps.remind_me_later(runtime.db, requester.team_id, requester.user_id, step, due_at=due, now=now)
+    if step.invitation is None:
+        return
+    channel, ts = step.invitation
     text, blocks = messages.snoozed_blocks(round_id, step.title, step.template.minutes, step.closes_at,
-                                           reminders=step.reminders_sent < step.max_reminders)
-    client.chat_update(channel=container.channel_id, ts=container.message_ts, text=text, blocks=blocks)
+                                           reminders=planned, at=due if planned else None)
+    client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
 
 
 def step_submitted(ack: Ack, view_submission: ViewSubmission, requester: Requester, runtime: Runtime,

@@ -25,7 +25,8 @@ from typing import Any, Literal
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from storage import answers, rounds, templates
+from bot.views import messages
+from storage import answers, outbox, rounds, templates
 from storage.db import Database
 from storage.errors import NotParticipant, RoundClosed
 from storage.models import RoundParticipant, SurveyRound
@@ -78,6 +79,9 @@ class Step:
     template: Template
     section: int
     shown: dict[str, Any]
+    invitation: tuple[str, str] | None = None  # (DM channel, ts) of the person's own invitation
+    time_zone: str | None = None  # the person's Slack time zone
+    started: bool = False  # some answers are in
 
 
 @dataclass(frozen=True)
@@ -156,9 +160,12 @@ def _admit(session: Session, team_id: str | None, user_id: str, round_id: int,
 
 def _step(rnd: SurveyRound, participant: RoundParticipant, template: Template, section: int,
           stored: dict[str, Any]) -> Step:
+    invitation = (participant.dm_channel, participant.invite_ts) \
+        if participant.dm_channel and participant.invite_ts else None
     return Step(round_id=rnd.id, title=rnd.title, closes_at=rnd.closes_at, max_reminders=rnd.max_reminders,
                 reminders_sent=participant.reminders_sent, template=template, section=section,
-                shown={**assigned_team_answer(template, participant.team), **stored})
+                shown={**assigned_team_answer(template, participant.team), **stored}, invitation=invitation,
+                time_zone=participant.tz, started=bool(stored))
 
 
 def open_step(db: Database, team_id: str | None, user_id: str, round_id: int, *,
@@ -270,3 +277,19 @@ def save_entered(db: Database, team_id: str | None, user_id: str, round_id: int,
     return Kept(saved=sorted(values), dropped=dropped, started=bool(stored),
                 completed=participant.completed_at is not None,
                 at=_step(rnd, participant, template, section, stored), invitation=invitation, next=target)
+
+
+def remind_me_later(db: Database, team_id: str, user_id: str, step: Step, *, due_at: datetime,
+                    now: datetime) -> bool:
+    """"Remind me later": one personal reminder in the outbox, due ``due_at`` (the person's next
+    working morning); False when one is already planned for this round. The sender skips it
+    if the person has finished or the round has closed by then."""
+    text, blocks = messages.reminder_blocks(step.round_id, step.title, step.template.minutes, step.closes_at,
+                                            started=step.started)
+    with db.session() as session:
+        return outbox.enqueue(
+            session, key=f"{team_id}:remind-later:{user_id}:round-{step.round_id}", team_id=team_id,
+            kind="remind-later", method="chat.postMessage", target=user_id, round_id=step.round_id,
+            due_at=due_at, at=now, payload={"args": {"channel": user_id, "text": text,
+                                                     "blocks": [b.to_dict() for b in blocks]},
+                                            "user_id": user_id})

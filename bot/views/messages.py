@@ -52,10 +52,13 @@ def invite_blocks(round_id: int, title: str, minutes: int, closes_at: datetime |
 
 
 def snoozed_blocks(round_id: int, title: str, minutes: int, closes_at: datetime | None,
-                   reminders: bool) -> tuple[str, list[Block]]:
-    """The invitation after "Remind me later": honest about whether a reminder will come."""
+                   reminders: bool, at: datetime | None = None) -> tuple[str, list[Block]]:
+    """The invitation after "Remind me later": honest about whether and when a reminder comes
+    (``at``: the personal reminder, shown in the reader's own time zone)."""
     text, blocks = invite_blocks(round_id, title, minutes, closes_at)
-    note = (":alarm_clock: OK, I will remind you before it closes. You can also start any time below."
+    when = date_token(at.timestamp(), at.strftime("%a %d %b %H:%M UTC"), "{date_short_pretty} at {time}") \
+        if at is not None else "before it closes"
+    note = (f":alarm_clock: OK, I will remind you {when}. You can also start any time below."
             if reminders else f":alarm_clock: OK. It is open {_closes(closes_at)}: start whenever suits you.")
     blocks.insert(2, ContextBlock(elements=[mrkdwn(note)]))
     return text, blocks

@@ -87,3 +87,34 @@ def test_post_to_this_channel_posts_once_and_without_quotes(world, open_round, a
     posts = fake.messages("C0LEAD")
     assert len(posts) == 1 and "QUOTE-" not in str(posts[0].blocks)
     assert fake.responses(payload["response_url"])[0]["text"] == "This report is already in the channel: it is posted once."
+
+
+def test_remind_me_later_plans_one_reminder_and_touches_only_the_own_invitation(world, open_round):
+    from bot.outbox import OutboxSender
+    from bot.slack_client import outbox_client
+    from storage import outbox as outbox_store
+    from storage.models import OutboxMessage
+
+    from .helpers import message_with
+
+    fake, sim, db = world.fake, world.sim, world.db
+    user, other = STAFF[0], STAFF[1]
+    invitation = message_with(fake, user, "survey_snooze")
+    others = message_with(fake, other, "survey_snooze")
+    before = {c.params.get("ts") for c in fake.calls_to("chat.update")}
+    # a hand-made click that points at someone else's message: only the clicker's own is updated
+    sim.click(user, {"channel": others.channel, "ts": others.ts, "blocks": invitation.blocks}, "survey_snooze")
+    updated = [c.params for c in fake.calls_to("chat.update") if c.params.get("ts") not in before]
+    assert [(u["channel"], u["ts"]) for u in updated] == [(invitation.channel, invitation.ts)]
+    assert "I will remind you" in str(updated[0]["blocks"])
+    sim.click(user, message_with(fake, user, "survey_snooze"), "survey_snooze")  # twice: still one reminder
+    with db.session(read_only=True) as s:
+        planned = s.query(OutboxMessage).filter(OutboxMessage.kind == "remind-later").all()
+        assert len(planned) == 1 and planned[0].target == user and planned[0].status == "pending"
+        due = planned[0].due_at
+    client = outbox_client(fake.api_url, fake.bot_token)
+    sent_before = len(fake.messages(user))
+    OutboxSender(db, lambda team: client, clock=lambda: due, inline=True).drain()
+    assert len(fake.messages(user)) == sent_before + 1 and "Reminder" in fake.messages(user)[-1].text
+    with db.session(read_only=True) as s:
+        assert outbox_store.pending_count(s, kind="remind-later") == 0
