@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import uvicorn
 
-from bot.app import create_app
+from bot.app import create_app, outbox_sender
 from bot.server import EVENTS_PATH, asgi_app
 from bot.settings import Mode, Settings
 from storage.slack_oauth import installation_store
@@ -64,7 +64,8 @@ def listeners() -> Iterator[ThreadPoolExecutor]:
 
 
 def test_uvicorn_serves_signed_commands_and_refuses_forged_ones(fake, db, listeners):
-    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP, listener_executor=listeners)
+    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP, listener_executor=listeners,
+                     outbox=outbox_sender(http_settings(fake), db, Mode.HTTP, inline=True))
     with serve_uvicorn(app) as base:
         sim = SlackClientSim(fake, base + EVENTS_PATH, SECRET, command="/icp-check")
         reply = command(fake, sim, LEADER, "help")
@@ -86,7 +87,8 @@ def test_oauth_installation_end_to_end(fake, db, listeners):
     database, and the workspace's commands are then answered with its own token."""
     settings = Settings(_env_file=None, slack_client_id=fake.client_id, slack_client_secret=fake.client_secret,
                         slack_signing_secret=SECRET, slack_api_url=fake.api_url)
-    app = create_app(settings, db=db, mode=Mode.OAUTH, listener_executor=listeners)
+    app = create_app(settings, db=db, mode=Mode.OAUTH, listener_executor=listeners,
+                     outbox=outbox_sender(settings, db, Mode.OAUTH, inline=True))
     with serve_uvicorn(app) as base:
         with urllib.request.urlopen(base + "/slack/install", timeout=5) as response:  # noqa: S310
             page = response.read().decode()
@@ -116,7 +118,8 @@ def test_oauth_installation_end_to_end(fake, db, listeners):
 def test_oauth_install_page_links_to_slack_with_a_stored_state(fake, db, listeners):
     settings = Settings(_env_file=None, slack_client_id="111.222", slack_client_secret="shh",
                         slack_signing_secret=SECRET, slack_api_url=fake.api_url)
-    app = create_app(settings, db=db, mode=Mode.OAUTH, listener_executor=listeners)
+    app = create_app(settings, db=db, mode=Mode.OAUTH, listener_executor=listeners,
+                     outbox=outbox_sender(settings, db, Mode.OAUTH, inline=True))
     with serve_uvicorn(app) as base:
         request = urllib.request.Request(base + "/slack/install")
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
@@ -136,7 +139,8 @@ def test_oauth_install_page_links_to_slack_with_a_stored_state(fake, db, listene
 
 def test_url_verification_answers_the_challenge(fake, db, listeners):
     """Slack checks a Request URL with a signed url_verification before it sends anything."""
-    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP, listener_executor=listeners)
+    app = create_app(http_settings(fake), db=db, mode=Mode.HTTP, listener_executor=listeners,
+                     outbox=outbox_sender(http_settings(fake), db, Mode.HTTP, inline=True))
     body = json.dumps({"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
                        "type": "url_verification"})
     with serve_uvicorn(app) as base:

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt.request import BoltRequest
 
-from bot.app import create_app
+from bot.app import create_app, outbox_sender
 from bot.settings import Mode
 from storage.models import Workspace
 from tests.fakeslack import sign
@@ -35,7 +35,8 @@ class InlineExecutor(Executor):
 
 @pytest.fixture
 def bolt(fake, db):
-    return create_app(http_settings(fake), db=db, mode=Mode.HTTP, listener_executor=InlineExecutor())
+    return create_app(http_settings(fake), db=db, mode=Mode.HTTP, listener_executor=InlineExecutor(),
+                     outbox=outbox_sender(http_settings(fake), db, Mode.HTTP, inline=True))
 
 
 def _dispatch(app, payload: dict | None = None, form: dict | None = None):

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.app import create_app
+from bot.app import create_app, outbox_sender
 from bot.settings import Mode, Settings
 from tests.fakeslack import close_socket_mode
 
@@ -37,7 +37,8 @@ def socket_sim(fake: FakeSlack, db) -> Iterator[SlackClientSim]:
     settings = Settings(_env_file=None, slack_bot_token=fake.bot_token, slack_app_token=fake.app_token,
                         slack_api_url=fake.api_url)
     with ThreadPoolExecutor(max_workers=5, thread_name_prefix="listener") as listeners:
-        app = create_app(settings, db=db, mode=Mode.SOCKET, listener_executor=listeners)
+        app = create_app(settings, db=db, mode=Mode.SOCKET, listener_executor=listeners,
+                     outbox=outbox_sender(settings, db, Mode.SOCKET, inline=True))
         handler = SocketModeHandler(app, fake.app_token)
         assert handler.client.web_client.base_url == fake.api_url
         handler.connect()

@@ -196,4 +196,4 @@ def test_the_phone_rules_catch_what_a_phone_would_cut():
         {"type": "button", "action_id": "b", "text": {"type": "plain_text", "text": "y" * 38}}]}
     cut = {"type": "section", "text": {"type": "mrkdwn", "text": "cut here…"}}
     problems = _phone_problems([long_option, wide_button, cut])
-    assert len(problems) == 3 and VALIDATOR.schema_loaded
+    assert len(problems) == 3
