@@ -323,9 +323,14 @@ def build_headline(report: AlignmentReport, template: Template) -> Headline:
     if report.snapshot is not None and report.snapshot.open:
         steps.append(f"wait for more answers (figures refresh at {report.snapshot.next_refresh_at} finished), "
                      "then close the round")
-    ratifiable = [q for q in ranked if q.agreed and template.has_question(q.id) and template.question(q.id).in_profile]
+    agreed_all = [q for q in ranked if q.agreed]
+    ratifiable = [q for q in agreed_all if template.has_question(q.id) and template.question(q.id).in_profile]
     if ratifiable:
-        steps.append(f"ratify the {len(ratifiable)} agreed trait{'s' * (len(ratifiable) != 1)} "
+        # "agreed" counts every agreed trait (the table's ✓); the ICP holds those a prospect can have
+        outside = len(agreed_all) - len(ratifiable)
+        note = f" ({outside} more agreed trait{'s' * (outside != 1)} describe{'s' * (outside == 1)} us, not a prospect)" \
+            if outside else ""
+        steps.append(f"ratify the {len(ratifiable)} agreed ICP trait{'s' * (len(ratifiable) != 1)}{note} "
                      "with `/icp-check ratify`")
     if split_items:
         steps.append(f"discuss {split_items[0].name} in a StrategyCheck: "

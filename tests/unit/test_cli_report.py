@@ -256,7 +256,7 @@ def test_text_format_opens_with_the_headline_and_fits_a_screen(capsys):
     assert [line.split(":")[0] for line in lines[start + 1: start + 4]] == [f"- {names[k]}" for _, k in agreed]
     split = lines.index("Split on:")
     assert lines[split + 1].startswith("- Decision maker: Marketing: Another C-level executive (88%) · Sales: VP (50%)")
-    assert lines[split + 4].startswith("Next: Ratify the 4 agreed traits")
+    assert lines[split + 4].startswith("Next: Ratify the 4 agreed ICP traits")
     # the trait table is sorted by agreement
     table = [line for line in before if line[:2] in ("✓ ", "✗ ")]
     values = [float(line[31:35]) for line in table]

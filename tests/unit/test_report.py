@@ -695,7 +695,7 @@ def test_headline_names_agreed_and_split_traits_and_the_next_step():
     assert head.split[0] == "decision_maker"
     assert head.split_items[0].text == "Sales: VP (100%) · Support: Manager / team lead (100%)"
     assert "why_us" in head.split  # the least agreed question fills the list
-    assert head.next_step.startswith("Ratify the 2 agreed traits with `/icp-check ratify`")
+    assert head.next_step.startswith("Ratify the 2 agreed ICP traits with `/icp-check ratify`")
     assert "Decision maker in a StrategyCheck" in head.next_step
     data = json.loads(report.model_dump_json())
     assert data["headline"]["agreed"] == head.agreed and data["headline"]["split"] == head.split

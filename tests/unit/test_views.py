@@ -58,7 +58,7 @@ def test_report_of_the_sample_fits_a_message():
     assert head.startswith("*Agreed on*\n:large_green_circle: *Top-20% revenue share*: 65%")
     assert ("*Decision maker*: Marketing: Another C-level executive (88%) · Sales: VP (50%) · "
             "Support: Manager / team lead (90%)") in head
-    assert "*Next:* Ratify the 4 agreed traits" in head
+    assert "*Next:* Ratify the 4 agreed ICP traits" in head
     # jargon only in the closing details line
     details = blocks[-2]["elements"][0]["text"]
     assert details.startswith("Details: score 51.0, 95% interval")
