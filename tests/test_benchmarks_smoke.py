@@ -10,6 +10,8 @@ import pytest
 from benchmarks import fanout, report, startup, survey_steps
 from benchmarks.common import Row, Table
 
+pytestmark = pytest.mark.system  # runs each benchmark in its quick mode
+
 
 def _numbers(table: Table, prefixes: list[str], *, floors: bool = True) -> list[Row]:
     """The rows starting with each prefix, in order, all with finite numbers."""

@@ -13,7 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from .helpers import LEADER, SECRET, SlackClientSim, command
+
+pytestmark = pytest.mark.system  # starts `icp-bot run` as a process
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,6 +22,8 @@ from storage import rounds
 from storage.db import Database
 from storage.models import Answer
 
+pytestmark = pytest.mark.system  # runs the whole demo
+
 
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory) -> tuple[Demo, DemoResult]:

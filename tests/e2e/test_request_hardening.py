@@ -269,6 +269,7 @@ def test_the_log_filter_masks_tokens_and_secrets_at_every_level():
     assert "listener failed" in output and "Traceback" in output and "client_id" in output
 
 
+@pytest.mark.system  # starts `icp-bot run` as a process
 def test_icp_bot_run_logs_one_line_per_refusal_and_listens_on_loopback(fake, tmp_path):
     """The real process: `icp-bot run --http` with no --host, its own logging set-up."""
     from .test_cli_run import _free_port, _log, icp_bot
