@@ -32,6 +32,7 @@ ORM rows to a Slack listener that renders them after the transaction is gone.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -67,6 +68,26 @@ def _is_sqlite_file(url: URL) -> bool:
     if database in ("", ":memory:") or database.startswith("file::memory:"):
         return False
     return url.query.get("mode") != "memory"
+
+
+_REVISION = re.compile(r'^revision(?:: *[^=]+)? *= *["\']([^"\']+)["\']', re.M)
+_DOWN_REVISION = re.compile(r'^down_revision(?:: *[^=]+)? *= *(.+)$', re.M)
+
+
+def _script_head() -> str | None:
+    """The one head of the migration scripts, read from their text (no Alembic import);
+    None when there is not exactly one, or a script does not look as expected."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (migrations_path() / "versions").glob("*.py"):
+        source = script.read_text("utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r'["\']([^"\']+)["\']', down.group(1)))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 _WRITE_LOCKS: dict[str, threading.RLock] = {}
@@ -247,3 +268,23 @@ class Database:
 
     def is_up_to_date(self) -> bool:
         return self.current_revision() == self.head_revision()
+
+    def upgrade_if_behind(self) -> bool:
+        """``upgrade()`` unless the database is already at the head revision; True if it ran.
+
+        A restart of an up-to-date bot (the usual case) then costs one query, not Alembic's
+        import and its reading of every migration script (about a second on a small machine).
+        Both revisions are read without Alembic; anything unexpected falls back to Alembic,
+        which has the final word."""
+        head = _script_head()
+        if head is not None and self._stored_revisions() == {head}:
+            return False
+        self.upgrade()
+        return True
+
+    def _stored_revisions(self) -> set[str] | None:
+        try:
+            with self.session(read_only=True) as session:
+                return {row[0] for row in session.execute(text("SELECT version_num FROM alembic_version"))}
+        except Exception:  # no such table yet (a new database): Alembic creates it
+            return None
