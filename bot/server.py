@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -33,6 +34,12 @@ from slack_sdk.signature import SignatureVerifier
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+
+DISPATCH_THREADS = 16
+"""Threads that run ``App.dispatch`` (asyncio's default pool has min(32, cores + 4): 6 on two
+cores). A dispatch thread mostly waits for its listener's ack, so it matches bolt's listener
+pool (``bot.app.LISTENER_THREADS``): fewer would leave listener threads idle while requests
+queue, more would only wait."""
 
 # Slack sends Unix seconds and "v0=" + 64 hex digits; anything else cannot be a valid request.
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -124,6 +131,10 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
         super().__init__(app, path=path)
         self.verifier = StrictSignatureVerifier(app._signing_secret or "-")  # bolt keeps it private
         harden_request_verification(app)
+        self._executor = ThreadPoolExecutor(max_workers=DISPATCH_THREADS, thread_name_prefix="icp-dispatch")
+
+    async def _run(self, fn, bolt_request: BoltRequest) -> BoltResponse:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, bolt_request)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -137,7 +148,7 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
                     answer = AsgiHttpResponse(status=200, headers={}, body="")
                 else:
                     bolt_request = verified_request(self.verifier, body, _headers(scope), _query(scope))
-                    response = await asyncio.to_thread(self.app.dispatch, bolt_request)
+                    response = await self._run(self.app.dispatch, bolt_request)
                     answer = AsgiHttpResponse(status=response.status, headers=response.headers,
                                               body=response.body)
             else:
@@ -159,7 +170,7 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
             bolt_request = BoltRequest(body=text, query=request.query_string, headers=request.get_headers())
         except Exception as exc:  # the OAuth pages are GETs: a body is junk
             raise Refused(400, f"malformed request ({type(exc).__name__})") from exc
-        return await asyncio.to_thread(fn, bolt_request)
+        return await self._run(fn, bolt_request)
 
     async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:  # pragma: no cover - __call__
         return await self._in_thread(self.app.dispatch, request)
