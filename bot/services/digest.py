@@ -21,8 +21,6 @@ from bot.working_hours import last_weekly
 from storage import answers, outbox, rounds, templates, workspaces
 from storage.db import Database
 from storage.workspaces import WorkspaceSettings
-from survey.digest import DigestRound, Participation, build_digest
-from survey.report import build_report
 
 LATE_LIMIT = timedelta(days=6)  # a digest missed for longer than this gives way to next week's
 
@@ -33,6 +31,13 @@ TREND_ROUNDS = 6
 def compose(db: Database, team_id: str) -> tuple[str, list[dict]]:
     """The digest's text and blocks: the workspace's latest full round against the ones
     before it, and against the ratified ICP (``survey.digest``)."""
+    from survey.digest import (  # numpy and scipy: not at start-up
+        DigestRound,
+        Participation,
+        build_digest,
+    )
+    from survey.report import build_report
+
     with db.session(read_only=True) as session:
         min_group = workspaces.settings_of(session, team_id).min_group_size
         recent = list(reversed(rounds.list_rounds(session, team_id, limit=TREND_ROUNDS)))
