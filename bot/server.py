@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 
-DISPATCH_THREADS = 16
-"""Threads that run ``App.dispatch`` (asyncio's default pool has min(32, cores + 4): 6 on two
+DISPATCH_THREADS = 4
+X
 cores). A dispatch thread mostly waits for its listener's ack, so it matches bolt's listener
 pool (``bot.app.LISTENER_THREADS``): fewer would leave listener threads idle while requests
 queue, more would only wait."""
