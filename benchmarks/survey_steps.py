@@ -157,9 +157,11 @@ class World:
             return round_id, list(pool.map(click, users))
 
     def lost_answers(self, round_id: int, acked: dict[str, list[int]]) -> int:
-        """(person, question) pairs of acked sections that are not in the database."""
+        """(person, question) pairs of acked sections that are not in the database (questions
+        that the person's answers hide are not asked, so not counted)."""
         from storage import answers as answer_store
         from storage import rounds, templates
+        from survey.answers import is_shown
 
         lost = 0
         with self.db.session(read_only=True) as s:
@@ -167,7 +169,9 @@ class World:
             for user, sections in acked.items():
                 stored = answer_store.answers_of(s, round_id, user)
                 for index in sections:
-                    lost += sum(1 for q in template.sections[index].questions if q.id not in stored)
+                    # a question the stored answers hide (show_if) is neither asked nor stored
+                    lost += sum(1 for q in template.sections[index].questions
+                                if q.id not in stored and is_shown(q, stored))
         return lost
 
 
