@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("numpy", "scipy", "matplotlib", "krippendorff", "kmodes", "alembic")
+HEAVY = ("numpy", "scipy", "matplotlib", "krippendorff", "kmodes", "alembic", "cryptography")
 
 
 def test_the_server_path_imports_no_numeric_stack_and_no_alembic():
