@@ -25,7 +25,6 @@ from bot.services.access import Leaders
 from bot.settings import Mode, Settings
 from bot.slack_client import make_client, outbox_client
 from storage.db import Database
-from storage.slack_oauth import installation_store, oauth_state_store
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +47,11 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
     executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS,
                                                        thread_name_prefix="icp-listener")
     if mode == Mode.OAUTH:
+        from storage.slack_oauth import (  # cryptography: OAuth only
+            installation_store,
+            oauth_state_store,
+        )
+
         oauth_settings = OAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
@@ -79,6 +83,8 @@ def outbox_sender(settings: Settings, db: Database, mode: Mode, *, pacer: Pacer 
                   inline: bool = False) -> OutboxSender:
     """The outbox sender for ``mode``: the bot token's client, or each installation's (OAuth)."""
     if mode == Mode.OAUTH:
+        from storage.slack_oauth import installation_store
+
         store = installation_store(db, settings.slack_client_id or "", encryption_key=settings.encryption_key())
 
         def client_for_team(team_id: str) -> WebClient | None:

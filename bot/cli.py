@@ -352,7 +352,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     configure_logging(settings.icp_log_level)
     db = Database(settings.database_url)
     if db.dialect == "sqlite" or args.migrate:
-        db.upgrade()
+        db.upgrade_if_behind()  # a restart at head costs one query, not Alembic's import
     elif not db.is_up_to_date():
         print("error: the database schema is behind this version; run `icp-bot db upgrade` "
               "(or start with --migrate)", file=sys.stderr)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,13 +28,19 @@ from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
 from slack_bolt.adapter.asgi.http_response import AsgiHttpResponse
 from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.request import BoltRequest
-from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+
+DISPATCH_THREADS = 4
+"""Threads that run ``App.dispatch`` (asyncio's default pool has min(32, cores + 4)). A
+dispatch thread mostly waits for its listener's ack, and on SQLite the listeners' writes are
+serialised anyway, so a few are enough; more only contend for the GIL and the write lock and
+stretch the tail: with 100 people answering at once, 4 threads gave 72 steps/s and a p99 of
+2.2 s, 16 gave 63 steps/s and 4.5 s (benchmarks/README.md)."""
 
 # Slack sends Unix seconds and "v0=" + 64 hex digits; anything else cannot be a valid request.
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -83,17 +90,15 @@ def verified_request(verifier: SignatureVerifier, raw_body: bytes, headers: dict
         text = raw_body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Refused(400, "signed body is not UTF-8") from exc
-    content_type = (headers.get("content-type") or "").split(";")[0].strip().lower() or None
+    # The body is parsed once, by bolt (a large view_submission costs a millisecond to
+    # unquote and decode); whatever does not come out as a JSON object is refused.
     try:
-        parsed = parse_body(text, content_type)
-    except ValueError as exc:  # json.JSONDecodeError included
+        request = BoltRequest(body=text, query=query, headers=headers)
+    except Exception as exc:  # undecodable JSON, or ids of the wrong type bolt reads out of it
         raise Refused(400, f"signed body is not a Slack payload ({type(exc).__name__})") from exc
-    if not isinstance(parsed, dict):
+    if not isinstance(request.body, dict):
         raise Refused(400, "signed body is not a JSON object")
-    try:
-        return BoltRequest(body=text, query=query, headers=headers)
-    except Exception as exc:  # bolt reads ids out of the payload; a mistyped one raises
-        raise Refused(400, f"signed body is not a Slack payload ({type(exc).__name__})") from exc
+    return request
 
 
 def _is_ssl_check(raw_body: bytes) -> bool:
@@ -127,6 +132,10 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
         super().__init__(app, path=path)
         self.verifier = StrictSignatureVerifier(app._signing_secret or "-")  # bolt keeps it private
         harden_request_verification(app)
+        self._executor = ThreadPoolExecutor(max_workers=DISPATCH_THREADS, thread_name_prefix="icp-dispatch")
+
+    async def _run(self, fn, bolt_request: BoltRequest) -> BoltResponse:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, bolt_request)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -140,7 +149,7 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
                     answer = AsgiHttpResponse(status=200, headers={}, body="")
                 else:
                     bolt_request = verified_request(self.verifier, body, _headers(scope), _query(scope))
-                    response = await asyncio.to_thread(self.app.dispatch, bolt_request)
+                    response = await self._run(self.app.dispatch, bolt_request)
                     answer = AsgiHttpResponse(status=response.status, headers=response.headers,
                                               body=response.body)
             else:
@@ -162,7 +171,7 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
             bolt_request = BoltRequest(body=text, query=request.query_string, headers=request.get_headers())
         except Exception as exc:  # the OAuth pages are GETs: a body is junk
             raise Refused(400, f"malformed request ({type(exc).__name__})") from exc
-        return await asyncio.to_thread(fn, bolt_request)
+        return await self._run(fn, bolt_request)
 
     async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:  # pragma: no cover - __call__
         return await self._in_thread(self.app.dispatch, request)

@@ -93,10 +93,10 @@ class Settings(BaseSettings):
     @field_validator("icp_encryption_key")
     @classmethod
     def _encryption_key(cls, value: SecretStr | None) -> SecretStr | None:
-        from storage.slack_oauth import token_cipher
-
         if value is None or not value.get_secret_value().strip():
             return None
+        from storage.slack_oauth import token_cipher  # cryptography: only when a key is set
+
         token_cipher(value.get_secret_value())  # ValueError (naming no key) when malformed
         return value
 

@@ -1,6 +1,6 @@
 """Answers: one row per (round, participant, question), upserted.
 
-A submission is written with one ``INSERT .. ON CONFLICT DO UPDATE`` statement, so repeating
+A submission is written with one ``INSERT .. ON CONFLICT DO UPDATE`` statement (executemany), so repeating
 it never duplicates or loses an answer, an edit replaces the old value, other questions'
 answers are kept, and two concurrent submissions of the same answer cannot collide. Values are
 stored as the canonical JSON values ``survey.answers`` produces (validate before saving).
@@ -51,14 +51,16 @@ def save_answers(
     ]
     cleared = [qid for qid, value in answers.items() if value is None]
     if rows:
-        stmt = insert(session, Answer).values(rows)
+        # Rows as executemany parameters, not as VALUES: one compiled statement for every
+        # submission (a VALUES list is a new statement, compiled again, per row count).
+        stmt = insert(session, Answer)
         stmt = stmt.on_conflict_do_update(
             index_elements=["round_id", "user_id", "question_id"],
             set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
             # An identical resubmission leaves the row (and its updated_at) alone.
             where=Answer.value.is_distinct_from(stmt.excluded.value),
         )
-        session.execute(stmt)
+        session.connection().execute(stmt, rows)
     if cleared:
         session.execute(
             delete(Answer).where(

@@ -5,7 +5,17 @@
 - ``postgresql://`` (and Heroku's ``postgres://``) URLs are rewritten to psycopg 3
   (``postgresql+psycopg://``); an explicit driver in the URL is kept.
 - SQLite connections get ``foreign_keys=ON`` and a ``busy_timeout``; file databases also get
-  ``journal_mode=WAL`` so that readers never block the writer.
+  ``journal_mode=WAL`` so that readers never block the writer, and ``synchronous=NORMAL``:
+  in WAL mode that cannot corrupt the database (SQLite's documentation), a commit is simply
+  not fsynced until the next checkpoint, so a power cut or an OS crash (not a crash of this
+  process) may roll back the last transactions. That is the trade every WAL deployment of
+  SQLite makes for commits that cost microseconds instead of an fsync each; a deployment that
+  cannot accept it runs PostgreSQL.
+- Writers in one process queue on a Python lock per database file before ``BEGIN
+  IMMEDIATE``. SQLite's own busy handler sleeps with a growing back-off (up to 100 ms a try)
+  while it waits for the write lock, so under load the lock sat free while every waiter slept
+  and throughput collapsed; a Python lock hands it over at once. ``busy_timeout`` still
+  covers writers in other processes (a CLI command next to the bot).
 - SQLite transactions are started by us, not by the sqlite3 module (SQLAlchemy's documented
   recipe): a unit of work begins with ``BEGIN IMMEDIATE``, so it holds the write lock from its
   first statement and concurrent writers queue on ``busy_timeout`` instead of failing with
@@ -22,6 +32,9 @@ ORM rows to a Slack listener that renders them after the transaction is gone.
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -29,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -56,6 +70,38 @@ def _is_sqlite_file(url: URL) -> bool:
     return url.query.get("mode") != "memory"
 
 
+_REVISION = re.compile(r'^revision(?:: *[^=]+)? *= *["\']([^"\']+)["\']', re.M)
+_DOWN_REVISION = re.compile(r'^down_revision(?:: *[^=]+)? *= *(.+)$', re.M)
+
+
+def _script_head() -> str | None:
+    """The one head of the migration scripts, read from their text (no Alembic import);
+    None when there is not exactly one, or a script does not look as expected."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (migrations_path() / "versions").glob("*.py"):
+        source = script.read_text("utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r'["\']([^"\']+)["\']', down.group(1)))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(key: str) -> threading.RLock:
+    """The in-process writer queue of one SQLite database (one per file, shared by every
+    ``Database`` on it). Re-entrant, so a write session opened inside another in the same
+    thread behaves as before: it waits on SQLite's ``busy_timeout``, not on this lock."""
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.RLock())
+
+
 def migrations_path() -> Path:
     """The Alembic script directory inside the installed ``storage`` package."""
     return Path(str(resources.files("storage").joinpath("migrations")))
@@ -73,6 +119,10 @@ class Database:
         if self.dialect == "sqlite":
             self._configure_sqlite(self.engine, wal=_is_sqlite_file(self.url))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writers: threading.RLock | None = None
+        if self.dialect == "sqlite":
+            key = self.url.database if _is_sqlite_file(self.url) else f"memory:{id(self)}"
+            self._writers = _write_lock(str(Path(key).resolve()) if _is_sqlite_file(self.url) else key)
 
     @property
     def dialect(self) -> str:
@@ -94,22 +144,26 @@ class Database:
                 cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
                 if wal:
                     cursor.execute("PRAGMA journal_mode=WAL")
+                    cursor.execute("PRAGMA synchronous=NORMAL")  # safe in WAL: see the module docstring
             finally:
                 cursor.close()
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            # The lock wait of this unit of work (pooled connections keep the last one set).
-            wait = int(conn.get_execution_options().get(LOCK_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS))
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={wait}")
-            # query_only makes a read-only unit of work refuse writes, as PostgreSQL does,
-            # so that a mistake shows up in SQLite tests too.
-            if conn.get_execution_options().get(READ_ONLY, False):
-                conn.exec_driver_sql("PRAGMA query_only=1")
-                conn.exec_driver_sql("BEGIN")
-            else:
-                conn.exec_driver_sql("PRAGMA query_only=0")
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            options = conn.get_execution_options()
+            read_only = bool(options.get(READ_ONLY, False))
+            # The lock wait of this unit of work, and query_only, which makes a read-only unit
+            # of work refuse writes as PostgreSQL does (so that a mistake shows up in SQLite
+            # tests too). A pooled connection keeps what was last set, so a pragma is only
+            # sent when it changes: two statements fewer for most units of work.
+            wanted = (int(options.get(LOCK_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS)), read_only)
+            info = conn.connection.info
+            if info.get("icp_pragmas") != wanted:
+                info.pop("icp_pragmas", None)  # unknown if a pragma below fails
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={wanted[0]}")
+                conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+                info["icp_pragmas"] = wanted
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     @contextmanager
     def session(self, *, read_only: bool = False, lock_timeout: float | None = None) -> Iterator[Session]:
@@ -126,6 +180,21 @@ class Database:
         Do not open a write session inside another one in the same thread: on SQLite the
         inner one waits for the outer one's write lock until ``busy_timeout``.
         """
+        if self._writers is None or read_only:
+            with self._session(read_only=read_only, lock_timeout=lock_timeout) as session:
+                yield session
+            return
+        wait = SQLITE_BUSY_TIMEOUT_MS / 1000 if lock_timeout is None else lock_timeout
+        if not self._writers.acquire(timeout=wait):
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+        try:
+            with self._session(read_only=False, lock_timeout=lock_timeout) as session:
+                yield session
+        finally:
+            self._writers.release()
+
+    @contextmanager
+    def _session(self, *, read_only: bool, lock_timeout: float | None) -> Iterator[Session]:
         with self._sessions.begin() as session:
             opts: dict[str, Any] = {}
             if read_only:
@@ -199,3 +268,23 @@ class Database:
 
     def is_up_to_date(self) -> bool:
         return self.current_revision() == self.head_revision()
+
+    def upgrade_if_behind(self) -> bool:
+        """``upgrade()`` unless the database is already at the head revision; True if it ran.
+
+        A restart of an up-to-date bot (the usual case) then costs one query, not Alembic's
+        import and its reading of every migration script (about a second on a small machine).
+        Both revisions are read without Alembic; anything unexpected falls back to Alembic,
+        which has the final word."""
+        head = _script_head()
+        if head is not None and self._stored_revisions() == {head}:
+            return False
+        self.upgrade()
+        return True
+
+    def _stored_revisions(self) -> set[str] | None:
+        try:
+            with self.session(read_only=True) as session:
+                return {row[0] for row in session.execute(text("SELECT version_num FROM alembic_version"))}
+        except Exception:  # no such table yet (a new database): Alembic creates it
+            return None

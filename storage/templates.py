@@ -9,6 +9,7 @@ time a workspace uses them, one row per shipped version.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -108,11 +109,23 @@ def _find(session: Session, team_id: str | None, key: str, version: int) -> Temp
     ).first()
 
 
+# engine -> {row id: StoredTemplate}. A template row is never changed after it is written
+# (a new version is a new row), so a round's template is read from the database once per
+# engine, not on every survey step. Weak keys: a disposed test engine takes its cache along.
+_BY_ID: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def get_stored_template(session: Session, template_id: int) -> StoredTemplate:
+    engine = session.get_bind()
+    cached = _BY_ID.get(engine, {}).get(template_id)
+    if cached is not None:
+        return cached
     row = session.get(TemplateRecord, template_id)
     if row is None:
         raise NotFound(f"no template with row id {template_id}")
-    return _stored(row)
+    stored = _stored(row)
+    _BY_ID.setdefault(engine, {})[template_id] = stored
+    return stored
 
 
 def get_template(session: Session, template_id: int) -> Template:

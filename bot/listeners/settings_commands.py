@@ -11,7 +11,6 @@ from bot.services.customer_reality import customer_reality
 from bot.services.workspace_settings import WEEKDAYS, SettingRefused
 from bot.views.text import date_token, escape
 from storage.workspaces import WorkspaceSettings
-from survey import reality_format
 
 
 def _when(moment) -> str:
@@ -141,6 +140,8 @@ def customers_command(call: Call) -> None:
     if found.comparison is None:
         lines.append("The comparison with the staff's answers comes once a round has closed.")
     else:
+        from survey import reality_format  # the customer stack: not at start-up
+
         r = found.comparison
         lines.append(f"*Perception and reality* (round *{escape(found.round_title or '')}*)")
         lines.append("• " + escape(reality_format.concentration_line(r)))

@@ -5,13 +5,16 @@ no customer is ever named on a Slack surface."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.services.profiles import load_icp
 from bot.services.reporting import round_report
 from storage import customer_lists, rounds
 from storage.customer_lists import CustomerListStatus
 from storage.db import Database
-from survey.reality import RealityComparison, reality_for
+
+if TYPE_CHECKING:
+    from survey.reality import RealityComparison
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ def customer_reality(db: Database, team_id: str, *, personas: bool = True) -> Cu
     result = round_report(db, team_id, closed.id, bootstrap=0)
     if result is None:
         return CustomerReality(status=status, round_title=closed.title, comparison=None)
+    from survey.reality import reality_for  # numpy, scikit-learn, kmodes: not at start-up
+
     profile = loaded[0] if loaded and loaded[1].template.id == result.template.id else None
     comparison = reality_for(result.report, result.template, imported, profile)
     if not personas:

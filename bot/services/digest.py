@@ -22,9 +22,6 @@ from bot.working_hours import last_weekly
 from storage import answers, outbox, rounds, templates, workspaces
 from storage.db import Database
 from storage.workspaces import WorkspaceSettings
-from survey.digest import DigestRound, Participation, build_digest
-from survey.reality_format import gap_sentence
-from survey.report import build_report
 
 LATE_LIMIT = timedelta(days=6)  # a digest missed for longer than this gives way to next week's
 
@@ -35,6 +32,13 @@ TREND_ROUNDS = 6
 def compose(db: Database, team_id: str) -> tuple[str, list[dict]]:
     """The digest's text and blocks: the workspace's latest full round against the ones
     before it, and against the ratified ICP (``survey.digest``)."""
+    from survey.digest import (  # numpy and scipy: not at start-up
+        DigestRound,
+        Participation,
+        build_digest,
+    )
+    from survey.report import build_report
+
     with db.session(read_only=True) as session:
         min_group = workspaces.settings_of(session, team_id).min_group_size
         recent = list(reversed(rounds.list_rounds(session, team_id, limit=TREND_ROUNDS)))
@@ -68,7 +72,11 @@ def _reality_gap(db: Database, team_id: str) -> str | None:
     """The trait where the staff's picture and the top customers differ most, where a customer
     list is imported (no customer is named)."""
     found = customer_reality(db, team_id, personas=False)
-    return gap_sentence(found.comparison) if found.comparison is not None else None
+    if found.comparison is None:
+        return None
+    from survey.reality_format import gap_sentence  # the customer stack: not at start-up
+
+    return gap_sentence(found.comparison)
 
 
 def _enqueue(session: Session, db: Database, settings: WorkspaceSettings, key: str, now: datetime) -> bool:

@@ -46,7 +46,6 @@ from storage import rounds, templates, workspaces
 from storage.db import Database
 from survey.answers import Response
 from survey.spreadsheet import FORMULA_STARTS, RESPONDENT_COLUMN, TEAM_COLUMN
-from survey.team_splits import visible_groups
 from survey.template import Question, QuestionKind, Template
 
 BOM = "\ufeff"
@@ -89,6 +88,8 @@ def format_cell(question: Question, value: Any) -> str:
 def _teams(responses: Sequence[Response], min_team_size: int) -> list[str]:
     """Each row's team, blank where the report would not show it (complementary suppression)."""
     sizes: Counter[str | None] = Counter(r.team or None for r in responses)
+    from survey.team_splits import visible_groups  # numpy and scipy: not at start-up
+
     shown = visible_groups(sizes, min_team_size)
     return [r.team if r.team in shown else "" for r in responses]
 

@@ -4,6 +4,7 @@ ratified with, for `/icp-check profile`, App Home and the fit form."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -11,13 +12,16 @@ from storage import icp, rounds, templates
 from storage.errors import NotFound
 from storage.models import IcpVersion
 from storage.templates import StoredTemplate
-from survey.profile import IcpProfile
 from survey.template import Template, TemplateError
+
+if TYPE_CHECKING:  # survey's numeric modules load numpy and scipy: not at start-up
+    from survey.profile import IcpProfile
 
 log = logging.getLogger(__name__)
 
 
 def profile_of(version: IcpVersion) -> IcpProfile:
+    from survey.profile import IcpProfile
     return IcpProfile.model_validate({**version.profile, "version": version.version,
                                       "ratified_at": version.ratified_at})
 

@@ -4,14 +4,16 @@ prospect is stored."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.services.profiles import load_icp
 from bot.views import profile_modals
 from storage.db import Database
 from survey.answers import AnswersInvalid
-from survey.profile import FitResult, IcpProfile, score_fit
 from survey.template import Question, Template
+
+if TYPE_CHECKING:  # survey's numeric modules load numpy and scipy: not at start-up
+    from survey.profile import FitResult, IcpProfile
 
 NO_ICP = ("No ICP has been ratified yet, so there is nothing to score a prospect against. "
           "A leader must ratify one first: run `/icp-check ratify` after a survey round.")
@@ -70,6 +72,7 @@ def score_prospect(db: Database, team_id: str, version: int, template_row_id: in
     if all(_blank(v) for v in prospect.values()):
         return Scored(errors={questions[0].id: "Describe at least one trait of the prospect."})
     try:
+        from survey.profile import score_fit
         return Scored(result=score_fit(form.profile, form.template, prospect))
     except AnswersInvalid as exc:
         errors = {qid: str(msg) for qid, msg in exc.errors.items() if qid in prospect}

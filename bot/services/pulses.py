@@ -20,7 +20,6 @@ from storage import answers, outbox, rounds, send_log, templates, workspaces
 from storage.db import Database
 from storage.errors import NotParticipant, RoundClosed
 from survey.answers import AnswerError, parse_answer
-from survey.pulse import feedback, one_click_options, pick_topic
 
 OPEN_DAYS = 3
 
@@ -53,6 +52,8 @@ def next_pulse_at(db: Database, team_id: str, now: datetime) -> datetime | None:
 
 def start_pulse(db: Database, team_id: str, now: datetime, *, immediate: bool, started_by: str | None) -> Started:
     """Open a pulse on the last round's biggest split and enqueue its DMs. Raises NoPulse."""
+    from survey.pulse import one_click_options, pick_topic  # numpy and scipy: not at start-up
+
     with db.session(read_only=True) as session:
         settings = workspaces.settings_of(session, team_id)
         source = rounds.latest_round(session, team_id, status="closed")
@@ -126,6 +127,8 @@ class Answered:
 
 def record_answer(db: Database, team_id: str, user_id: str, round_id: int, value: str, now: datetime) -> Answered:
     """Save a one-click answer (answer and completion in one transaction). Raises NoPulse."""
+    from survey.pulse import feedback, one_click_options
+
     with db.session(read_only=True) as session:
         rnd = rounds.get_round(session, round_id)
         participant = rounds.get_participant(session, round_id, user_id) if rnd else None

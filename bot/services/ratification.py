@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.services.reporting import round_report
 from bot.views import profile_modals
@@ -19,16 +19,10 @@ from bot.views.forms import RatifyMetadata
 from storage import customer_lists, icp, rounds, send_log, templates
 from storage.db import Database
 from survey.answers import AnswersInvalid
-from survey.profile import IcpProfile, ProfileTrait, edit_profile
-from survey.reality import (
-    RealityComparison,
-    clean_customers,
-    compare_traits,
-    revenue_concentration,
-    top_customers,
-)
-from survey.reality_format import trait_hint
 from survey.template import QuestionKind, Template
+
+if TYPE_CHECKING:  # survey's numeric modules load numpy and scipy: not at start-up
+    from survey.profile import IcpProfile
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +47,15 @@ class RatifyForm:
 
 def _customer_hints(db: Database, team_id: str, template: Template) -> dict[str, str]:
     """For each trait, the top 20% of customers by revenue, where a customer list is imported."""
+    from survey.reality import (
+        RealityComparison,
+        clean_customers,
+        compare_traits,
+        revenue_concentration,
+        top_customers,
+    )
+    from survey.reality_format import trait_hint
+
     with db.session(read_only=True) as session:
         imported = customer_lists.list_customers(session, team_id)
     if not imported:
@@ -68,6 +71,8 @@ def _customer_hints(db: Database, team_id: str, template: Template) -> dict[str,
 
 def ratify_form(db: Database, team_id: str, round_id: int | None) -> RatifyForm:
     """The consensus of ``round_id`` (default: the latest round) to edit. Raises Unavailable."""
+    from survey.profile import IcpProfile
+
     result = round_report(db, team_id, round_id, bootstrap=0)
     if result is None:
         raise Unavailable("There is no such survey round yet. Start one with `/icp-check start`.")
@@ -103,6 +108,8 @@ class Ratified:
 def ratify(db: Database, team_id: str, user_id: str, view_id: str, meta: RatifyMetadata,
            raw: dict[str, Any], *, now: datetime) -> Ratified:
     """Save the leader's edits of the ratify form. Raises Unavailable."""
+    from survey.profile import edit_profile
+
     with db.session(read_only=True) as session:
         rnd = rounds.get_round(session, meta.round)
         stored = None
@@ -141,6 +148,8 @@ def _ratify_base(db: Database, team_id: str, meta: RatifyMetadata, template: Tem
     """What the leader's edits apply to: the number traits as shown (their ranges travel in
     the form's metadata) and, for a template too big for one form, the consensus of the
     traits that were not shown."""
+    from survey.profile import IcpProfile, ProfileTrait
+
     traits: list[ProfileTrait] = []
     for qid, (value, low, high) in meta.ranges.items():
         if qid not in shown or not template.has_question(qid):

@@ -10,14 +10,17 @@ finished ("11 respondents, 10 finished"), as ``/icp-check status`` counts them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from storage import answers, rounds, send_log, templates, workspaces
 from storage.db import Database
 from storage.models import SurveyRound
 from survey.answers import Response
-from survey.report import AlignmentReport, build_report
 from survey.snapshot import Snapshot, closed_round_snapshot, open_round_snapshot
 from survey.template import Template
+
+if TYPE_CHECKING:  # survey's numeric modules load numpy and scipy: not at start-up
+    from survey.report import AlignmentReport
 
 
 @dataclass
@@ -44,6 +47,7 @@ def report_inputs(session, rnd: SurveyRound, template: Template, min_group: int)
 
 def _build(template: Template, responses: list[Response], snapshot: Snapshot, min_group: int,
            bootstrap: int) -> AlignmentReport:
+    from survey.report import build_report
     return build_report(template, responses, min_group_size=min_group, bootstrap=bootstrap,
                         finished=snapshot.finished, snapshot=snapshot)
 

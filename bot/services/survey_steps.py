@@ -185,41 +185,44 @@ def open_step(db: Database, team_id: str | None, user_id: str, round_id: int, *,
 
 def record_step(db: Database, team_id: str | None, user_id: str, round_id: int, section: int,
                 raw: dict[str, Any], *, now: datetime) -> StepResult:
-    """Validate and save one submitted step. Raises Refused."""
-    with db.session(read_only=True) as session:
-        rnd, _participant = _admit(session, team_id, user_id, round_id, now)
-        template = templates.get_template(session, rnd.template_id)
-        known = answers.answers_of(session, round_id, user_id)
-    if not 0 <= section < len(template.sections):
-        raise Refused(OUT_OF_DATE)
-    questions = shown_in(template, section, known)
-    try:
-        values = validate_answers(template, raw, questions=questions, known=known)
-    except AnswersInvalid as exc:
-        shown = {q.id for q in questions}
-        first = questions[0].id if questions else template.sections[section].questions[0].id
-        return StepResult("errors", errors={qid: msg for qid, msg in exc.errors.items() if qid in shown},
-                          first_question=first)
-    cleared = dict.fromkeys(q.id for q in questions if q.id not in values)
+    """Validate and save one submitted step, in one write transaction. Raises Refused.
+
+    One unit of work, not a read and then a write: on SQLite the writer holds the database
+    alone, so what was read is what the answers are saved against, the answers after the
+    save are known without reading them again, and the round and the person are read once.
+    Validation is pure Python and short, so holding the write lock for it costs less than a
+    second transaction (and the read of the round, the person and the answers twice)."""
+    first: str | None = None  # the step's first shown question, once known
     try:
         with db.session(lock_timeout=STEP_LOCK_WAIT) as session:
+            rnd, participant = _admit(session, team_id, user_id, round_id, now)
+            template = templates.get_template(session, rnd.template_id)
+            known = answers.answers_of(session, round_id, user_id)
+            if not 0 <= section < len(template.sections):
+                raise Refused(OUT_OF_DATE)
+            questions = shown_in(template, section, known)
+            first = questions[0].id if questions else template.sections[section].questions[0].id
+            try:
+                values = validate_answers(template, raw, questions=questions, known=known)
+            except AnswersInvalid as exc:
+                shown = {q.id for q in questions}
+                return StepResult("errors", errors={qid: msg for qid, msg in exc.errors.items() if qid in shown},
+                                  first_question=first)
+            cleared = dict.fromkeys(q.id for q in questions if q.id not in values)
             after = {k: v for k, v in {**known, **values}.items() if k not in cleared}
             stale = _stale_hidden(template, after)
             answers.save_answers(session, round_id, user_id, {**cleared, **stale, **values}, at=now)
-            stored = answers.answers_of(session, round_id, user_id)
+            stored = {k: v for k, v in after.items() if k not in stale}  # what is in the database now
             ahead = next_section(template, section, stored)
             finished = ahead is None and not missing_required(template, stored)
             completed_now = finished and rounds.mark_completed(session, round_id, user_id, at=now)
-            participant = rounds.get_participant(session, round_id, user_id)
-            rnd = rounds.require_round(session, round_id)
     except RoundClosed:
         raise Refused(CLOSED_WHILE_ANSWERING) from None
     except NotParticipant:
         raise Refused(NOT_PARTICIPANT) from None
     except OperationalError as exc:  # a lock not granted in time: rolled back, so nothing is saved
         log.warning("survey step of round %s not saved in time: %s", round_id, exc.orig)
-        raise Busy(questions[0].id if questions else template.sections[section].questions[0].id) from None
-    assert participant is not None
+        raise Busy(first or _first_question_of(db, round_id, section)) from None
     invitation = (participant.dm_channel, participant.invite_ts) \
         if participant.dm_channel and participant.invite_ts else None
     if ahead is not None:
@@ -228,6 +231,14 @@ def record_step(db: Database, team_id: str | None, user_id: str, round_id: int, 
         return StepResult("next", next=_step(rnd, participant, template, first_open_section(template, stored), stored))
     return StepResult("done", completed_now=completed_now, invitation=invitation,
                       next=_step(rnd, participant, template, section, stored))
+
+
+def _first_question_of(db: Database, round_id: int, section: int) -> str:
+    """The first question of a step whose save timed out, where the form shows "busy"."""
+    with db.session(read_only=True) as session:
+        template = templates.get_template(session, rounds.require_round(session, round_id).template_id)
+    questions = template.sections[section].questions if 0 <= section < len(template.sections) else ()
+    return questions[0].id if questions else template.questions[0].id
 
 
 def _entered(template: Template, section: int, raw: dict[str, Any],

@@ -19,7 +19,7 @@ Every figure was computed by ``survey.digest``; nothing here computes, and peopl
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, model_validator
 from slack_sdk.models.blocks import (
@@ -32,7 +32,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import SlackFile
 
 from bot.views.text import escape, mrkdwn, plain, truncate
-from survey.digest import Digest, SplitTrait, TraitAgreement
+
+if TYPE_CHECKING:  # survey.digest loads numpy and scipy: not at start-up
+    from survey.digest import Digest, SplitTrait, TraitAgreement
 
 CHART_TITLE_MAX = 50
 CHART_LABEL_MAX = 20

@@ -12,7 +12,7 @@ Limits kept: at most 100 blocks per view (a template with more traits shows the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -31,8 +31,10 @@ from slack_sdk.models.views import View
 from bot.views import report_blocks, survey_modal
 from bot.views.forms import FitMetadata, RatifyMetadata, read_state
 from bot.views.text import escape, mrkdwn, plain
-from survey.profile import FitResult, IcpProfile
 from survey.template import Question, QuestionKind, Template
+
+if TYPE_CHECKING:  # survey's numeric modules load numpy and scipy: not at start-up
+    from survey.profile import FitResult, IcpProfile
 
 RATIFY_CALLBACK = "icp_ratify"
 RATIFIED_CALLBACK = "icp_ratified"

@@ -10,7 +10,7 @@ free text is escaped and never attributed.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -23,9 +23,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.views.text import date_token, escape, mrkdwn, plain, truncate
-from survey.profile import FitResult, IcpProfile, describe_value
-from survey.report_format import answer_text, teams_text
 from survey.template import Template
+
+if TYPE_CHECKING:  # survey's numeric modules load numpy and scipy: not at start-up
+    from survey.profile import FitResult, IcpProfile
 
 POST_REPORT = "report_post"
 REMIND = "round_remind"
@@ -63,6 +64,8 @@ def score_text(report: Any) -> str:
 
 
 def _headline_blocks(report: Any, previous_score: float | None) -> list[Block]:
+    from survey.report_format import teams_text
+
     summary = score_text(report)
     if previous_score is not None and report.score is not None:
         delta = report.score - previous_score
@@ -114,6 +117,8 @@ def report_blocks(report: Any, title: str, *, round_id: int | None = None,
     blocks += _headline_blocks(report, previous_score)
     if not report.hidden and report.score is not None:
         blocks.append(DividerBlock())
+        from survey.report_format import answer_text
+
         lines = []
         for q in report.by_agreement():
             mark = ":large_green_circle:" if q.agreed else ":large_orange_circle:"
@@ -200,6 +205,7 @@ def profile_blocks(profile: IcpProfile | None, template: Template | None) -> lis
         if not template.has_question(trait.question_id):
             continue
         question = template.question(trait.question_id)
+        from survey.profile import describe_value
         lines.append(f"• *{escape(question.name)}*: {escape(describe_value(question, trait.value, trait.low, trait.high))}")
     if profile.disqualifiers and profile.disqualifier_question and template.has_question(profile.disqualifier_question):
         question = template.question(profile.disqualifier_question)

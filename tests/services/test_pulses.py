@@ -11,6 +11,7 @@ from bot.services import pulses, survey_steps, workspace_settings
 from storage import outbox, rounds, templates
 from storage.db import Database
 from storage.models import OutboxMessage
+from survey.pulse import one_click_options
 from survey.template import load_builtin
 from tests.e2e.helpers import designed_answers
 
@@ -73,7 +74,7 @@ def test_one_click_answers_and_feedback_above_the_threshold(db):
     started = pulses.start_pulse(db, TEAM, NIGHT_IN_NEW_YORK, immediate=True, started_by="U0LEAD")
     with db.session(read_only=True) as s:
         question_id = rounds.require_round(s, started.round_id).audience["question"]
-    value = pulses.one_click_options(TEMPLATE, question_id)[0][0]
+    value = one_click_options(TEMPLATE, question_id)[0][0]
     first = pulses.record_answer(db, TEAM, PEOPLE[0], started.round_id, value, NIGHT_IN_NEW_YORK)
     assert first.shares is None  # one answer: not shown
     pulses.record_answer(db, TEAM, PEOPLE[1], started.round_id, value, NIGHT_IN_NEW_YORK)

@@ -38,8 +38,43 @@ def test_sqlite_file_database_pragmas(tmp_path) -> None:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
     finally:
         database.dispose()
+
+
+def test_sqlite_writers_queue_in_the_process_and_a_timed_out_one_writes_nothing(tmp_path) -> None:
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    database = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    other = Database(f"sqlite:///{tmp_path / 'w.db'}")  # a second engine on the same file shares the queue
+    try:
+        database.upgrade()
+        holding, release = threading.Event(), threading.Event()
+
+        def hold():
+            with database.session() as s:
+                workspaces.get_or_create_workspace(s, "T1")
+                holding.set()
+                release.wait(timeout=30)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert holding.wait(timeout=10)
+        with pytest.raises(OperationalError), other.session(lock_timeout=0.01) as s:
+            workspaces.get_or_create_workspace(s, "T2")
+        with other.session(read_only=True) as s:  # readers never queue
+            assert workspaces.get_workspace(s, "T1") is None
+        release.set()
+        holder.join(timeout=30)
+        with other.session() as s:
+            assert workspaces.get_workspace(s, "T1") is not None
+            assert workspaces.get_workspace(s, "T2") is None
+    finally:
+        database.dispose()
+        other.dispose()
 
 
 def test_sqlite_memory_database_still_enforces_foreign_keys() -> None:
@@ -174,6 +209,19 @@ def test_upgrade_is_idempotent_and_independent_of_cwd(db: Database, tmp_path, mo
     monkeypatch.chdir(tmp_path)
     db.upgrade()
     db.upgrade()
+    assert db.is_up_to_date()
+
+
+def test_upgrade_if_behind_reads_the_head_without_alembic_and_upgrades_only_when_behind(db: Database) -> None:
+    from storage.db import _script_head
+
+    assert _script_head() == db.head_revision()
+    assert db.upgrade_if_behind() is False  # at head: nothing ran
+    db.downgrade("0001")
+    assert db.upgrade_if_behind() is True
+    assert db.is_up_to_date()
+    db.downgrade("base")
+    assert db.upgrade_if_behind() is True
     assert db.is_up_to_date()
 
 
