@@ -228,13 +228,18 @@ def permutation_p_value(
     are relabelled at random: exact over all C(n, n_a) relabellings when they are at most
     ``permutations`` (p = #{d* >= d} / C, the observed one included), else
     (1 + #{d* >= d}) / (1 + R) over R seeded ones (Phipson & Smyth 2010), R = ``permutations``
-    but never more than 1,000,000 / n (at least 199): bounded work on very large rounds."""
+    but never more than 1,000,000 / n (at least 199): bounded work on very large rounds.
+
+    The random relabellings are ``rng.permuted`` rows of the label vector (its draws fix the
+    p-values); team a's category counts of all of them are one matrix product of the
+    relabelling matrix with the one-hot answers (0/1 sums in float32: exact below 2^24)."""
     n, k = e.shape
-    owner, cat = np.nonzero(e)
     total = e.sum(axis=0)
     tol = 1e-12
-    exact = math.comb(n, n_a)
+    # C(n, n_a) >= n when 0 < n_a < n: no big-integer binomial when n alone rules exact out
+    exact = math.comb(n, n_a) if n <= permutations or n_a in (0, n) else permutations + 1
     if exact <= permutations:
+        owner, cat = np.nonzero(e)
         masks = np.zeros((exact, n), dtype=bool)
         for row, chosen in enumerate(combinations(range(n), n_a)):
             masks[row, list(chosen)] = True
@@ -245,11 +250,14 @@ def permutation_p_value(
     hits = 0
     labels = np.zeros(n, dtype=bool)
     labels[:n_a] = True
-    chunk = max(1, PERMUTATION_CELLS // max(n, len(owner), 1))
+    e32 = e.astype(np.float32)
+    cells = int(np.count_nonzero(e))
+    chunk = max(1, PERMUTATION_CELLS // max(n, cells, 1))
     for start in range(0, permutations, chunk):
         b = min(chunk, permutations - start)
-        masks = rng.permuted(np.tile(labels, (b, 1)), axis=1)
-        ca = _team_counts(masks, owner, cat, k)
+        masks = np.tile(labels, (b, 1))
+        rng.permuted(masks, axis=1, out=masks)
+        ca = (masks.view(np.uint8).astype(np.float32) @ e32).astype(np.float64)
         hits += int((_distance(metric, ca, total - ca, positions) >= observed - tol).sum())
     return (1 + hits) / (1 + permutations)
 
