@@ -29,7 +29,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from survey.answers import AnswerError, AnswersInvalid, AnswerValue, Response, is_shown, parse_answer
+from survey.answers import (
+    AnswerError,
+    AnswersInvalid,
+    AnswerValue,
+    Response,
+    is_shown,
+    parse_answer,
+)
 from survey.template import Question, QuestionKind, Template
 
 RESPONDENT_COLUMN = "respondent"
