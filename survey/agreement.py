@@ -196,7 +196,13 @@ def quantile_from_counts(value_counts, values, q) -> np.ndarray:
     # the value at 0-based position j is values[#{d: cum_d <= j}]
     last = len(v) - 1
     pos = np.concatenate([lo, hi], axis=-1)
-    at = np.minimum((cum[..., None, :] <= pos[..., None]).sum(axis=-1), last)
+    # cum is non-decreasing along the last axis: #{d: cum_d <= j} is a binary search per row
+    flat_cum = cum.reshape(-1, cum.shape[-1])
+    flat_pos = pos.reshape(flat_cum.shape[0], -1)  # pos has cum's batch shape (n comes from c)
+    found = np.empty(flat_pos.shape, dtype=np.intp)
+    for r in range(flat_cum.shape[0]):
+        found[r] = np.searchsorted(flat_cum[r], flat_pos[r], side="right")
+    at = np.minimum(found.reshape(pos.shape), last)
     v_lo, v_hi = v[at[..., : qs.size]], v[at[..., qs.size :]]
     out = np.where(n > 0, v_lo + (h - lo) * (v_hi - v_lo), np.nan)
     return out if np.ndim(q) else out[..., 0]

@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from itertools import combinations
+from itertools import chain, combinations
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -268,7 +268,9 @@ def _team_answer(question: Question, label: str, team: str, values: list) -> tup
     kind = question.kind
     if kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
         ids = [o.id for o in question.options]
-        counts = [sum(1 for v in values if (i in v if kind == QuestionKind.MULTI else v == i)) for i in ids]
+        # a multi answer lists each option once (sorted ids), so counting the items counts the people
+        tally = Counter(chain.from_iterable(values) if kind == QuestionKind.MULTI else values)
+        counts = [tally[i] for i in ids]
         top = int(np.argmax(counts))
         return TeamAnswer(team=team, label=label, n=n, answer=question.option_label(ids[top]),
                           share=counts[top] / n), ids[top]
@@ -313,7 +315,8 @@ def team_splits(
         if len(shown) < 2:
             continue
         e, metric, positions = _encode(q, answers.values)
-        members = {t: np.array([i for i, x in enumerate(teams) if x == t]) for t in shown}
+        team_arr = np.array(teams, dtype=object)
+        members = {t: np.flatnonzero(team_arr == t) for t in shown}
         lines, typical = [], {}
         for t in shown:
             line, key = _team_answer(q, team_label(template, t), t, [answers.values[i] for i in members[t]])
