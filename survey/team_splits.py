@@ -231,15 +231,15 @@ def permutation_p_value(
     but never more than 1,000,000 / n (at least 199): bounded work on very large rounds.
 
     The random relabellings are ``rng.permuted`` rows of the label vector (its draws fix the
-    p-values); team a's category counts of all of them are one matrix product of the
-    relabelling matrix with the one-hot answers (0/1 sums in float32: exact below 2^24)."""
+    p-values); team a's category counts of all of them are one ``np.add.reduceat`` over the
+    relabelling matrix's columns grouped by category (integer sums; no BLAS threads)."""
     n, k = e.shape
     total = e.sum(axis=0)
     tol = 1e-12
     # C(n, n_a) >= n when 0 < n_a < n: no big-integer binomial when n alone rules exact out
     exact = math.comb(n, n_a) if n <= permutations or n_a in (0, n) else permutations + 1
+    owner, cat = np.nonzero(e)
     if exact <= permutations:
-        owner, cat = np.nonzero(e)
         masks = np.zeros((exact, n), dtype=bool)
         for row, chosen in enumerate(combinations(range(n), n_a)):
             masks[row, list(chosen)] = True
@@ -250,14 +250,17 @@ def permutation_p_value(
     hits = 0
     labels = np.zeros(n, dtype=bool)
     labels[:n_a] = True
-    e32 = e.astype(np.float32)
-    cells = int(np.count_nonzero(e))
-    chunk = max(1, PERMUTATION_CELLS // max(n, cells, 1))
+    by_cat = np.argsort(cat, kind="stable")
+    present, starts = np.unique(cat[by_cat], return_index=True)
+    answer_owner = owner[by_cat]  # the answers' respondents, grouped by category
+    chunk = max(1, PERMUTATION_CELLS // max(n, len(owner), 1))
     for start in range(0, permutations, chunk):
         b = min(chunk, permutations - start)
         masks = np.tile(labels, (b, 1))
         rng.permuted(masks, axis=1, out=masks)
-        ca = (masks.view(np.uint8).astype(np.float32) @ e32).astype(np.float64)
+        ca = np.zeros((b, k))
+        if present.size:
+            ca[:, present] = np.add.reduceat(masks[:, answer_owner].view(np.uint8), starts, axis=1, dtype=np.int64)
         hits += int((_distance(metric, ca, total - ca, positions) >= observed - tol).sum())
     return (1 + hits) / (1 + permutations)
 
