@@ -184,10 +184,8 @@ def _encode(question: Question, values: list) -> tuple[np.ndarray, str, np.ndarr
         e = np.zeros((len(values), points))
         e[np.arange(len(values)), np.asarray(values, dtype=int) - 1] = 1.0
         return e, "earth mover's", np.arange(points) / (points - 1)
-    from scipy.stats import rankdata  # scipy.stats costs half a second to import: only when needed
-
     x = np.asarray(values, dtype=float)
-    ranks = rankdata(x)  # mid-ranks over all answers to the question
+    ranks = _mid_ranks(x)  # mid-ranks over all answers to the question
     position = (ranks - 1) / max(len(values) - 1, 1)
     distinct, codes = np.unique(position, return_inverse=True)
     codes = codes.reshape(-1)
@@ -200,6 +198,30 @@ def _encode(question: Question, values: list) -> tuple[np.ndarray, str, np.ndarr
     e = np.zeros((len(values), distinct.size))
     e[np.arange(len(values)), codes] = 1.0
     return e, "earth mover's", distinct
+
+
+def _mid_ranks(x: np.ndarray) -> np.ndarray:
+    """``scipy.stats.rankdata(x)`` (ties get the mean of their ranks; halves are exact in
+    floats), without importing scipy.stats (half a second)."""
+    distinct, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    upto = np.cumsum(counts)
+    return 0.5 * (upto[inverse.reshape(-1)] + (upto - counts)[inverse.reshape(-1)] + 1)
+
+
+def benjamini_hochberg(ps: np.ndarray) -> np.ndarray:
+    """``scipy.stats.false_discovery_control(ps, method="bh")``, the same float operations in
+    the same order (so the same q-values to the last bit), without importing scipy.stats."""
+    ps = np.asarray(ps, dtype=float)
+    if ps.size <= 1:
+        return ps
+    m = ps.shape[-1]
+    order = np.argsort(ps, kind="stable")
+    q = ps[order]
+    q *= m / np.arange(1, m + 1, dtype=q.dtype)
+    np.minimum.accumulate(q[::-1], out=q[::-1])
+    out = np.empty_like(q)
+    out[order] = q
+    return np.clip(out, 0.0, 1.0)
 
 
 def _distance(metric: str, a: np.ndarray, b: np.ndarray, positions: np.ndarray | None) -> np.ndarray:
@@ -338,9 +360,7 @@ def team_splits(
         keys.append(typical)
     tests = [p for s in out for p in s.pairs]
     if tests:
-        from scipy.stats import false_discovery_control
-
-        qs = false_discovery_control(np.array([p.p_value for p in tests]), method="bh")
+        qs = benjamini_hochberg(np.array([p.p_value for p in tests]))
         for p, qv in zip(tests, qs, strict=True):
             p.q_value = float(qv)
     for split in out:

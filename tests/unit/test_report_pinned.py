@@ -26,3 +26,20 @@ def test_the_sample_report_json_is_unchanged(capsys):
         got, want = json.loads(out), json.loads(expected)
         assert got == want
     assert out == expected
+
+
+def test_mid_ranks_and_bh_are_scipys_to_the_last_bit():
+    """The report ranks numbers and adjusts p-values without importing scipy.stats: the
+    results must be scipy's exactly (ties, scales, repeated p-values included)."""
+    import numpy as np
+    from scipy.stats import false_discovery_control, rankdata
+
+    from survey.team_splits import _mid_ranks, benjamini_hochberg
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(1, 300))
+        x = rng.integers(0, int(rng.integers(1, 40)), n) * float(rng.choice([1.0, 0.1, 1e6]))
+        assert np.array_equal(_mid_ranks(x), rankdata(x))
+        ps = np.round(rng.random(n), int(rng.integers(1, 4)))
+        assert np.array_equal(benjamini_hochberg(ps), false_discovery_control(ps, method="bh"))
