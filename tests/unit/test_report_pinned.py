@@ -43,3 +43,21 @@ def test_mid_ranks_and_bh_are_scipys_to_the_last_bit():
         assert np.array_equal(_mid_ranks(x), rankdata(x))
         ps = np.round(rng.random(n), int(rng.integers(1, 4)))
         assert np.array_equal(benjamini_hochberg(ps), false_discovery_control(ps, method="bh"))
+
+
+def test_jensen_shannon_is_scipys_to_the_last_bit():
+    import numpy as np
+    from scipy.spatial.distance import jensenshannon as scipy_js
+
+    from survey.agreement import jensenshannon
+
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        k = int(rng.integers(2, 12))
+        a = rng.integers(0, 50, (int(rng.integers(1, 40)), k)).astype(float)
+        b = rng.integers(0, 50, a.shape).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            assert np.array_equal(jensenshannon(a, b, base=2, axis=-1), scipy_js(a, b, base=2, axis=-1),
+                                  equal_nan=True)
+            assert np.array_equal(jensenshannon(a[0], b[0], base=2), scipy_js(a[0], b[0], base=2),
+                                  equal_nan=True)
