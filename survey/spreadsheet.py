@@ -314,7 +314,8 @@ def parse_responses(
             errors.append(RowError(line, respondent, str(exc)))
             continue
         team = _team_value(template, row[team_index]) if team_index is not None else None
-        responses.append(Response(respondent=respondent, team=team, answers=answers))
+        # every field is already checked (a non-empty id, a team or None, canonical answers)
+        responses.append(Response.model_construct(respondent=respondent, team=team, answers=answers))
     if errors and not skip_invalid:
         raise SpreadsheetError(source, errors)
     return SpreadsheetResult(responses=responses, errors=errors, warnings=warnings)
