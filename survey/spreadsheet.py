@@ -278,7 +278,7 @@ def parse_responses(
         except csv.Error as exc:
             errors.append(RowError(line, None, f"not valid CSV ({exc})"))
             break
-        if not any(cell.strip() for cell in row):
+        if not any(map(str.strip, row)):
             continue
         if len(row) != len(columns):
             errors.append(RowError(line, None, f"has {len(row)} cells, the header has {len(columns)}"))
