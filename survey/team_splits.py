@@ -174,14 +174,14 @@ def _encode(question: Question, values: list) -> tuple[np.ndarray, str, np.ndarr
     if kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
         ids = [o.id for o in question.options]
         col = {i: k for k, i in enumerate(ids)}
-        e = np.zeros((len(values), len(ids)))
+        e = np.zeros((len(values), len(ids)), dtype=np.uint8)  # 0/1: sums are exact in any dtype
         for row, v in enumerate(values):
             for item in v if kind == QuestionKind.MULTI else [v]:
                 e[row, col[item]] = 1.0
         return e, "jensen-shannon", None
     if kind == QuestionKind.SCALE:
         points = question.points or 2
-        e = np.zeros((len(values), points))
+        e = np.zeros((len(values), points), dtype=np.uint8)
         e[np.arange(len(values)), np.asarray(values, dtype=int) - 1] = 1.0
         return e, "earth mover's", np.arange(points) / (points - 1)
     x = np.asarray(values, dtype=float)
@@ -195,7 +195,7 @@ def _encode(question: Question, values: list) -> tuple[np.ndarray, str, np.ndarr
         used = np.bincount(codes, minlength=MAX_NUMBER_BINS) > 0
         codes = np.cumsum(used)[codes] - 1
         distinct = sums[used] / np.bincount(codes)
-    e = np.zeros((len(values), distinct.size))
+    e = np.zeros((len(values), distinct.size), dtype=np.uint8)
     e[np.arange(len(values)), codes] = 1.0
     return e, "earth mover's", distinct
 
