@@ -2,7 +2,8 @@
 of answers in one pass (the template read with PyYAML, the CSV with the csv module, each
 column tallied with a Counter, the indices computed with numpy on the tallies),
 the same formulas as survey.agreement: free-marginal kappa, mean pairwise Jaccard over
-distinct sets, r_WG, 1 - quartile coefficient of dispersion (type-7 quartiles).
+distinct sets, r_WG, 1 - quartile coefficient of dispersion with the question's resolution c in the
+denominator (type-7 quartiles).
 
 ``python -m benchmarks._report_floor TEMPLATE.yaml ANSWERS.csv`` prints the indices as JSON
 ({question id: index}); ``indices(template, columns)`` is the compute alone.
@@ -31,23 +32,25 @@ def scored(q: dict[str, Any]) -> bool:
 
 
 def read_columns(csv_path: str, questions: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Each scored question's cells; a cell of a question its ``show_if`` hides on that row
-    (the deciding answer is not one of the listed options) reads as blank, as in the product."""
     with open(csv_path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         header = next(reader)
         rows = list(reader)
     where = {name: i for i, name in enumerate(header)}
+    deciding = {ref for q in questions for ref in (q.get("show_if") or {})}
+    return {q["id"]: [r[where[q["id"]]] for r in rows] for q in questions
+            if (scored(q) or q["id"] in deciding) and q["id"] in where}
 
-    def shown(q: dict[str, Any], row: list[str]) -> bool:
-        for ref, options in (q.get("show_if") or {}).items():
-            chosen = {x.strip() for x in row[where[ref]].split(";")} if ref in where else set()
-            if not chosen & {str(o) for o in options}:
-                return False
-        return True
 
-    return {q["id"]: [r[where[q["id"]]] if shown(q, r) else "" for r in rows]
-            for q in questions if scored(q) and q["id"] in where}
+def _shown(q: dict[str, Any], columns: dict[str, list[str]]) -> list[str]:
+    """The question's cells, blanked where ``show_if`` hides it (the deciding answer, split on
+    ';', shares no option with the listed ones), as the product drops those answers."""
+    cells = columns[q["id"]]
+    for ref, allowed in (q.get("show_if") or {}).items():
+        ok = {str(a) for a in allowed}
+        cells = [c if not ok.isdisjoint(x.strip() for x in d.split(";")) else ""
+                 for c, d in zip(cells, columns.get(ref, [""] * len(cells)), strict=True)]
+    return cells
 
 
 def _single(tally: Counter, options: list[str]) -> float:
@@ -82,18 +85,20 @@ def _scale(tally: Counter, points: int) -> float:
     return float(np.clip(1 - var / ((points * points - 1) / 12), 0, 1))
 
 
-def _number(values: list[str], resolution: float) -> float:
-    """1 - (Q3 - Q1) / (|Q3| + |Q1| + 2c), c the question's resolution (survey.agreement)."""
-    q1, q3 = np.quantile(np.array(values, dtype=float), [0.25, 0.75])
-    denom = abs(q3) + abs(q1) + 2 * resolution
-    qcd = (q3 - q1) / denom if denom > 0 else 0.0
-    return float(np.clip(1 - qcd, 0, 1))
-
-
 def _resolution(q: dict[str, Any]) -> float:
+    """Question.number_resolution: ``resolution``, else min(1, (max - min) / 100), else 1."""
     if q.get("resolution") is not None:
         return float(q["resolution"])
-    return min(1.0, (float(q["max"]) - float(q["min"])) / 100)
+    if q.get("min") is None or q.get("max") is None:
+        return 1.0
+    return min(1.0, (float(q["max"]) - float(q["min"])) / 100.0)
+
+
+def _number(values: list[str], resolution: float) -> float:
+    q1, q3 = np.quantile(np.array(values, dtype=float), [0.25, 0.75])
+    denom = abs(q3) + abs(q1) + 2.0 * max(resolution, 0.0)
+    qcd = (q3 - q1) / denom if denom > 0 else 0.0
+    return float(np.clip(1 - qcd, 0, 1))
 
 
 def indices(questions: list[dict[str, Any]], columns: dict[str, list[str]]) -> dict[str, float]:
@@ -104,11 +109,11 @@ def indices(questions: list[dict[str, Any]], columns: dict[str, list[str]]) -> d
             continue
         kind, options = q["kind"], [str(o["id"]) for o in q.get("options") or []]
         if kind == "number":
-            values = [v for v in columns[q["id"]] if v != ""]
+            values = [v for v in _shown(q, columns) if v != ""]
             if len(values) >= 2:
                 out[q["id"]] = _number(values, _resolution(q))
             continue
-        tally = Counter(columns[q["id"]])
+        tally = Counter(_shown(q, columns))
         tally.pop("", None)
         if sum(tally.values()) < 2:
             continue

@@ -40,7 +40,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.spatial.distance import jensenshannon
+from scipy.special import rel_entr
 
 AGREEMENT_THRESHOLD = 0.70
 """Conventional reading: an index of 0.70 or more is agreement (LeBreton & Senter 2008)."""
@@ -196,7 +196,13 @@ def quantile_from_counts(value_counts, values, q) -> np.ndarray:
     # the value at 0-based position j is values[#{d: cum_d <= j}]
     last = len(v) - 1
     pos = np.concatenate([lo, hi], axis=-1)
-    at = np.minimum((cum[..., None, :] <= pos[..., None]).sum(axis=-1), last)
+    # cum is non-decreasing along the last axis: #{d: cum_d <= j} is a binary search per row
+    flat_cum = cum.reshape(-1, cum.shape[-1])
+    flat_pos = pos.reshape(flat_cum.shape[0], -1)  # pos has cum's batch shape (n comes from c)
+    found = np.empty(flat_pos.shape, dtype=np.intp)
+    for r in range(flat_cum.shape[0]):
+        found[r] = np.searchsorted(flat_cum[r], flat_pos[r], side="right")
+    at = np.minimum(found.reshape(pos.shape), last)
     v_lo, v_hi = v[at[..., : qs.size]], v[at[..., qs.size :]]
     out = np.where(n > 0, v_lo + (h - lo) * (v_hi - v_lo), np.nan)
     return out if np.ndim(q) else out[..., 0]
@@ -243,6 +249,19 @@ def emd_ordered(counts_a, counts_b, positions) -> np.ndarray:
         fa, fb = np.cumsum(a, axis=-1) / na, np.cumsum(b, axis=-1) / nb
     out = (np.abs(fa - fb)[..., :-1] * np.diff(x)).sum(axis=-1)
     return np.where((na[..., 0] > 0) & (nb[..., 0] > 0), out, np.nan)
+
+
+def jensenshannon(p, q, base: float = 2, axis: int = 0) -> np.ndarray:
+    """``scipy.spatial.distance.jensenshannon(p, q, base, axis)``, the same operations in the
+    same order (so the same floats), without importing scipy.spatial (12 MB, 0.1-0.3 s)."""
+    p = np.asarray(p)
+    q = np.asarray(q)
+    p = p / np.sum(p, axis=axis, keepdims=True)
+    q = q / np.sum(q, axis=axis, keepdims=True)
+    m = (p + q) / 2.0
+    js = np.sum(rel_entr(p, m), axis=axis) + np.sum(rel_entr(q, m), axis=axis)
+    js /= np.log(base)
+    return np.sqrt(js / 2.0)
 
 
 def js_distances(counts_a, counts_b) -> np.ndarray:

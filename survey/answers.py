@@ -116,9 +116,11 @@ def parse_number(question_id: str, raw: Any) -> float:
     """A number from a user's text: thousands separators (comma, space, underscore), a currency
     sign, a k/m/b suffix, scientific notation as spreadsheets write it (``5E+06``, ``1.5e3``).
     The decimal separator is the point; ``survey.spreadsheet`` converts decimal-comma files."""
-    if isinstance(raw, bool):
+    if type(raw) is str and raw.isascii() and raw.isdigit():  # "25000": the regex would read the same
+        value = float(raw)
+    elif isinstance(raw, bool):
         raise AnswerError(question_id, "must be a number")
-    if isinstance(raw, (int, float)):
+    elif isinstance(raw, (int, float)):
         value = float(raw)
     else:
         text = str(raw).strip().replace(",", "").replace("_", "").replace(" ", "")

@@ -66,15 +66,36 @@ class QuestionAnswers:
 
 
 def collect_answers(question: Question, responses: Sequence[Response]) -> QuestionAnswers:
-    """The answers to ``question`` that fit it, with the index of each respondent in ``responses``."""
+    """The answers to ``question`` that fit it, with the index of each respondent in ``responses``.
+
+    The canonical values a spreadsheet or the survey stored (an option id, a scale point as an
+    int, a float) are taken as they are; anything else goes through ``answer_cleaner``."""
     rows, values = [], []
     clean = answer_cleaner(question)
     qid = question.id
+    kind = question.kind
+    option_ids = frozenset(o.id for o in question.options)
+    points = question.points or 0
     for i, r in enumerate(responses):
-        v = clean(r.answers.get(qid))
-        if v is not None:
-            rows.append(i)
-            values.append(v)
+        v = r.answers.get(qid)
+        if v is None:
+            continue
+        t = type(v)
+        if kind == QuestionKind.SINGLE and t is str:
+            if v not in option_ids:
+                continue
+        elif kind == QuestionKind.SCALE and t is int:
+            if not 1 <= v <= points:
+                continue
+        elif kind == QuestionKind.NUMBER and t is float:
+            if not math.isfinite(v):
+                continue
+        else:
+            v = clean(v)
+            if v is None:
+                continue
+        rows.append(i)
+        values.append(v)
     return QuestionAnswers(question, np.asarray(rows, dtype=np.int64), values)
 
 

@@ -10,11 +10,10 @@ left out of that resample's weighted mean.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
 from survey.question_answers import QuestionAnswers
 
-BOOTSTRAP_CELLS = 2_000_000
+BOOTSTRAP_CELLS = 500_000
 """Respondent x resample cells per bootstrap chunk: bounds memory at any n."""
 
 
@@ -60,37 +59,39 @@ def bootstrap_resamples(
     ``indices[r, j]`` is question j's index in resample r (NaN where undefined), so one
     resampling gives the score's interval and every question's.
 
-    Respondent multiplicities W (n x chunk) come from one Generator(seed) stream; each
-    question's category counts are W summed over the answers of each category (a sparse
-    one-hot product), then the question's kernel gives the index of every resample at once.
+    Respondent multiplicities W (n x chunk, integers) come from one Generator(seed) stream;
+    each question's category counts are W summed over the answers of each category (one
+    ``np.add.reduceat`` over the answers grouped by category), then the question's kernel
+    gives the index of every resample at once.
     Memory is bounded by ``BOOTSTRAP_CELLS`` per chunk.
     """
     rng = np.random.default_rng(seed)
-    onehots, full = [], []
+    groups = []  # per item: its answers' respondents grouped by category, and where each starts
     for it in items:
         item = it.item
         assert item is not None
-        m = sparse.csr_matrix(
-            (np.ones(len(it.rows)), (item.codes, it.rows)), shape=(item.n_categories, n)
-        )
-        onehots.append(m)
-        full.append(len(it.rows) == n)
+        order = np.argsort(item.codes, kind="stable")
+        present, starts = np.unique(item.codes[order], return_index=True)
+        groups.append((it.rows[order], present, starts, len(it.rows) == n))
     chunk = max(1, min(replicates, BOOTSTRAP_CELLS // max(n, 1)))
     scores, all_indices = [], []
     for start in range(0, replicates, chunk):
         b = min(chunk, replicates - start)
+        # the draws are consumed element by element, so chunking does not change the resamples;
         # cells < 2^31 by BOOTSTRAP_CELLS, so int32 indices suffice
         flat = rng.integers(0, n, size=(b, n), dtype=np.int32)
         flat *= b
         flat += np.arange(b, dtype=np.int32)[:, None]
-        w = np.bincount(flat.ravel(), minlength=n * b).reshape(n, b).astype(np.float64)
+        w = np.bincount(flat.ravel(), minlength=n * b).reshape(n, b)  # multiplicities, integers
         del flat
         w2 = w * w
-        sum_w2_all = w2.sum(axis=0)
+        sum_w2_all = w2.sum(axis=0).astype(np.float64)
         indices = np.empty((b, len(items)))
-        for j, (it, m) in enumerate(zip(items, onehots, strict=True)):
-            counts = np.asarray(m @ w).T  # (b, categories)
-            sum_w2 = sum_w2_all if full[j] else w2[it.rows].sum(axis=0)
+        for j, (it, (rows, present, starts, full)) in enumerate(zip(items, groups, strict=True)):
+            counts = np.zeros((b, it.item.n_categories))  # type: ignore[union-attr]
+            if present.size:  # integer sums: exact in any order
+                counts[:, present] = np.add.reduceat(w[rows], starts, axis=0).T
+            sum_w2 = sum_w2_all if full else w2[it.rows].sum(axis=0).astype(np.float64)
             indices[:, j] = it.item.resample(counts, sum_w2)  # type: ignore[union-attr]
         scores.append(weighted_score(indices, weights))
         all_indices.append(indices)

@@ -29,8 +29,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from survey.answers import AnswerError, AnswersInvalid, Response, validate_answers
-from survey.template import QuestionKind, Template
+from survey.answers import (
+    AnswerError,
+    AnswersInvalid,
+    AnswerValue,
+    Response,
+    is_shown,
+    parse_answer,
+)
+from survey.template import Question, QuestionKind, Template
 
 RESPONDENT_COLUMN = "respondent"
 TEAM_COLUMN = "team"
@@ -99,6 +106,8 @@ def _number_core(cell: str) -> str:
 
 def _evidence(cell: str) -> str | None:
     """Which decimal separator a number cell shows, or None when it cannot tell."""
+    if cell.isascii() and cell.isdigit():  # "25000": no separator at all
+        return None
     core = _number_core(cell)
     mantissa = re.split(r"[eE]", core, maxsplit=1)[0] if re.search(r"\d[eE][-+]?\d", core) else core
     has_dot, has_comma = "." in mantissa, "," in mantissa
@@ -133,6 +142,8 @@ def number_convention(cells: list[tuple[int, str, str]], delimiter: str) -> tupl
     ambiguous = _DOT_GROUPED if convention == DECIMAL_POINT else _COMMA_GROUPED
     problems = []
     for line, column, cell in cells:
+        if cell.isascii() and cell.isdigit():
+            continue
         core = _number_core(cell)
         if ambiguous.match(core):
             whole = core.replace(".", "").replace(",", "")
@@ -161,6 +172,52 @@ def _team_value(template: Template, raw: str) -> str | None:
             if lowered in (opt.id.casefold(), opt.label.casefold()):
                 return opt.id
     return text.casefold()
+
+
+class _RowValidator:
+    """``validate_answers(template, raw, questions=asked, require=False)`` for CSV rows, with
+    each column's distinct cells parsed once: a spreadsheet repeats the same few cells ("4",
+    "software") thousands of times, and ``parse_answer`` of a string depends on it alone."""
+
+    def __init__(self, template: Template, asked: list[Question]):
+        self.asked = asked
+        self.caches: dict[str, dict[str, tuple[AnswerValue | None, str | None]]] = {q.id: {} for q in asked}
+        self.conditional = [q for q in template.questions if q.show_if]
+
+    def __call__(self, raw: dict[str, str]) -> dict[str, AnswerValue]:
+        values: dict[str, AnswerValue] = {}
+        errors: dict[str, str] = {}
+        for q in self.asked:
+            cell = raw[q.id]
+            if q.kind == QuestionKind.TEXT:  # distinct per person: not worth a cache
+                try:
+                    value = parse_answer(q, cell)
+                except AnswerError as exc:
+                    errors[q.id] = exc.message
+                    continue
+            else:
+                cache = self.caches[q.id]
+                hit = cache.get(cell)
+                if hit is None:
+                    try:
+                        hit = (parse_answer(q, cell), None)
+                    except AnswerError as exc:
+                        hit = (None, exc.message)
+                    cache[cell] = hit
+                value, message = hit
+                if message is not None:
+                    errors[q.id] = message
+                    continue
+                if isinstance(value, list):
+                    value = list(value)  # each response owns its list
+            if value is not None:
+                values[q.id] = value
+        hidden = {q.id for q in self.conditional if not is_shown(q, values)}
+        if hidden:
+            errors = {qid: msg for qid, msg in errors.items() if qid not in hidden}
+        if errors:
+            raise AnswersInvalid(errors)
+        return {qid: v for qid, v in values.items() if qid not in hidden} if hidden else values
 
 
 def parse_responses(
@@ -221,7 +278,7 @@ def parse_responses(
         except csv.Error as exc:
             errors.append(RowError(line, None, f"not valid CSV ({exc})"))
             break
-        if not any(cell.strip() for cell in row):
+        if not any(map(str.strip, row)):
             continue
         if len(row) != len(columns):
             errors.append(RowError(line, None, f"has {len(row)} cells, the header has {len(columns)}"))
@@ -234,6 +291,7 @@ def parse_responses(
     convention, number_problems = number_convention(number_cells, delimiter)
     if number_problems:
         raise SpreadsheetError(source, number_problems)
+    validate = _RowValidator(template, asked)
     for line, row in rows:
         respondent = row[respondent_index].strip()
         if not respondent:
@@ -247,7 +305,7 @@ def parse_responses(
                else _normalise_number(row[i], convention) if i in number_at else row[i]
                for i, qid in question_at.items()}
         try:
-            answers = validate_answers(template, raw, questions=asked, require=False)
+            answers = validate(raw)
         except AnswersInvalid as exc:
             reason = "; ".join(f"{qid}: {msg}" for qid, msg in exc.errors.items())
             errors.append(RowError(line, respondent, reason))
@@ -256,7 +314,8 @@ def parse_responses(
             errors.append(RowError(line, respondent, str(exc)))
             continue
         team = _team_value(template, row[team_index]) if team_index is not None else None
-        responses.append(Response(respondent=respondent, team=team, answers=answers))
+        # every field is already checked (a non-empty id, a team or None, canonical answers)
+        responses.append(Response.model_construct(respondent=respondent, team=team, answers=answers))
     if errors and not skip_invalid:
         raise SpreadsheetError(source, errors)
     return SpreadsheetResult(responses=responses, errors=errors, warnings=warnings)

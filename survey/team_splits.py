@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from itertools import combinations
+from itertools import chain, combinations
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -174,20 +174,18 @@ def _encode(question: Question, values: list) -> tuple[np.ndarray, str, np.ndarr
     if kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
         ids = [o.id for o in question.options]
         col = {i: k for k, i in enumerate(ids)}
-        e = np.zeros((len(values), len(ids)))
+        e = np.zeros((len(values), len(ids)), dtype=np.uint8)  # 0/1: sums are exact in any dtype
         for row, v in enumerate(values):
             for item in v if kind == QuestionKind.MULTI else [v]:
                 e[row, col[item]] = 1.0
         return e, "jensen-shannon", None
     if kind == QuestionKind.SCALE:
         points = question.points or 2
-        e = np.zeros((len(values), points))
+        e = np.zeros((len(values), points), dtype=np.uint8)
         e[np.arange(len(values)), np.asarray(values, dtype=int) - 1] = 1.0
         return e, "earth mover's", np.arange(points) / (points - 1)
-    from scipy.stats import rankdata  # scipy.stats costs half a second to import: only when needed
-
     x = np.asarray(values, dtype=float)
-    ranks = rankdata(x)  # mid-ranks over all answers to the question
+    ranks = _mid_ranks(x)  # mid-ranks over all answers to the question
     position = (ranks - 1) / max(len(values) - 1, 1)
     distinct, codes = np.unique(position, return_inverse=True)
     codes = codes.reshape(-1)
@@ -197,9 +195,33 @@ def _encode(question: Question, values: list) -> tuple[np.ndarray, str, np.ndarr
         used = np.bincount(codes, minlength=MAX_NUMBER_BINS) > 0
         codes = np.cumsum(used)[codes] - 1
         distinct = sums[used] / np.bincount(codes)
-    e = np.zeros((len(values), distinct.size))
+    e = np.zeros((len(values), distinct.size), dtype=np.uint8)
     e[np.arange(len(values)), codes] = 1.0
     return e, "earth mover's", distinct
+
+
+def _mid_ranks(x: np.ndarray) -> np.ndarray:
+    """``scipy.stats.rankdata(x)`` (ties get the mean of their ranks; halves are exact in
+    floats), without importing scipy.stats (half a second)."""
+    distinct, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    upto = np.cumsum(counts)
+    return 0.5 * (upto[inverse.reshape(-1)] + (upto - counts)[inverse.reshape(-1)] + 1)
+
+
+def benjamini_hochberg(ps: np.ndarray) -> np.ndarray:
+    """``scipy.stats.false_discovery_control(ps, method="bh")``, the same float operations in
+    the same order (so the same q-values to the last bit), without importing scipy.stats."""
+    ps = np.asarray(ps, dtype=float)
+    if ps.size <= 1:
+        return ps
+    m = ps.shape[-1]
+    order = np.argsort(ps, kind="stable")
+    q = ps[order]
+    q *= m / np.arange(1, m + 1, dtype=q.dtype)
+    np.minimum.accumulate(q[::-1], out=q[::-1])
+    out = np.empty_like(q)
+    out[order] = q
+    return np.clip(out, 0.0, 1.0)
 
 
 def _distance(metric: str, a: np.ndarray, b: np.ndarray, positions: np.ndarray | None) -> np.ndarray:
@@ -228,12 +250,17 @@ def permutation_p_value(
     are relabelled at random: exact over all C(n, n_a) relabellings when they are at most
     ``permutations`` (p = #{d* >= d} / C, the observed one included), else
     (1 + #{d* >= d}) / (1 + R) over R seeded ones (Phipson & Smyth 2010), R = ``permutations``
-    but never more than 1,000,000 / n (at least 199): bounded work on very large rounds."""
+    but never more than 1,000,000 / n (at least 199): bounded work on very large rounds.
+
+    The random relabellings are ``rng.permuted`` rows of the label vector (its draws fix the
+    p-values); team a's category counts of all of them are one ``np.add.reduceat`` over the
+    relabelling matrix's columns grouped by category (integer sums; no BLAS threads)."""
     n, k = e.shape
-    owner, cat = np.nonzero(e)
     total = e.sum(axis=0)
     tol = 1e-12
-    exact = math.comb(n, n_a)
+    # C(n, n_a) >= n when 0 < n_a < n: no big-integer binomial when n alone rules exact out
+    exact = math.comb(n, n_a) if n <= permutations or n_a in (0, n) else permutations + 1
+    owner, cat = np.nonzero(e)
     if exact <= permutations:
         masks = np.zeros((exact, n), dtype=bool)
         for row, chosen in enumerate(combinations(range(n), n_a)):
@@ -245,11 +272,17 @@ def permutation_p_value(
     hits = 0
     labels = np.zeros(n, dtype=bool)
     labels[:n_a] = True
+    by_cat = np.argsort(cat, kind="stable")
+    present, starts = np.unique(cat[by_cat], return_index=True)
+    answer_owner = owner[by_cat]  # the answers' respondents, grouped by category
     chunk = max(1, PERMUTATION_CELLS // max(n, len(owner), 1))
     for start in range(0, permutations, chunk):
         b = min(chunk, permutations - start)
-        masks = rng.permuted(np.tile(labels, (b, 1)), axis=1)
-        ca = _team_counts(masks, owner, cat, k)
+        masks = np.tile(labels, (b, 1))
+        rng.permuted(masks, axis=1, out=masks)
+        ca = np.zeros((b, k))
+        if present.size:
+            ca[:, present] = np.add.reduceat(masks[:, answer_owner].view(np.uint8), starts, axis=1, dtype=np.int64)
         hits += int((_distance(metric, ca, total - ca, positions) >= observed - tol).sum())
     return (1 + hits) / (1 + permutations)
 
@@ -260,7 +293,9 @@ def _team_answer(question: Question, label: str, team: str, values: list) -> tup
     kind = question.kind
     if kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
         ids = [o.id for o in question.options]
-        counts = [sum(1 for v in values if (i in v if kind == QuestionKind.MULTI else v == i)) for i in ids]
+        # a multi answer lists each option once (sorted ids), so counting the items counts the people
+        tally = Counter(chain.from_iterable(values) if kind == QuestionKind.MULTI else values)
+        counts = [tally[i] for i in ids]
         top = int(np.argmax(counts))
         return TeamAnswer(team=team, label=label, n=n, answer=question.option_label(ids[top]),
                           share=counts[top] / n), ids[top]
@@ -305,7 +340,8 @@ def team_splits(
         if len(shown) < 2:
             continue
         e, metric, positions = _encode(q, answers.values)
-        members = {t: np.array([i for i, x in enumerate(teams) if x == t]) for t in shown}
+        team_arr = np.array(teams, dtype=object)
+        members = {t: np.flatnonzero(team_arr == t) for t in shown}
         lines, typical = [], {}
         for t in shown:
             line, key = _team_answer(q, team_label(template, t), t, [answers.values[i] for i in members[t]])
@@ -324,9 +360,7 @@ def team_splits(
         keys.append(typical)
     tests = [p for s in out for p in s.pairs]
     if tests:
-        from scipy.stats import false_discovery_control
-
-        qs = false_discovery_control(np.array([p.p_value for p in tests]), method="bh")
+        qs = benjamini_hochberg(np.array([p.p_value for p in tests]))
         for p, qv in zip(tests, qs, strict=True):
             p.q_value = float(qv)
     for split in out:
