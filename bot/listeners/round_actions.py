@@ -17,6 +17,7 @@ from bot.services import closing, fanout
 from bot.services.home import publish_home
 from bot.views import leader_messages, report_blocks
 from bot.views.forms import read_row_id
+from bot.views.text import escape
 from storage import rounds
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def status_clicked(ack: Ack, body: dict, block_action: BlockAction, requester: R
         round_id=rnd.id, title=rnd.title, invited=counts.invited, started=counts.answered - counts.completed,
         completed=counts.completed, closes_at=rnd.closes_at, status=rnd.status, can_remind=True, now=runtime.now())
     respond(response_type="ephemeral", replace_original=False, blocks=blocks,
-            text=f"{rnd.title}: {counts.completed} of {counts.invited} finished")
+            text=f"{escape(rnd.title)}: {counts.completed} of {counts.invited} finished")
 
 
 def register(app: App) -> None:
