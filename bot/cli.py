@@ -192,13 +192,10 @@ def _cmd_template_install(args: argparse.Namespace) -> int:
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from bot.settings import SettingsError, load_settings
     from storage.db import Database
 
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    settings = _settings()
+    if settings is None:
         return 2
     db = Database(settings.database_url)
     db.upgrade()
@@ -238,24 +235,18 @@ def _cmd_keys_generate(args: argparse.Namespace) -> int:
 
 def _cmd_keys_rotate(args: argparse.Namespace) -> int:
     """Re-encrypt every stored Slack token with the first key of ICP_ENCRYPTION_KEY."""
-    from bot.settings import SettingsError, load_settings
-    from storage.db import Database
     from storage.slack_oauth import TokenKeyError, rotate_tokens
 
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    settings = _settings()
+    if settings is None:
         return 2
     key = settings.encryption_key()
     if key is None:
         print("error: ICP_ENCRYPTION_KEY is not set: set it to NEW,OLD (the new key first, then the "
               "key the tokens are encrypted with now)", file=sys.stderr)
         return 2
-    db = Database(settings.database_url)
-    if not db.is_up_to_date():
-        print("error: the database schema is behind this version; run `icp-bot db upgrade` first",
-              file=sys.stderr)
+    db = _open_db(settings, migrate_sqlite=False)
+    if db is None:
         return 2
     try:
         written = rotate_tokens(db, key)
@@ -267,18 +258,29 @@ def _cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _up_to_date_database():
-    """DATABASE_URL's database when its schema is current; else None, having said why."""
+def _settings():
+    """The settings from the environment; None, having named the setting that is wrong."""
     from bot.settings import SettingsError, load_settings
-    from storage.db import Database
 
     try:
-        settings = load_settings()
+        return load_settings()
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
+
+
+def _open_db(settings=None, *, migrate_sqlite: bool = True):
+    """The configured database when its schema is current (SQLite is migrated first unless
+    ``migrate_sqlite`` is False); None, having said why, when it cannot be used."""
+    from storage.db import Database
+
+    settings = settings or _settings()
+    if settings is None:
+        return None
     db = Database(settings.database_url)
-    if not db.is_up_to_date():
+    if migrate_sqlite and db.dialect == "sqlite":
+        db.upgrade()
+    elif not db.is_up_to_date():
         print("error: the database schema is behind this version; run `icp-bot db upgrade` first",
               file=sys.stderr)
         return None
@@ -288,7 +290,7 @@ def _up_to_date_database():
 def _cmd_forget(args: argparse.Namespace) -> int:
     from storage.privacy import forget_user
 
-    db = _up_to_date_database()
+    db = _open_db(migrate_sqlite=False)
     if db is None:
         return 2
     try:
@@ -389,26 +391,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
             scheduler.shutdown(wait=False)
         outbox.stop()
     return 0
-
-
-def _open_db():
-    """The configured database, migrated; None (after saying why) when it cannot be used."""
-    from bot.settings import SettingsError, load_settings
-    from storage.db import Database
-
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
-    db = Database(settings.database_url)
-    if db.dialect == "sqlite":
-        db.upgrade()
-    elif not db.is_up_to_date():
-        print("error: the database schema is behind this version; run `icp-bot db upgrade` first",
-              file=sys.stderr)
-        return None
-    return db
 
 
 def _cmd_customers_import(args: argparse.Namespace) -> int:

@@ -56,7 +56,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from survey.answers import AnswerError, AnswerValue, parse_answer, parse_number
-from survey.spreadsheet import RowError, SpreadsheetError
+from survey.spreadsheet import RowError, SpreadsheetError, data_rows
 from survey.template import Question, QuestionKind, Template
 
 FIELDS = ("id", "name", "revenue", "deals", "customer_since")
@@ -558,20 +558,7 @@ def parse_accounts(
     not_customers = 0
     id_index = next((i for i, t in at.items() if t == "id"), None)
     name_index = next((i for i, t in at.items() if t == "name"), None)
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(line, None, f"not valid CSV ({exc})"))
-            break
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(columns):
-            errors.append(RowError(line, None, f"has {len(row)} cells, the header has {len(columns)}"))
-            continue
+    for line, row in data_rows(reader, len(columns), errors):
         name = row[name_index].strip() if name_index is not None else ""
         account = row[id_index].strip() if id_index is not None else name
         if not account:

@@ -26,8 +26,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from survey.answers import (
     AnswerError,
@@ -78,6 +80,26 @@ class SpreadsheetError(ValueError):
         more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
         super().__init__(f"{source}: {len(errors)} problem(s)\n{lines}{more}")
 
+
+
+def data_rows(reader: Any, width: int, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of each non-blank row after the header; a row of another width
+    than the header's, and a CSV error (which ends the file), go to ``errors`` by line."""
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append(RowError(line, None, f"not valid CSV ({exc})"))
+            return
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != width:
+            errors.append(RowError(line, None, f"has {len(row)} cells, the header has {width}"))
+            continue
+        yield line, row
 
 def _delimiter(text: str) -> str:
     """Comma, unless the header has none and uses tabs or semicolons (a spreadsheet saved in a
@@ -268,22 +290,7 @@ def parse_responses(
     responses: list[Response] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    rows: list[tuple[int, list[str]]] = []
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(line, None, f"not valid CSV ({exc})"))
-            break
-        if not any(map(str.strip, row)):
-            continue
-        if len(row) != len(columns):
-            errors.append(RowError(line, None, f"has {len(row)} cells, the header has {len(columns)}"))
-            continue
-        rows.append((line, row))
+    rows = list(data_rows(reader, len(columns), errors))
     if not rows and not errors:
         raise SpreadsheetError(source, ["the file has a header row but no answers: one row per respondent is needed"])
     number_at = {i: qid for i, qid in question_at.items() if template.question(qid).kind == QuestionKind.NUMBER}
