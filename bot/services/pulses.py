@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.services.reporting import round_report
+from bot.services.reporting import report_inputs, round_report
 from bot.views import pulse_messages
 from bot.working_hours import WorkingHours, next_working_moment, zone
 from storage import answers, outbox, rounds, send_log, templates, workspaces
@@ -152,7 +152,10 @@ def record_answer(db: Database, team_id: str, user_id: str, round_id: int, value
         with db.session() as session:
             answers.save_answers(session, round_id, user_id, {question_id: parsed}, at=now)
             rounds.mark_completed(session, round_id, user_id, at=now)
-            given = [a.answers.get(question_id) for a in answers.responses_for_round(session, round_id, template)]
+            # the team's answers so far in steps of the threshold, in finishing order, so that two
+            # looks at the feedback never differ by one person's answer
+            counted, _ = report_inputs(session, rounds.require_round(session, round_id), template, min_group)
+            given = [a.answers.get(question_id) for a in counted]
             participant = rounds.get_participant(session, round_id, user_id)
     except (RoundClosed, NotParticipant):
         raise NoPulse("This StrategyCheck is closed: thank you all the same.") from None

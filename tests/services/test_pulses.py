@@ -110,3 +110,20 @@ def test_no_closed_round_no_pulse(db):
     with pytest.raises(pulses.NoPulse, match="no round has closed"):
         pulses.start_pulse(db, TEAM, NIGHT_IN_NEW_YORK, immediate=True, started_by="U0LEAD")
     assert pulses.next_pulse_at(db, TEAM, NIGHT_IN_NEW_YORK) is None  # off: never due
+
+
+def test_the_feedback_moves_in_steps_of_the_threshold(db):
+    """A person who clicks again sees the team's answers change only when three more have
+    answered: two looks never differ by one person's answer."""
+    _closed_round(db, NIGHT_IN_NEW_YORK)
+    started = pulses.start_pulse(db, TEAM, NIGHT_IN_NEW_YORK, immediate=True, started_by="U0LEAD")
+    with db.session(read_only=True) as s:
+        question_id = rounds.require_round(s, started.round_id).audience["question"]
+    first, second = (value for value, _ in one_click_options(TEMPLATE, question_id)[:2])
+    for i, user in enumerate(PEOPLE[:3]):  # one after the other, a minute apart
+        pulses.record_answer(db, TEAM, user, started.round_id, first, NIGHT_IN_NEW_YORK + timedelta(minutes=i))
+    later = NIGHT_IN_NEW_YORK + timedelta(minutes=10)
+    seen = pulses.record_answer(db, TEAM, PEOPLE[0], started.round_id, first, later).shares
+    pulses.record_answer(db, TEAM, PEOPLE[3], started.round_id, second, later)  # a 4th answer
+    again = pulses.record_answer(db, TEAM, PEOPLE[0], started.round_id, first, later).shares
+    assert seen == again and len(again) == 1  # the 4th answer does not show
