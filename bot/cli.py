@@ -94,7 +94,7 @@ def _read_accounts(path, template, mapping=None, opportunities=None, *, require_
 def _pull_accounts(source: str, template, mapping_path=None):
     """Customers pulled from a CRM through its client (``bot.crm_connectors``)."""
     from bot.crm_connectors import CONNECTORS, ConnectorError
-    from survey.customers import CustomerFileError, load_mapping
+    from survey.customer_mapping import CustomerFileError, load_mapping
 
     make_client, pull = CONNECTORS[source]
     try:

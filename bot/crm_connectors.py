@@ -26,7 +26,8 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from survey.customers import ColumnMapping, CustomerImport, parse_accounts, parse_opportunities
+from survey.customer_mapping import ColumnMapping
+from survey.customers import CustomerImport, parse_accounts, parse_opportunities
 from survey.template import Template
 
 HUBSPOT_PROPERTIES = {

@@ -44,127 +44,21 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from survey.answers import AnswerError, AnswerValue, parse_answer, parse_number
-from survey.spreadsheet import RowError, SpreadsheetError, data_rows
-from survey.template import Question, QuestionKind, Template
-
-FIELDS = ("id", "name", "revenue", "deals", "customer_since")
-"""Account fields a column can map to; any other target is a question id."""
-
-INDUSTRY_QUESTION = "industry"
-SIZE_QUESTION = "company_size"
-REGION_QUESTION = "regions"
-
-
-def squeeze(text: str) -> str:
-    """A header or value as compared: case, spacing and punctuation aside."""
-    return re.sub(r"[\W_]+", "", str(text).casefold())
-
-
-# Header aliases per field, squeezed. Earlier aliases win when a file has several.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("recordid", "companyid", "accountid", "id"),
-    "name": ("companyname", "accountname", "name", "company", "account"),
-    "revenue": ("totalrevenue", "revenue", "totalclosedwonamount", "closedwonamount", "closedwonrevenue"),
-    "annual_revenue": ("annualrevenue",),
-    "deals": ("numberofassociateddeals", "numberofdeals", "deals", "dealcount", "closedwondeals"),
-    "customer_since": ("becameacustomerdate", "customersince", "closedate"),
-    INDUSTRY_QUESTION: ("industry",),
-    SIZE_QUESTION: ("numberofemployees", "employees", "employeecount"),
-    REGION_QUESTION: ("countryregion", "country", "billingcountry", "shippingcountry"),
-}
-HUBSPOT_MARKS = frozenset({"recordid", "countryregion", "totalrevenue", "numberofassociateddeals",
-                           "becameacustomerdate"})
-SALESFORCE_MARKS = frozenset({"accountid", "billingcountry", "accountname", "annualrevenue"})
-
-# HubSpot's industry values (labels; the internal names like COMPUTER_SOFTWARE squeeze the
-# same) and Salesforce's standard Industry picklist, to the options of icp-core's industry
-# question. Values not listed leave the trait unknown (with a warning).
-INDUSTRY_VALUES: dict[str, str] = {
-    **dict.fromkeys(["Computer Software", "Internet", "Information Technology and Services",
-                     "Computer Networking", "Computer & Network Security", "Computer Games",
-                     "Technology", "Software", "SaaS"], "software"),
-    **dict.fromkeys(["Financial Services", "Banking", "Insurance", "Finance", "Investment Banking",
-                     "Investment Management", "Venture Capital & Private Equity", "Accounting",
-                     "Capital Markets"], "financial_services"),
-    **dict.fromkeys(["Hospital & Health Care", "Healthcare", "Medical Devices", "Medical Practice",
-                     "Pharmaceuticals", "Biotechnology", "Health, Wellness and Fitness",
-                     "Mental Health Care"], "healthcare"),
-    **dict.fromkeys(["Manufacturing", "Machinery", "Mechanical or Industrial Engineering",
-                     "Industrial Automation", "Automotive", "Chemicals", "Electrical/Electronic Manufacturing",
-                     "Aviation & Aerospace", "Engineering", "Construction", "Apparel",
-                     "Computer Hardware", "Semiconductors", "Electronics",
-                     "Food Production", "Plastics", "Paper & Forest Products"], "manufacturing"),
-    **dict.fromkeys(["Retail", "Consumer Goods", "Consumer Electronics", "Apparel & Fashion",
-                     "Luxury Goods & Jewelry", "Food & Beverages", "Food & Beverage", "Wholesale",
-                     "Sporting Goods", "Supermarkets", "E-Commerce"], "retail"),
-    **dict.fromkeys(["Management Consulting", "Consulting", "Legal Services", "Law Practice",
-                     "Marketing and Advertising", "Staffing and Recruiting", "Human Resources",
-                     "Professional Training & Coaching", "Outsourcing/Offshoring",
-                     "Design", "Architecture & Planning", "Research"], "professional_services"),
-    **dict.fromkeys(["Education Management", "Higher Education", "E-Learning",
-                     "Primary/Secondary Education", "Education"], "education"),
-    **dict.fromkeys(["Government Administration", "Government", "Public Policy", "Military",
-                     "Law Enforcement", "Public Safety", "Government Relations"], "public_sector"),
-    **dict.fromkeys(["Media", "Entertainment", "Media Production", "Online Media", "Broadcast Media",
-                     "Publishing", "Newspapers", "Music", "Motion Pictures and Film",
-                     "Recreation", "Computer Games & Media"], "media"),
-    **dict.fromkeys(["Other", "Not For Profit", "Nonprofit Organization Management", "Agriculture",
-                     "Energy", "Utilities", "Oil & Energy", "Transportation", "Shipping",
-                     "Logistics and Supply Chain", "Hospitality", "Real Estate", "Environmental",
-                     "Environmental Services", "Telecommunications", "Communications",
-                     "Wireless"], "other"),
-}
-
-_NA = "north_america"
-_LATAM = "latin_america"
-_UK = "uk_ireland"
-_EU = "europe"
-_MEA = "mea"
-_APAC = "apac"
-_ANZ = "anz"
-# Country names and ISO 3166 alpha-2/alpha-3 codes to the regions of icp-core.
-COUNTRY_REGIONS: dict[str, str] = {
-    **dict.fromkeys(["United States", "United States of America", "USA", "US", "U.S.", "U.S.A.",
-                     "Canada", "CA", "CAN"], _NA),
-    **dict.fromkeys(["Mexico", "MX", "MEX", "Brazil", "BR", "BRA", "Argentina", "AR", "ARG",
-                     "Chile", "CL", "CHL", "Colombia", "CO", "COL", "Peru", "PE", "PER",
-                     "Uruguay", "UY", "Costa Rica", "CR", "Panama", "PA", "Ecuador", "EC"], _LATAM),
-    **dict.fromkeys(["United Kingdom", "UK", "GB", "GBR", "Great Britain", "England", "Scotland",
-                     "Wales", "Northern Ireland", "Ireland", "IE", "IRL"], _UK),
-    **dict.fromkeys(["Germany", "DE", "DEU", "France", "FR", "FRA", "Netherlands", "NL", "NLD",
-                     "Belgium", "BE", "BEL", "Spain", "ES", "ESP", "Italy", "IT", "ITA",
-                     "Portugal", "PT", "PRT", "Switzerland", "CH", "CHE", "Austria", "AT", "AUT",
-                     "Sweden", "SE", "SWE", "Norway", "NO", "NOR", "Denmark", "DK", "DNK",
-                     "Finland", "FI", "FIN", "Poland", "PL", "POL", "Czech Republic", "Czechia",
-                     "CZ", "Hungary", "HU", "Romania", "RO", "Greece", "GR", "Luxembourg", "LU",
-                     "Estonia", "EE", "Latvia", "LV", "Lithuania", "LT", "Iceland", "IS"], _EU),
-    **dict.fromkeys(["United Arab Emirates", "UAE", "AE", "Saudi Arabia", "SA", "Israel", "IL",
-                     "Qatar", "QA", "Egypt", "EG", "South Africa", "ZA", "Nigeria", "NG",
-                     "Kenya", "KE", "Morocco", "MA", "Turkey", "Türkiye", "TR"], _MEA),
-    **dict.fromkeys(["Japan", "JP", "JPN", "China", "CN", "CHN", "India", "IN", "IND",
-                     "Singapore", "SG", "SGP", "South Korea", "Korea", "KR", "Hong Kong", "HK",
-                     "Taiwan", "TW", "Indonesia", "ID", "Malaysia", "MY", "Thailand", "TH",
-                     "Vietnam", "VN", "Philippines", "PH"], _APAC),
-    **dict.fromkeys(["Australia", "AU", "AUS", "New Zealand", "NZ", "NZL"], _ANZ),
-}
-
-BUILTIN_VALUES: dict[str, dict[str, str]] = {
-    INDUSTRY_QUESTION: {squeeze(k): v for k, v in INDUSTRY_VALUES.items()},
-    REGION_QUESTION: {squeeze(k): v for k, v in COUNTRY_REGIONS.items()},
-}
-
+from survey.answers import AnswerError, AnswerValue, parse_number
+from survey.crm_values import UnmappedValue, parse_date, parse_money, to_answer
+from survey.crm_vocabulary import ALIASES, FIELDS, HUBSPOT_MARKS, SALESFORCE_MARKS, squeeze
+from survey.customer_mapping import ColumnMapping, CustomerFileError, load_mapping
+from survey.spreadsheet import RowError, data_rows
+from survey.template import Template
 
 # -- the objects ----------------------------------------------------------------------------
 
@@ -180,18 +74,6 @@ class Customer(BaseModel):
     deals: int | None = Field(default=None, ge=0)
     customer_since: date | None = None
     traits: dict[str, AnswerValue] = Field(default_factory=dict)
-
-
-class CustomerFileError(SpreadsheetError):
-    """The file cannot be imported as it is; ``errors`` lists every problem, by line."""
-
-
-@dataclass
-class ColumnMapping:
-    """A mapping file: column (squeezed) -> field or question id; per question, value -> option(s)."""
-
-    columns: dict[str, str] = field(default_factory=dict)
-    values: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -217,231 +99,6 @@ class CustomerImport:
     @property
     def total_revenue(self) -> float:
         return math.fsum(c.revenue for c in self.customers)
-
-
-# -- mapping files --------------------------------------------------------------------------
-
-
-def _check_target(template: Template, target: str, where: str, problems: list[str]) -> str | None:
-    target = target.strip()
-    if target in FIELDS or template.has_question(target):
-        return target
-    problems.append(f"{where}: '{target}' is neither a field ({', '.join(FIELDS)}) nor a question "
-                    f"id of template '{template.id}'")
-    return None
-
-
-def _check_options(template: Template, question_id: str, raw: Any, where: str,
-                   problems: list[str]) -> list[str] | None:
-    question = template.question(question_id)
-    if question.kind not in (QuestionKind.SINGLE, QuestionKind.MULTI):
-        problems.append(f"{where}: '{question_id}' is a {question.kind} question; values map to "
-                        "options of single or multi questions only")
-        return None
-    items = raw if isinstance(raw, list) else str(raw).split(";")
-    try:
-        chosen = parse_answer(question.model_copy(update={"kind": QuestionKind.MULTI, "max_choices": None}),
-                              [str(i) for i in items])
-    except AnswerError as exc:
-        problems.append(f"{where}: {exc.message}")
-        return None
-    return list(chosen or [])  # type: ignore[arg-type]
-
-
-def parse_mapping(text: str, template: Template, *, source: str = "<mapping>", csv_format: bool = False) -> ColumnMapping:
-    """A mapping from YAML text (or CSV when ``csv_format``); every fault raised at once.
-
-    YAML::
-
-        columns:              # CSV column -> field (id, name, revenue, deals,
-          Account Number: id  #   customer_since) or question id
-          Sector: industry
-          Headcount: company_size
-        values:               # question id -> CRM value -> option id(s) or label(s)
-          industry:
-            Computer Software: software
-            Fintech: [financial_services, software]
-
-    CSV: a header ``column,target,value,option``; a row with a blank value maps the column,
-    a row with a value also maps that value of the column's target to the option
-    (several options separated by ``;``).
-    """
-    problems: list[str] = []
-    mapping = ColumnMapping()
-    if csv_format:
-        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-        wanted = {"column", "target", "value", "option"}
-        if not reader.fieldnames or not {"column", "target"} <= {squeeze(h) for h in reader.fieldnames}:
-            raise CustomerFileError(source, ["line 1: expected the header column,target,value,option"])
-        for row in reader:
-            cells = {squeeze(k): (v or "").strip() for k, v in row.items() if k is not None and squeeze(k) in wanted}
-            where = f"line {reader.line_num}"
-            if not cells.get("column") or not cells.get("target"):
-                problems.append(f"{where}: column and target are both needed")
-                continue
-            target = _check_target(template, cells["target"], where, problems)
-            if target is None:
-                continue
-            mapping.columns[squeeze(cells["column"])] = target
-            if cells.get("value"):
-                if target in FIELDS:
-                    problems.append(f"{where}: values map to options of a question, not of the field '{target}'")
-                    continue
-                options = _check_options(template, target, cells.get("option", ""), where, problems)
-                if options is not None:
-                    mapping.values.setdefault(target, {})[squeeze(cells["value"])] = options
-    else:
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise CustomerFileError(source, [f"not valid YAML ({exc})"]) from exc
-        if not isinstance(data, dict) or not set(data) <= {"columns", "values"}:
-            raise CustomerFileError(source, ["expected a mapping with 'columns' and/or 'values'"])
-        for column, target in (data.get("columns") or {}).items():
-            checked = _check_target(template, str(target), f"columns: {column}", problems)
-            if checked is not None:
-                mapping.columns[squeeze(column)] = checked
-        for question_id, values in (data.get("values") or {}).items():
-            if not template.has_question(str(question_id)):
-                problems.append(f"values: '{question_id}' is not a question id of template '{template.id}'")
-                continue
-            if not isinstance(values, dict):
-                problems.append(f"values: {question_id}: expected CRM value: option")
-                continue
-            for value, option in values.items():
-                options = _check_options(template, str(question_id), option, f"values: {question_id}: {value}", problems)
-                if options is not None:
-                    mapping.values.setdefault(str(question_id), {})[squeeze(value)] = options
-    if problems:
-        raise CustomerFileError(source, problems)
-    return mapping
-
-
-def load_mapping(path: str | Path, template: Template) -> ColumnMapping:
-    """A mapping file: ``.csv`` as CSV, anything else as YAML."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise CustomerFileError(str(path), [f"cannot read the file ({exc.strerror})"]) from exc
-    return parse_mapping(text, template, source=str(path), csv_format=path.suffix.lower() == ".csv")
-
-
-# -- values ---------------------------------------------------------------------------------
-
-_RANGE_RE = re.compile(r"(\d[\d,]*)\s*(?:-|–|to)\s*(\d[\d,]*)")
-_ABOVE_RE = re.compile(r"(?:more than|over|above)\s*(\d[\d,]*)|(\d[\d,]*)\s*(?:\+|-?plus|or more)")
-_BELOW_RE = re.compile(r"(?:fewer than|less than|under|below)\s*(\d[\d,]*)|(?:up to)\s*(\d[\d,]*)")
-
-
-def option_bands(question: Question) -> list[tuple[str, float, float]]:
-    """Numeric bands read from a single question's option labels (or ids): "51-200 employees"
-    is [51, 200], "More than 5000" is (5000, inf), "5000+" is [5000, inf), "Up to 10" [0, 10]."""
-    bands: list[tuple[str, float, float]] = []
-    for option in question.options:
-        for text in (option.label.casefold(), option.id.casefold()):
-            if m := _RANGE_RE.search(text):
-                bands.append((option.id, float(m.group(1).replace(",", "")), float(m.group(2).replace(",", ""))))
-                break
-            if m := _ABOVE_RE.search(text):
-                if m.group(1):  # "more than N" excludes N
-                    bands.append((option.id, math.nextafter(float(m.group(1).replace(",", "")), math.inf), math.inf))
-                else:
-                    bands.append((option.id, float(m.group(2).replace(",", "")), math.inf))
-                break
-            if m := _BELOW_RE.search(text):
-                if m.group(1):
-                    bands.append((option.id, 0.0, math.nextafter(float(m.group(1).replace(",", "")), -math.inf)))
-                else:
-                    bands.append((option.id, 0.0, float(m.group(2).replace(",", ""))))
-                break
-    return bands
-
-
-def band_of(question: Question, number: float) -> str | None:
-    """The option whose band holds ``number`` (the first, if bands overlap), None if none."""
-    for option_id, low, high in option_bands(question):
-        if low <= number <= high:
-            return option_id
-    return None
-
-
-_NUMERIC_RE = re.compile(r"^\s*[-+]?[\d,]+(?:\.\d+)?\s*[kKmM]?\s*$")
-
-
-class _Unmapped(Exception):
-    """A value that maps to no option: the trait stays unknown, with a warning."""
-
-
-def to_answer(question: Question, raw: str, values: Mapping[str, list[str]] | None = None) -> AnswerValue | None:
-    """A CRM cell as an answer to ``question``: mapped values first, then the question's own
-    option ids and labels, then, for a single question with numeric bands, the band of a number.
-
-    Raises ``AnswerError`` for a malformed value, ``_Unmapped`` for one that maps to nothing.
-    """
-    text = raw.strip()
-    if not text:
-        return None
-    table = {**BUILTIN_VALUES.get(question.id, {}), **(values or {})}
-    kind = question.kind
-    if kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
-        parts = [p for p in (text.split(";") if kind == QuestionKind.MULTI else [text]) if p.strip()]
-        chosen: list[str] = []
-        for part in parts:
-            hit = table.get(squeeze(part))
-            if hit is not None:
-                chosen.extend([hit] if isinstance(hit, str) else hit)
-                continue
-            if kind == QuestionKind.SINGLE and _NUMERIC_RE.match(part) and option_bands(question):
-                # A count goes to its band before any option is matched: squeezed, 110 would
-                # read as the option "1-10".
-                number = parse_number(question.id, part)
-                if number < 0:
-                    raise AnswerError(question.id, f"'{part}' is below 0")
-                band = band_of(question, number)
-                if band is None:
-                    raise _Unmapped(part)
-                chosen.append(band)
-                continue
-            try:
-                value = parse_answer(question, part)
-            except AnswerError:
-                raise _Unmapped(part) from None
-            chosen.extend(value if isinstance(value, list) else [value])  # type: ignore[list-item]
-        if kind == QuestionKind.SINGLE:
-            if len(set(chosen)) != 1:
-                raise AnswerError(question.id, f"'{text[:60]}' maps to {len(set(chosen))} options, one is needed")
-            return chosen[0]
-        return parse_answer(question, sorted(set(chosen)))
-    return parse_answer(question, text)
-
-
-def parse_date(text: str) -> date | None:
-    """ISO dates and datetimes (HubSpot: ``2024-03-01 10:15``), or month/day/year (US exports)."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-    except ValueError:
-        pass
-    for fmt in ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"'{text[:30]}' is not a date (use 2024-03-01)")
-
-
-def _money(text: str) -> float | None:
-    text = text.strip()
-    if not text:
-        return None
-    text = re.sub(r"^(USD|EUR|GBP|CHF|CAD|AUD)\s*", "", text, flags=re.IGNORECASE)
-    value = parse_number("revenue", text)
-    if value < 0:
-        raise AnswerError("revenue", f"'{text}' is below 0")
-    return value
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -576,7 +233,7 @@ def parse_accounts(
             try:
                 if target in ("revenue", "annual_revenue"):
                     if target == revenue_from:
-                        fields["revenue"] = _money(cell)
+                        fields["revenue"] = parse_money(cell)
                 elif target == "deals":
                     if cell.strip():
                         deals = parse_number("deals", cell)
@@ -591,7 +248,7 @@ def parse_accounts(
                     value = to_answer(template.question(target), cell, value_maps.get(target))
                     if value is not None:
                         traits[target] = value
-            except _Unmapped as exc:
+            except UnmappedValue as exc:
                 unmapped[target][str(exc.args[0]).strip()] += 1
             except AnswerError as exc:
                 reasons.append(f"{columns[i]}: {exc.message}")
@@ -702,7 +359,7 @@ def parse_opportunities(text: str, *, source: str = "<opportunities>") -> tuple[
             lost += 1
             continue
         try:
-            amount = _money(row[at["amount"]]) or 0.0
+            amount = parse_money(row[at["amount"]]) or 0.0
             closed = parse_date(row[at["close"]]) if "close" in at else None
         except (AnswerError, ValueError) as exc:
             errors.append(RowError(line, account or None, getattr(exc, "message", str(exc))))

@@ -11,14 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from survey.customers import (
-    CustomerFileError,
-    band_of,
-    parse_accounts,
-    parse_mapping,
-    parse_opportunities,
-    read_customers,
-)
+from survey.crm_values import band_of
+from survey.customer_mapping import CustomerFileError, parse_mapping
+from survey.customers import parse_accounts, parse_opportunities, read_customers
 from survey.template import load_builtin
 
 SAMPLES = Path(str(resources.files("survey.samples")))
