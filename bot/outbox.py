@@ -44,6 +44,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.pacing import Pacer
+from bot.services import fanout
 from bot.services.delivery import PERMANENT
 from bot.views.leader_messages import undelivered_notice
 from storage import outbox, rounds
@@ -71,16 +72,33 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# What a sent message completes, in the transaction that marks it sent.
-def _invitation_sent(session: Session, message: OutboxMessage, channel: str | None, ts: str | None) -> None:
+# What a sent message completes, in the transaction that marks it sent (``at``: the sender's now).
+def _invitation_sent(session: Session, message: OutboxMessage, channel: str | None, ts: str | None,
+                     at: datetime) -> None:
     if message.round_id is not None and channel and ts:
         rounds.mark_invited(session, message.round_id, message.payload["user_id"], dm_channel=channel, ts=ts)
+        fanout.closed_meanwhile(session, message.round_id, message.payload["user_id"], channel, ts,
+                                invitation=True, now=at)
 
 
-ON_SENT: dict[str, Callable[[Session, OutboxMessage, str | None, str | None], None]] = {
-    "invite": _invitation_sent,
+def _reminder_sent(session: Session, message: OutboxMessage, channel: str | None, ts: str | None,
+                   at: datetime) -> None:
+    """The reminder's channel and ts stay on its row (``sent_channel``, ``sent_ts``): the close
+    turns it into a closed notice from there; one that reached Slack after the close gets its
+    notice now."""
+    if message.round_id is not None and channel and ts:
+        fanout.closed_meanwhile(session, message.round_id, message.target, channel, ts, invitation=False, now=at)
+
+
+ON_SENT: dict[str, Callable[[Session, OutboxMessage, str | None, str | None, datetime], None]] = {
+    fanout.INVITE: _invitation_sent,
     "pulse": _invitation_sent,  # a pulse DM is the pulse round's invitation
+    fanout.REMINDER: _reminder_sent,
+    fanout.REMIND_LATER: _reminder_sent,
 }
+# Reminders that wait for the person's working hours: not sent if the person finished or the
+# round closed (or passed its close date) meanwhile.
+SKIP_WHEN_DONE = frozenset(fanout.REMINDER_KINDS)
 
 
 @dataclass
@@ -201,7 +219,7 @@ class OutboxSender:
             session.expunge(message)
         if self._no_longer_needed(message):
             with self.db.session() as session:
-                outbox.give_up(session, message.id, error="no longer needed")
+                outbox.skip(session, message.id, reason="no longer needed")
             return DrainResult()
         client = self._client(message.team_id, clients)
         if client is None:
@@ -224,7 +242,7 @@ class OutboxSender:
 
     def _no_longer_needed(self, message: OutboxMessage) -> bool:
         """A reminder planned for later whose round closed, or whose person finished, meanwhile."""
-        if message.kind != "remind-later" or message.round_id is None:
+        if message.kind not in SKIP_WHEN_DONE or message.round_id is None:
             return False
         with self.db.session(read_only=True) as session:
             rnd = rounds.get_round(session, message.round_id)
@@ -267,7 +285,7 @@ class OutboxSender:
             outbox.mark_sent(session, message.id, channel=channel, ts=ts, at=self.clock())
             on_sent = ON_SENT.get(message.kind)
             if on_sent is not None:
-                on_sent(session, message, channel, ts)
+                on_sent(session, message, channel, ts, self.clock())
 
     def _failed(self, message: OutboxMessage, exc: SlackApiError) -> DrainResult:
         error = str(exc.response.get("error") or "unknown")

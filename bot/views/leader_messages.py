@@ -137,12 +137,28 @@ def audience_too_small(people: int, min_group_size: int) -> str:
             f"shown for groups of {min_group_size} or more. Choose more people and try again.")
 
 
-def remind_summary(sent: int, unreachable: int) -> str:
-    text = f"Reminded {sent} people who have not finished."
-    if sent == 0:
+def remind_summary(queued: int, now: int, later: int, *, already: int = 0, unreachable: int = 0,
+                   hours_from: str | None = None) -> str:
+    """The leader's answer to Remind: how many reminders were queued and when they go out
+    ("12 reminders queued; 9 go out now, 3 in their working hours (from 09:00 their time)")."""
+    if queued == 0:
         text = "Nobody to remind: everyone finished, or already had the reminders this round allows."
+        if already:
+            text = f"Nobody new to remind: {already} already have a reminder waiting for their working hours."
+            already = 0
+    else:
+        hours = f"in their working hours (from {hours_from} their time)" if hours_from else "in their working hours"
+        counted = f"{queued} reminder{'s' if queued != 1 else ''} queued"
+        if later == 0:
+            text = f"{counted}; {'it goes' if queued == 1 else 'they go'} out now."
+        elif now == 0:
+            text = f"{counted}; {'it goes' if queued == 1 else 'they go'} out {hours}."
+        else:
+            text = f"{counted}; {now} go{'es' if now == 1 else ''} out now, {later} {hours}."
+    if already:
+        text += f" {already} already had one waiting."
     if unreachable:
-        text += f" {unreachable} could not be reached by DM."
+        text += f" {unreachable} could not be reached by DM before, so were not tried again."
     return text
 
 
