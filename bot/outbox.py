@@ -241,12 +241,15 @@ class OutboxSender:
         return DrainResult(sent=1)
 
     def _no_longer_needed(self, message: OutboxMessage) -> bool:
-        """A reminder planned for later whose round closed, or whose person finished, meanwhile."""
-        if message.kind not in SKIP_WHEN_DONE or message.round_id is None:
+        """A reminder planned for later whose round closed, or whose person finished, meanwhile;
+        a receipt whose round closed (its closed receipt replaces it)."""
+        if message.round_id is None or message.kind not in SKIP_WHEN_DONE | {fanout.RECEIPT}:
             return False
         with self.db.session(read_only=True) as session:
             rnd = rounds.get_round(session, message.round_id)
             participant = rounds.get_participant(session, message.round_id, message.target)
+        if message.kind == fanout.RECEIPT:
+            return rnd is None or not rnd.is_open
         return (rnd is None or not rnd.is_open or (rnd.closes_at is not None and rnd.closes_at <= self.clock())
                 or participant is None or participant.completed_at is not None)
 

@@ -33,8 +33,10 @@ REMINDER = "reminder"
 REMIND_LATER = "remind-later"  # the person's own "Remind me later" (bot.services.survey_steps)
 REMINDER_KINDS = (REMINDER, REMIND_LATER)
 CLOSED = "closed"
-# What a close stops from going out: DMs still waiting for the person's working hours.
-UNSENT_AT_CLOSE = (INVITE, "pulse", *REMINDER_KINDS)
+RECEIPT = "receipt"  # bot.services.delivery.queue_receipt
+# What a close stops from going out: DMs still waiting for the person's working hours, and a
+# receipt not sent yet (the close's own notice is the closed receipt).
+UNSENT_AT_CLOSE = (INVITE, "pulse", *REMINDER_KINDS, RECEIPT)
 
 
 def enqueue_invitations(session: Session, rnd: SurveyRound, template: Template, user_ids: list[str], *,

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
-from bot.services import closing, reminders
+from bot.services import closing, delivery, reminders
 from bot.slack_client import outbox_client
 from storage import outbox, rounds, templates, workspaces
 from storage.db import Database
@@ -117,3 +117,34 @@ def test_a_reminder_that_reaches_slack_while_the_round_closes_gets_its_closed_no
     with db.session(read_only=True) as s:  # the skipped ones are not "undelivered": the leader hears nothing
         assert outbox.undelivered_to_report(s) == []
     assert not [m for m in fake.messages(LEADER) if "could not be delivered" in m.text]
+
+
+def test_a_receipt_goes_out_once_and_a_close_before_it_leaves_only_the_closed_receipt(db, fake):
+    round_id = _invited_round(db, fake, {u: "America/New_York" for u in PEOPLE})
+    client = outbox_client(fake.api_url, fake.bot_token)
+    with db.session() as s:
+        for user in PEOPLE[:2]:
+            rounds.mark_completed(s, round_id, user, at=WEDNESDAY)
+        invitations = {p.user_id: (p.dm_channel, p.invite_ts) for p in rounds.list_participants(s, round_id)}
+    now = WEDNESDAY + timedelta(minutes=5)
+    first, second = PEOPLE[:2]
+    assert delivery.queue_receipt(db, TEAM, round_id, first, *invitations[first], now=now)
+    assert not delivery.queue_receipt(db, TEAM, round_id, first, *invitations[first], now=now)  # once
+    assert not delivery.queue_receipt(db, "T0OTHER", round_id, first, *invitations[first], now=now)
+    fake.fail_next("chat.update", status=500, retry_after=None)  # a passing fault: tried again later
+    assert _sender(db, client, now).drain().retried == 1
+    assert _sender(db, client, now + timedelta(minutes=5)).drain().sent == 1
+    assert "Edit my answers" in str(fake.messages(first)[0].blocks)
+
+    # the second finisher's receipt is still queued when the round closes: the close cancels it
+    assert delivery.queue_receipt(db, TEAM, round_id, second, *invitations[second], now=now)
+    closed = closing.close_round(db, TEAM, round_id, now + timedelta(minutes=6))
+    assert closed is not None and closed.cancelled == 1 and closed.notices == 4
+    assert not delivery.queue_receipt(db, TEAM, round_id, second, *invitations[second], now=now)
+    assert _sender(db, client, now + timedelta(minutes=7)).drain().sent == 4
+    updates = Counter((c.params["channel"], c.params["ts"]) for c in fake.calls_to("chat.update")
+                      if c.response.get("ok"))
+    assert updates[invitations[second]] == 1 and updates[invitations[first]] == 2  # its receipt, then closed
+    for user in (first, second):
+        receipt = fake.messages(user)[0]
+        assert "The round is closed" in str(receipt.blocks) and "Edit my answers" not in str(receipt.blocks)
