@@ -5,7 +5,11 @@ run out), paces itself per workspace and Web API method (``bot.pacing``), calls 
 settles the claim:
 
 - **sent**: marked sent together with what the message completes (an invitation's DM channel
-  and ts on its participant), in one transaction;
+  and ts on its participant; a reminder's stay on its own row, where the close finds them to
+  turn into closed notices; a DM that reached Slack after its round closed gets its closed
+  notice queued), in one transaction (``ON_SENT``);
+- **no longer needed**: a reminder whose person finished or whose round closed by its due
+  time, a receipt whose round closed, is settled unsent and not reported;
 - **a passing fault** (429 beyond the client's retries, 5xx, a timeout, a dropped
   connection, ``internal_error``): due again after an exponential backoff, at most
   ``MAX_ATTEMPTS`` tries. A 5xx or a timeout is not a success and not a failure: Slack may

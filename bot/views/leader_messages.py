@@ -175,7 +175,7 @@ def closed_by_leader(round_id: int, title: str, completed: int, invited: int) ->
             f"See `/icp-check report {round_id}`.")
 
 
-KIND_NAMES = {"invite": "invitations", "reminder": "reminders", "closed": "closed notices",
+KIND_NAMES = {"invite": "invitations", "reminder": "reminders", "remind-later": "reminders", "closed": "closed notices",
               "digest": "digests", "pulse": "StrategyCheck questions", "close-report": "reports of a closed round"}
 ERROR_HINTS = {
     "user_not_found": "the person is not in the workspace",
