@@ -189,10 +189,19 @@ ERROR_HINTS = {
 }
 
 
+# A DM to a deactivated person is an archived conversation: say what it means for a person.
+DM_KINDS = frozenset({"invite", "reminder", "remind-later", "pulse"})
+DM_HINTS = {"is_archived": "the account is deactivated", "channel_not_found": "the person is not in the workspace"}
+
+
 def undelivered_notice(kind: str, round_id: int | None, total: int, errors: dict[str, int]) -> str:
     """The one DM to a leader about messages of a batch that could not be delivered."""
     failed = sum(errors.values())
     what = KIND_NAMES.get(kind, "messages")
     where = f" of round {round_id}" if round_id is not None else ""
-    reasons = "; ".join(f"{n}: {ERROR_HINTS.get(e, e)}" for e, n in sorted(errors.items(), key=lambda x: -x[1]))
+    hints = {**ERROR_HINTS, **(DM_HINTS if kind in DM_KINDS else {})}
+    by_reason: dict[str, int] = {}
+    for error, n in errors.items():  # two errors that mean the same for the leader are one reason
+        by_reason[hints.get(error, error)] = by_reason.get(hints.get(error, error), 0) + n
+    reasons = "; ".join(f"{n}: {reason}" for reason, n in sorted(by_reason.items(), key=lambda x: (-x[1], x[0])))
     return f"{failed} of {total} {what}{where} could not be delivered ({reasons})."

@@ -382,7 +382,7 @@ def test_a_reminder_to_a_deactivated_person_is_given_up_and_the_creator_told_onc
     told = fake.messages(LEADER)[leader_before:]
     assert len(told) == 1
     assert told[0].text.startswith(f"2 of 10 reminders of round {open_round} could not be delivered")
-    assert "deactivated" in told[0].text
+    assert "(2: the account is deactivated)" in told[0].text  # account_inactive, and the archived DM
     assert len(_reminder_posts(fake)) == 8 + 10  # the invitations, and 8 reminders
 
     # the second reminder goes to the other 8 only; the creator is not told again
