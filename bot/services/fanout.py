@@ -68,6 +68,7 @@ class Queued:
     later: int = 0
     already: int = 0  # a reminder of theirs is still waiting to go out
     unreachable: int = 0  # an earlier DM to them could not be delivered: not tried again
+    too_late: int = 0  # their working hours start only after the round closes: not queued
     hours_from: str | None = None
 
     @property
@@ -80,14 +81,15 @@ def enqueue_reminders(session: Session, rnd: SurveyRound, people: Iterable[Round
     """One reminder per person in the outbox, due in their working hours (their Slack time
     zone, else the workspace's), each counted against ``max_reminders`` in the same unit of
     work. Skipped: people whose invitation has not reached them, who have a reminder still
-    waiting, or whom an earlier reminder could not reach. The caller chose ``people``
+    waiting, whom an earlier reminder could not reach, or whose working hours start only after
+    the round closes. The caller chose ``people``
     (pending, under the limit) and holds the round open (``rounds.lock_open_round``)."""
     settings = workspaces.settings_of(session, rnd.team_id)
     hours = WorkingHours.parse(settings.working_hours) if settings.working_hours else None
     template = templates.get_template(session, rnd.template_id)
     waiting = set().union(*(outbox.waiting_targets(session, rnd.id, kind) for kind in REMINDER_KINDS))
     unreachable_people = outbox.undeliverable_targets(session, rnd.id, REMINDER)
-    at_once = later = already = unreachable = 0
+    at_once = later = already = unreachable = too_late = 0
     for person in people:
         if person.completed_at is not None or person.reminders_sent >= rnd.max_reminders:
             continue
@@ -101,6 +103,9 @@ def enqueue_reminders(session: Session, rnd: SurveyRound, people: Iterable[Round
             continue
         n = person.reminders_sent + 1
         due = next_working_moment(now, zone(person.tz, settings.timezone), hours) if hours else now
+        if rnd.closes_at is not None and due >= rnd.closes_at:
+            too_late += 1
+            continue
         started = bool(answers.answers_of(session, rnd.id, person.user_id))
         text, blocks = messages.reminder_blocks(rnd.id, rnd.title, template.minutes, rnd.closes_at, started=started)
         added = outbox.enqueue(
@@ -119,7 +124,7 @@ def enqueue_reminders(session: Session, rnd: SurveyRound, people: Iterable[Round
             later += 1
         else:
             at_once += 1
-    return Queued(now=at_once, later=later, already=already, unreachable=unreachable,
+    return Queued(now=at_once, later=later, already=already, unreachable=unreachable, too_late=too_late,
                   hours_from=f"{hours.start:%H:%M}" if hours else None)
 
 

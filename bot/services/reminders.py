@@ -33,7 +33,7 @@ class Reminded:
             return self.refused
         q = self.queued
         return remind_summary(q.queued, q.now, q.later, already=q.already, unreachable=q.unreachable,
-                              hours_from=q.hours_from)
+                              too_late=q.too_late, hours_from=q.hours_from)
 
 
 def first_click(db: Database, team_id: str, user_id: str, action_ts: str, now: datetime) -> bool:

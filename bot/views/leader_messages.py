@@ -138,15 +138,11 @@ def audience_too_small(people: int, min_group_size: int) -> str:
 
 
 def remind_summary(queued: int, now: int, later: int, *, already: int = 0, unreachable: int = 0,
-                   hours_from: str | None = None) -> str:
+                   too_late: int = 0, hours_from: str | None = None) -> str:
     """The leader's answer to Remind: how many reminders were queued and when they go out
-    ("12 reminders queued; 9 go out now, 3 in their working hours (from 09:00 their time)")."""
-    if queued == 0:
-        text = "Nobody to remind: everyone finished, or already had the reminders this round allows."
-        if already:
-            text = f"Nobody new to remind: {already} already have a reminder waiting for their working hours."
-            already = 0
-    else:
+    ("12 reminders queued; 9 go out now, 3 in their working hours (from 09:00 their time)"),
+    then who was left out and why."""
+    if queued:
         hours = f"in their working hours (from {hours_from} their time)" if hours_from else "in their working hours"
         counted = f"{queued} reminder{'s' if queued != 1 else ''} queued"
         if later == 0:
@@ -155,10 +151,19 @@ def remind_summary(queued: int, now: int, later: int, *, already: int = 0, unrea
             text = f"{counted}; {'it goes' if queued == 1 else 'they go'} out {hours}."
         else:
             text = f"{counted}; {now} go{'es' if now == 1 else ''} out now, {later} {hours}."
+    elif already and not (unreachable or too_late):
+        return f"Nobody new to remind: {already} already have a reminder waiting for their working hours."
+    elif not (already or unreachable or too_late):
+        return "Nobody to remind: everyone finished, or already had the reminders this round allows."
+    else:
+        text = "Nobody reminded."
     if already:
         text += f" {already} already had one waiting."
     if unreachable:
         text += f" {unreachable} could not be reached by DM before, so were not tried again."
+    if too_late:
+        text += (f" {too_late} would only get it after the round closes (their working hours start later), "
+                 "so were not reminded.")
     return text
 
 

@@ -148,3 +148,23 @@ def test_a_receipt_goes_out_once_and_a_close_before_it_leaves_only_the_closed_re
     for user in (first, second):
         receipt = fake.messages(user)[0]
         assert "The round is closed" in str(receipt.blocks) and "Edit my answers" not in str(receipt.blocks)
+
+
+def test_nobody_is_queued_a_reminder_that_would_arrive_after_the_close(db, fake):
+    """Friday 16:00 UTC, the round closes at 20:00 UTC: Tokyo's next working morning is
+    Monday, after the close, so Tokyo is not reminded; New York (11:00) is, at once."""
+    round_id = _invited_round(db, fake, {u: "Asia/Tokyo" if u in PEOPLE[:2] else "America/New_York"
+                                         for u in PEOPLE})
+    friday = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+    with db.session() as s:
+        rounds.require_round(s, round_id).closes_at = friday + timedelta(hours=4)
+    reminded = reminders.remind(db, TEAM, round_id, now=friday, requested_by=LEADER)
+    assert (reminded.queued.now, reminded.queued.later, reminded.queued.too_late) == (2, 0, 2)
+    assert reminded.reply == ("2 reminders queued; they go out now. 2 would only get it after the round closes "
+                              "(their working hours start later), so were not reminded.")
+    with db.session(read_only=True) as s:
+        assert {p.user_id: p.reminders_sent for p in rounds.list_participants(s, round_id)} == {
+            u: 0 if u in PEOPLE[:2] else 1 for u in PEOPLE}
+    nobody = reminders.remind(db, TEAM, round_id, now=friday + timedelta(minutes=1), requested_by=LEADER)
+    assert nobody.reply == ("Nobody reminded. 2 already had one waiting. 2 would only get it after the round "
+                            "closes (their working hours start later), so were not reminded.")
