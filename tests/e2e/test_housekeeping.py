@@ -23,7 +23,7 @@ from bot.housekeeping import (
 from bot.outbox import DrainResult, OutboxSender
 from bot.pacing import Pacer
 from bot.scheduler import JOB_ID, housekeeping_lock, run_once, start_scheduler
-from bot.services import reminders
+from bot.services import closing, reminders
 from storage import outbox as outbox_store
 from storage.db import Database
 from storage.models import OutboxMessage, RoundParticipant, SurveyRound
@@ -396,19 +396,30 @@ def test_a_reminder_to_a_deactivated_person_is_given_up_and_the_creator_told_onc
 def test_a_reminder_still_queued_at_close_is_never_sent(world, app, open_round):
     fake, db = world.fake, world.db
     tokyo = STAFF[0]
-    _set_round(db, open_round, closes_at=FRIDAY + timedelta(hours=12))  # Saturday 13:00 in Tokyo
+    _set_round(db, open_round, closes_at=FRIDAY + timedelta(days=7))
     _invited_before(db, open_round, FRIDAY - timedelta(hours=49), {tokyo: "Asia/Tokyo"})
-    assert _run(db, app, FRIDAY).reminders_later == 1
+    assert _run(db, app, FRIDAY).reminders_later == 1  # Monday 09:00 in Tokyo
 
-    closed = _run(db, app, FRIDAY + timedelta(hours=13))
-    assert closed.closed == [open_round] and closed.cancelled == 1
-    assert closed.closed_notices == 10 + 9  # the invitations and the reminders that went out
+    closed = closing.close_round(db, TEAM, open_round, FRIDAY + timedelta(hours=13))  # Saturday in Tokyo
+    assert closed is not None and closed.cancelled == 1
+    assert closed.notices == 10 + 9  # the invitations and the reminders that went out
     _run(db, app, MONDAY_9_TOKYO + timedelta(hours=1))
     assert len(fake.messages(tokyo)) == 1 and "is closed" in fake.messages(tokyo)[0].text
     with db.session(read_only=True) as s:
         assert outbox_store.pending_count(s, round_id=open_round) == 0
-    assert _leader_notices(fake, open_round)  # the creator's close notice; no "undelivered" DM
     assert not [m for m in fake.messages(LEADER) if "could not be delivered" in m.text]
+
+
+def test_no_reminder_is_queued_for_working_hours_after_the_close_date(world, app, open_round):
+    fake, db = world.fake, world.db
+    tokyo = STAFF[0]
+    _set_round(db, open_round, closes_at=FRIDAY + timedelta(hours=12))  # Saturday 13:00 in Tokyo
+    _invited_before(db, open_round, FRIDAY - timedelta(hours=49), {tokyo: "Asia/Tokyo"})
+    result = _run(db, app, FRIDAY)
+    assert (result.reminders, result.reminders_later) == (9, 0)
+    assert participants(db, open_round)[tokyo].reminders_sent == 0
+    assert _run(db, app, FRIDAY + timedelta(hours=13)).closed == [open_round]
+    assert len(fake.messages(tokyo)) == 1 and "is closed" in fake.messages(tokyo)[0].text
 
 
 # -- clients, lock, scheduler ----------------------------------------------------------------
