@@ -12,12 +12,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.services.fanout import RECEIPT
 from bot.views import messages
 from storage import outbox
 from storage.db import Database
 from storage.models import SurveyRound
-
-RECEIPT = "receipt"  # a finisher's invitation turned into "Thank you: your answers are saved"
 
 # Errors that mean the person or channel cannot be reached: given up and reported, never retried.
 UNREACHABLE = frozenset({"user_not_found", "account_inactive", "cannot_dm_bot", "user_disabled",

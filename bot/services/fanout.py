@@ -33,7 +33,7 @@ REMINDER = "reminder"
 REMIND_LATER = "remind-later"  # the person's own "Remind me later" (bot.services.survey_steps)
 REMINDER_KINDS = (REMINDER, REMIND_LATER)
 CLOSED = "closed"
-RECEIPT = "receipt"  # bot.services.delivery.queue_receipt
+RECEIPT = "receipt"  # a finisher's invitation turned into their receipt (bot.services.delivery.queue_receipt)
 # What a close stops from going out: DMs still waiting for the person's working hours, and a
 # receipt not sent yet (the close's own notice is the closed receipt).
 UNSENT_AT_CLOSE = (INVITE, "pulse", *REMINDER_KINDS, RECEIPT)
