@@ -5,7 +5,11 @@ run out), paces itself per workspace and Web API method (``bot.pacing``), calls 
 settles the claim:
 
 - **sent**: marked sent together with what the message completes (an invitation's DM channel
-  and ts on its participant), in one transaction;
+  and ts on its participant; a reminder's stay on its own row, where the close finds them to
+  turn into closed notices; a DM that reached Slack after its round closed gets its closed
+  notice queued), in one transaction (``ON_SENT``);
+- **no longer needed**: a reminder whose person finished or whose round closed by its due
+  time, a receipt whose round closed, is settled unsent and not reported;
 - **a passing fault** (429 beyond the client's retries, 5xx, a timeout, a dropped
   connection, ``internal_error``): due again after an exponential backoff, at most
   ``MAX_ATTEMPTS`` tries. A 5xx or a timeout is not a success and not a failure: Slack may
@@ -44,6 +48,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.pacing import Pacer
+from bot.services import fanout
 from bot.services.delivery import PERMANENT
 from bot.views.leader_messages import undelivered_notice
 from storage import outbox, rounds
@@ -71,16 +76,33 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# What a sent message completes, in the transaction that marks it sent.
-def _invitation_sent(session: Session, message: OutboxMessage, channel: str | None, ts: str | None) -> None:
+# What a sent message completes, in the transaction that marks it sent (``at``: the sender's now).
+def _invitation_sent(session: Session, message: OutboxMessage, channel: str | None, ts: str | None,
+                     at: datetime) -> None:
     if message.round_id is not None and channel and ts:
         rounds.mark_invited(session, message.round_id, message.payload["user_id"], dm_channel=channel, ts=ts)
+        fanout.closed_meanwhile(session, message.round_id, message.payload["user_id"], channel, ts,
+                                invitation=True, now=at)
 
 
-ON_SENT: dict[str, Callable[[Session, OutboxMessage, str | None, str | None], None]] = {
-    "invite": _invitation_sent,
+def _reminder_sent(session: Session, message: OutboxMessage, channel: str | None, ts: str | None,
+                   at: datetime) -> None:
+    """The reminder's channel and ts stay on its row (``sent_channel``, ``sent_ts``): the close
+    turns it into a closed notice from there; one that reached Slack after the close gets its
+    notice now."""
+    if message.round_id is not None and channel and ts:
+        fanout.closed_meanwhile(session, message.round_id, message.target, channel, ts, invitation=False, now=at)
+
+
+ON_SENT: dict[str, Callable[[Session, OutboxMessage, str | None, str | None, datetime], None]] = {
+    fanout.INVITE: _invitation_sent,
     "pulse": _invitation_sent,  # a pulse DM is the pulse round's invitation
+    fanout.REMINDER: _reminder_sent,
+    fanout.REMIND_LATER: _reminder_sent,
 }
+# Reminders that wait for the person's working hours: not sent if the person finished or the
+# round closed (or passed its close date) meanwhile.
+SKIP_WHEN_DONE = frozenset(fanout.REMINDER_KINDS)
 
 
 @dataclass
@@ -201,7 +223,7 @@ class OutboxSender:
             session.expunge(message)
         if self._no_longer_needed(message):
             with self.db.session() as session:
-                outbox.give_up(session, message.id, error="no longer needed")
+                outbox.skip(session, message.id, reason="no longer needed")
             return DrainResult()
         client = self._client(message.team_id, clients)
         if client is None:
@@ -223,12 +245,15 @@ class OutboxSender:
         return DrainResult(sent=1)
 
     def _no_longer_needed(self, message: OutboxMessage) -> bool:
-        """A reminder planned for later whose round closed, or whose person finished, meanwhile."""
-        if message.kind != "remind-later" or message.round_id is None:
+        """A reminder planned for later whose round closed, or whose person finished, meanwhile;
+        a receipt whose round closed (its closed receipt replaces it)."""
+        if message.round_id is None or message.kind not in SKIP_WHEN_DONE | {fanout.RECEIPT}:
             return False
         with self.db.session(read_only=True) as session:
             rnd = rounds.get_round(session, message.round_id)
             participant = rounds.get_participant(session, message.round_id, message.target)
+        if message.kind == fanout.RECEIPT:
+            return rnd is None or not rnd.is_open
         return (rnd is None or not rnd.is_open or (rnd.closes_at is not None and rnd.closes_at <= self.clock())
                 or participant is None or participant.completed_at is not None)
 
@@ -267,7 +292,7 @@ class OutboxSender:
             outbox.mark_sent(session, message.id, channel=channel, ts=ts, at=self.clock())
             on_sent = ON_SENT.get(message.kind)
             if on_sent is not None:
-                on_sent(session, message, channel, ts)
+                on_sent(session, message, channel, ts, self.clock())
 
     def _failed(self, message: OutboxMessage, exc: SlackApiError) -> DrainResult:
         error = str(exc.response.get("error") or "unknown")

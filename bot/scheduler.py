@@ -64,7 +64,7 @@ def housekeeping_lock(db: Database) -> Iterator[bool]:
 def run_once(db: Database, client_for_team: ClientForTeam, *, pacer: Pacer | None = None,
              now: datetime | None = None, outbox: OutboxSender | None = None) -> HousekeepingResult | None:
     """One scheduled run: None when another process holds the lock (the run is skipped).
-    The outbox is woken afterwards to send what the run enqueued (digests)."""
+    The outbox is woken afterwards to send what the run enqueued."""
     with housekeeping_lock(db) as mine:
         if not mine:
             log.debug("housekeeping skipped: another process is running it")
@@ -72,7 +72,7 @@ def run_once(db: Database, client_for_team: ClientForTeam, *, pacer: Pacer | Non
         result = run_housekeeping(db, client_for_team, now or datetime.now(UTC), pacer=pacer)
     if outbox is not None:
         outbox.kick()
-    if result.sent or result.closed or result.errors or result.failed:
+    if result.queued or result.closed or result.errors:
         log.info("housekeeping: %s", result)
     else:
         log.debug("housekeeping: nothing to do")

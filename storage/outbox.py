@@ -156,3 +156,51 @@ def pending_count(session: Session, round_id: int | None = None, kind: str | Non
     if kind is not None:
         stmt = stmt.where(OutboxMessage.kind == kind)
     return int(session.scalar(stmt) or 0)
+
+
+SKIPPED = "skipped: "  # last_error of a message settled unsent on purpose, not undeliverable
+
+
+def skip(session: Session, message_id: int, *, reason: str) -> None:
+    """Settle a message that is no longer wanted (its round closed, its person finished):
+    not sent, and not reported as undelivered, since nothing went wrong."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+        status="gave_up", lease_until=None, reported=True, last_error=(SKIPPED + reason)[:MAX_ERROR_LENGTH])
+        .execution_options(synchronize_session=False))
+
+
+def cancel_pending(session: Session, round_id: int, kinds: Sequence[str], *, reason: str) -> int:
+    """Skip the round's messages of ``kinds`` still waiting for their due time (``skip``), in
+    the caller's unit of work; how many. One a sender holds right now is left to it: the
+    sender checks the round before it calls Slack, and a reminder that reaches Slack after the
+    close gets its closed notice when it is marked sent."""
+    result = session.execute(update(OutboxMessage).where(
+        OutboxMessage.round_id == round_id, OutboxMessage.kind.in_(list(kinds)),
+        OutboxMessage.status == "pending").values(
+        status="gave_up", reported=True, last_error=(SKIPPED + reason)[:MAX_ERROR_LENGTH])
+        .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
+
+
+def sent_messages(session: Session, round_id: int, kinds: Sequence[str]) -> list[OutboxMessage]:
+    """The round's messages of ``kinds`` that Slack has, with where they went (to update them)."""
+    return list(session.scalars(select(OutboxMessage).where(
+        OutboxMessage.round_id == round_id, OutboxMessage.kind.in_(list(kinds)), OutboxMessage.status == "sent",
+        OutboxMessage.sent_channel.is_not(None), OutboxMessage.sent_ts.is_not(None))
+        .order_by(OutboxMessage.id)))
+
+
+def waiting_targets(session: Session, round_id: int, kind: str) -> set[str]:
+    """Who has a message of ``kind`` of the round still to send (a reminder queued for their
+    working hours)."""
+    return set(session.scalars(select(OutboxMessage.target).where(
+        OutboxMessage.round_id == round_id, OutboxMessage.kind == kind,
+        OutboxMessage.status.in_(("pending", "sending"))).distinct()))
+
+
+def undeliverable_targets(session: Session, round_id: int, kind: str) -> set[str]:
+    """Who could not be sent a message of ``kind`` of the round (deactivated, unknown, or
+    failing for good): asking Slack again would only fail again and tell the leader twice."""
+    return set(session.scalars(select(OutboxMessage.target).where(
+        OutboxMessage.round_id == round_id, OutboxMessage.kind == kind, OutboxMessage.status == "gave_up",
+        ~func.coalesce(OutboxMessage.last_error, "").startswith(SKIPPED)).distinct()))

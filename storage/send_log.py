@@ -1,14 +1,19 @@
-"""The sent-messages log that makes posts and DMs happen exactly once.
+"""The sent-messages log: a claim under a unique key that exactly one caller wins.
 
-Protocol for every message that must go out once (invitation, reminder, digest, prompt):
+Messages to Slack go through the outbox (``storage.outbox``); this log dedupes the requests
+that cause them: a replayed Remind click (``remind-click:...``), a start form submitted twice
+(``start:<view>``), a ratification form (``ratify:...``), a leader's "post the report here".
+
+Protocol:
 
 1. ``claim(key)`` in its own unit of work and commit; only the first claimer gets True,
    whichever process, thread or replica it is (the unique key decides, inside the INSERT).
-2. Send it; then ``mark_sent(key, channel, ts)`` or ``mark_failed(key, error)``.
-3. A failed message, or a claim abandoned by a crash (still ``claimed`` after a while), can be
-   taken over by exactly one sender with ``reclaim``.
+2. Do it; then ``mark_sent(key, channel, ts)`` or ``mark_failed(key, error)``.
+3. A failed entry, or a claim abandoned by a crash (still ``claimed`` after a while), can be
+   taken over by exactly one caller with ``reclaim``.
 
-Keys name the message and its target, e.g. ``invite:42:U123``, ``digest:T1:2025-W48``.
+Closes made by an older version left ``closed:<round>`` and ``closed-notice:<round>`` entries;
+``bot.housekeeping`` hands the unfinished ones to the outbox.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from bot.runtime import Runtime
 from bot.services import reminders, reporting
 from bot.services.home import publish_home
 from bot.services.reporting import round_report
-from bot.views import leader_messages, report_blocks
+from bot.views import report_blocks
 from bot.views.forms import read_row_id
 from bot.views.text import escape
 
@@ -46,12 +46,13 @@ def remind_clicked(ack: Ack, body: dict, block_action: BlockAction, requester: R
     if not reminders.first_click(runtime.db, requester.team_id, requester.user_id, action_ts, runtime.now()):
         log.warning("a remind click replayed (action_ts %s) was ignored", action_ts)
         return
-    outcome = reminders.remind(runtime.db, client, requester.team_id, round_id, now=runtime.now(),
-                               pacer=runtime.pacer)
+    outcome = reminders.remind(runtime.db, requester.team_id, round_id, now=runtime.now(),
+                               requested_by=requester.user_id)
+    if outcome.queued.queued:
+        runtime.outbox.kick()
     if outcome.refused and outcome.round_id is None:
         return  # not a round of this workspace, or closed: nothing to say to a stale button
-    _tell(block_action, client, respond,
-          outcome.refused or leader_messages.remind_summary(outcome.sent, outcome.unreachable))
+    _tell(block_action, client, respond, outcome.reply)
     if not block_action.response_url:
         publish_home(runtime, client, requester.team_id, requester.user_id)
 

@@ -13,7 +13,7 @@ from bot.listeners.guards import leaders_only
 from bot.middleware import Requester
 from bot.payloads import BlockAction
 from bot.runtime import Runtime
-from bot.services import closing, fanout
+from bot.services import closing
 from bot.services.home import publish_home
 from bot.views import leader_messages, report_blocks
 from bot.views.forms import read_row_id
@@ -42,7 +42,7 @@ def close_confirmed(ack: Ack, body: dict, block_action: BlockAction, requester: 
     else:
         client.chat_postMessage(channel=requester.user_id, text=text)
     if closed.was_open:
-        fanout.refresh_invitations_after_close(runtime.db, client, closed.round_id, runtime.pacer)
+        runtime.outbox.kick()  # the closed notices, queued with the close
         publish_home(runtime, client, requester.team_id, requester.user_id)
 
 

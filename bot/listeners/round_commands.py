@@ -91,8 +91,10 @@ def report(call: Call) -> None:
 
 def remind(call: Call) -> None:
     runtime = call.runtime
-    outcome = reminders.remind(runtime.db, call.client, call.team_id, None, now=runtime.now(), pacer=runtime.pacer)
-    call.reply(outcome.refused or leader_messages.remind_summary(outcome.sent, outcome.unreachable))
+    outcome = reminders.remind(runtime.db, call.team_id, None, now=runtime.now(), requested_by=call.command.user_id)
+    if outcome.queued.queued:
+        runtime.outbox.kick()
+    call.reply(outcome.reply)
 
 
 def close(call: Call) -> None:

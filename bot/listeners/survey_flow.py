@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot.middleware import Requester
 from bot.payloads import BlockAction, MalformedPayload, ViewClosed, ViewSubmission, parse
 from bot.runtime import Runtime
-from bot.services import survey_steps
+from bot.services import delivery, survey_steps
 from bot.services.home import publish_home
 from bot.views import messages, survey_modal
 from bot.views.forms import SurveyStepMetadata, read_metadata, read_row_id
@@ -133,13 +133,11 @@ def step_submitted(ack: Ack, view_submission: ViewSubmission, requester: Request
         ack(response_action="update", view=_step_view(result.next, meta.mode))
         return
     ack(response_action="update", view=survey_modal.done_view(result.next.template, _closes_text(result.next)))
-    if result.invitation is not None:
+    if result.invitation is not None:  # the receipt goes through the outbox: retried, once
         channel, ts = result.invitation
-        text, blocks = messages.receipt_blocks(meta.round, result.next.title, result.next.closes_at)
-        try:
-            client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            log.info("could not turn the invitation into a receipt: %s", exc.response.get("error"))
+        if delivery.queue_receipt(runtime.db, requester.team_id, meta.round, requester.user_id, channel, ts,
+                                  now=runtime.now()):
+            runtime.outbox.kick()
     publish_home(runtime, client, requester.team_id, requester.user_id)
 
 

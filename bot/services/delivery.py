@@ -1,55 +1,44 @@
-"""Exactly-once delivery through the sent-messages log: who sends a keyed message, and what a
-failure means.
+"""Exactly-once delivery: what a Slack refusal means for a message that must go out once,
+and the finisher's receipt.
 
-A message is claimed under its key before it is sent. The claim goes to exactly one caller:
-the first, or later the one that takes over a message that failed for a passing reason (up to
-``MAX_ATTEMPTS`` in all) or a claim left unfinished for ``STALE_CLAIM`` (its sender died). A
-person Slack cannot reach is recorded and never retried. The one window the log cannot close:
-a sender that dies between Slack's answer and ``mark_sent`` leaves a message that a takeover
-sends again.
+Every such message is an outbox row (``storage.outbox``, sent by ``bot.outbox``); these are
+the refusals that no retry can change. A person Slack cannot reach is given up at once and
+the leader who started the batch is told once; anything else passing is tried again.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
 
-from storage import send_log
+from bot.services.fanout import RECEIPT
+from bot.views import messages
+from storage import outbox
 from storage.db import Database
+from storage.models import SurveyRound
 
-# Errors that mean the person cannot be reached: skipped and reported, never retried.
+# Errors that mean the person or channel cannot be reached: given up and reported, never retried.
 UNREACHABLE = frozenset({"user_not_found", "account_inactive", "cannot_dm_bot", "user_disabled",
                          "channel_not_found", "not_in_channel", "is_archived", "messages_tab_disabled"})
 NOT_INSTALLED = "not_installed"
 PERMANENT = UNREACHABLE | {NOT_INSTALLED}
-MAX_ATTEMPTS = 3
-STALE_CLAIM = timedelta(minutes=30)
 
 
-def claim_or_take_over(db: Database, key: str, *, kind: str, team_id: str, target: str | None,
-                       now: datetime | None = None) -> bool:
-    """True for exactly one caller (see the module docstring)."""
+def queue_receipt(db: Database, team_id: str | None, round_id: int, user_id: str, channel: str, ts: str, *,
+                  now: datetime) -> bool:
+    """Queue the ``chat.update`` that turns a finisher's invitation into their receipt, once
+    (``<team>:receipt:<user>:round-<round>``); False when it is already queued or the round
+    has closed (the close turned the invitation into a closed receipt already). The round is
+    read under a share lock, so a close at this moment either comes first or cancels it."""
     with db.session() as session:
-        if send_log.claim(session, key, kind=kind, team_id=team_id, target=target, at=now):
-            return True
-    return take_over(db, key, now)
-
-
-def take_over(db: Database, key: str, now: datetime | None = None) -> bool:
-    """Claim an existing message again: a failure worth retrying, or an abandoned claim."""
-    with db.session() as session:
-        entry = send_log.get(session, key)
-        if entry is None or entry.status == "sent" or entry.attempts >= MAX_ATTEMPTS:
+        rnd = session.scalar(select(SurveyRound).where(SurveyRound.id == round_id)
+                             .with_for_update(read=True).execution_options(populate_existing=True))
+        if rnd is None or rnd.team_id != team_id or not rnd.is_open:
             return False
-        if entry.status == "failed" and (entry.error or "") in PERMANENT:
-            return False
-        return send_log.reclaim(session, key, stale_after=STALE_CLAIM, at=now)
-
-
-def record_failure(db: Database, key: str, exc: SlackApiError) -> bool:
-    """Mark ``key`` failed; True when the person is unreachable (no retry will help)."""
-    error = exc.response.get("error", "unknown")
-    with db.session() as session:
-        send_log.mark_failed(session, key, error)
-    return error in UNREACHABLE
+        text, blocks = messages.receipt_blocks(rnd.id, rnd.title, rnd.closes_at)
+        return outbox.enqueue(
+            session, key=f"{rnd.team_id}:{RECEIPT}:{user_id}:round-{rnd.id}", team_id=rnd.team_id, kind=RECEIPT,
+            method="chat.update", target=user_id, round_id=rnd.id, at=now,
+            payload={"args": {"channel": channel, "ts": ts, "text": text, "blocks": [b.to_dict() for b in blocks]},
+                     "user_id": user_id})

@@ -1,47 +1,42 @@
-"""Fan-out to a round's participants: invitations, reminders, and closed notices.
+"""What a round sends its participants, as outbox rows: invitations, reminders, closed notices.
 
-Invitations go into the outbox (``storage.outbox``, sent by ``bot.outbox``) in the same
-transaction as the round. Reminders are claimed in the send log under a unique key
-(``remind:<round>:<user>:<n>``) before they are sent, so a retried request, a double click
-or a second process never sends them twice (``bot.services.delivery``).
-Fan-out is paced to Slack's posting rate; people Slack cannot reach (deactivated, unknown)
-are skipped and counted for the leader, never retried forever.
+Each function writes into the caller's unit of work, so the messages commit with the change
+that causes them (a round and its invitations; a leader's Remind and the reminders it spends;
+a close and its closed notices) or not at all. ``bot.outbox`` sends them: paced, retried,
+given up on people Slack cannot reach (the leader who asked is told once per batch).
+
+Keys name the workspace, the kind, the target and the period, so writing one twice is a no-op:
+``T1:invite:U2:round-4``, ``T1:reminder:U2:round-4-1`` (the person's first reminder of round 4),
+``T1:closed:U2:round-4-<ts>`` (the closed notice of the DM posted at ``ts``).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.pacing import Pacer
-from bot.services.delivery import claim_or_take_over, record_failure
 from bot.views import messages
-from storage import answers, outbox, rounds, send_log, templates
-from storage.db import Database
-from storage.models import SurveyRound
+from bot.working_hours import WorkingHours, next_working_moment, zone
+from storage import answers, outbox, rounds, templates, workspaces
+from storage.models import RoundParticipant, SurveyRound
 from survey.template import Template
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class FanOut:
-    sent: int = 0
-    already: int = 0
-    unreachable: list[str] = field(default_factory=list)
-    failed: int = 0
-
-    def count_failure(self, user_id: str, unreachable: bool, what: str, exc: SlackApiError) -> None:
-        if unreachable:
-            self.unreachable.append(user_id)
-        else:
-            self.failed += 1
-            log.warning("%s failed: %s", what, exc.response.get("error"))
+INVITE = "invite"
+REMINDER = "reminder"
+REMIND_LATER = "remind-later"  # the person's own "Remind me later" (bot.services.survey_steps)
+REMINDER_KINDS = (REMINDER, REMIND_LATER)
+CLOSED = "closed"
+RECEIPT = "receipt"  # a finisher's invitation turned into their receipt (bot.services.delivery.queue_receipt)
+# What a close stops from going out: DMs still waiting for the person's working hours, and a
+# receipt not sent yet (the close's own notice is the closed receipt).
+UNSENT_AT_CLOSE = (INVITE, "pulse", *REMINDER_KINDS, RECEIPT)
 
 
 def enqueue_invitations(session: Session, rnd: SurveyRound, template: Template, user_ids: list[str], *,
@@ -54,72 +49,139 @@ def enqueue_invitations(session: Session, rnd: SurveyRound, template: Template, 
     added = 0
     for user_id in user_ids:
         added += outbox.enqueue(
-            session, key=f"{rnd.team_id}:invite:{user_id}:round-{rnd.id}", team_id=rnd.team_id, kind="invite",
+            session, key=f"{rnd.team_id}:invite:{user_id}:round-{rnd.id}", team_id=rnd.team_id, kind=INVITE,
             method="chat.postMessage", target=user_id, round_id=rnd.id, notify_user=notify_user, at=now,
             due_at=(due or {}).get(user_id, now),
             payload={"args": {"channel": user_id, "text": text, "blocks": rendered}, "user_id": user_id})
     return added
 
 
-def send_reminders(db: Database, client: WebClient, round_id: int, *, now: datetime,
-                   pacer: Pacer | None = None, only_due: bool = False) -> FanOut:
-    """Remind those who have not finished: at most ``max_reminders`` each, never after close.
+# -- reminders ---------------------------------------------------------------------------------
 
-    A leader's ``/icp-check remind`` reminds everyone pending at once; the scheduler passes
-    ``only_due`` to remind only those whose last contact is ``reminder_interval_hours`` old.
-    Both share the keys ``remind:<round>:<user>:<n>``, so they never double a reminder.
-    """
-    outcome = FanOut()
-    with db.session() as session:
-        rnd = rounds.require_round(session, round_id)
-        if not rnd.is_open or (rnd.closes_at is not None and rnd.closes_at <= now):
-            return outcome
-        template = templates.get_template(session, rnd.template_id)
-        if only_due:
-            pending = rounds.due_for_reminder(session, round_id, now)
-        else:
-            pending = [p for p in rounds.pending_participants(session, round_id)
-                       if p.reminders_sent < rnd.max_reminders]
-        started = {p.user_id for p in pending if answers.answers_of(session, round_id, p.user_id)}
-    for participant in pending:
-        user_id = participant.user_id
-        key = f"remind:{round_id}:{user_id}:{participant.reminders_sent + 1}"
-        if not claim_or_take_over(db, key, kind="reminder", team_id=rnd.team_id, target=user_id, now=now):
-            outcome.already += 1
+
+@dataclass(frozen=True)
+class Queued:
+    """What a batch of reminders came to: ``now`` go out at once, ``later`` wait for each
+    person's working hours (which start at ``hours_from``, their local time)."""
+
+    now: int = 0
+    later: int = 0
+    already: int = 0  # a reminder of theirs is still waiting to go out
+    unreachable: int = 0  # an earlier DM to them could not be delivered: not tried again
+    too_late: int = 0  # their working hours start only after the round closes: not queued
+    hours_from: str | None = None
+
+    @property
+    def queued(self) -> int:
+        return self.now + self.later
+
+
+def enqueue_reminders(session: Session, rnd: SurveyRound, people: Iterable[RoundParticipant], *,
+                      now: datetime, notify_user: str | None) -> Queued:
+    """One reminder per person in the outbox, due in their working hours (their Slack time
+    zone, else the workspace's), each counted against ``max_reminders`` in the same unit of
+    work. Skipped: people whose invitation has not reached them, who have a reminder still
+    waiting, whom an earlier reminder could not reach, or whose working hours start only after
+    the round closes. The caller chose ``people``
+    (pending, under the limit) and holds the round open (``rounds.lock_open_round``)."""
+    settings = workspaces.settings_of(session, rnd.team_id)
+    hours = WorkingHours.parse(settings.working_hours) if settings.working_hours else None
+    template = templates.get_template(session, rnd.template_id)
+    waiting = set().union(*(outbox.waiting_targets(session, rnd.id, kind) for kind in REMINDER_KINDS))
+    unreachable_people = outbox.undeliverable_targets(session, rnd.id, REMINDER)
+    at_once = later = already = unreachable = too_late = 0
+    for person in people:
+        if person.completed_at is not None or person.reminders_sent >= rnd.max_reminders:
             continue
-        if pacer:
-            pacer.wait(f"{rnd.team_id}:chat.postMessage")
-        text, blocks = messages.reminder_blocks(round_id, rnd.title, template.minutes, rnd.closes_at,
-                                                started=user_id in started)
-        try:
-            response = client.chat_postMessage(channel=participant.dm_channel or user_id, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            outcome.count_failure(user_id, record_failure(db, key, exc), f"reminder of round {round_id}", exc)
+        if not person.dm_channel:  # the invitation is still waiting, or could not be delivered
             continue
-        with db.session() as session:
-            send_log.mark_sent(session, key, channel=response["channel"], ts=response["ts"], at=now)
-            rounds.record_reminder(session, round_id, user_id, at=now)
-        outcome.sent += 1
-    return outcome
-
-
-def refresh_invitations_after_close(db: Database, client: WebClient, round_id: int, pacer: Pacer | None = None) -> int:
-    """Turn every invitation and receipt of a closed round into a closed notice (no buttons)."""
-    with db.session() as session:
-        rnd = rounds.require_round(session, round_id)
-        targets = [(p.dm_channel, p.invite_ts, p.completed_at is not None)
-                   for p in rounds.list_participants(session, round_id) if p.invite_ts and p.dm_channel]
-    updated = 0
-    for channel, ts, completed in targets:
-        if pacer:
-            pacer.wait(f"{rnd.team_id}:chat.update")
-        if completed:
-            text, blocks = messages.receipt_blocks(round_id, rnd.title, rnd.closes_at, open_=False)
+        if person.user_id in unreachable_people:
+            unreachable += 1
+            continue
+        if person.user_id in waiting:
+            already += 1
+            continue
+        n = person.reminders_sent + 1
+        due = next_working_moment(now, zone(person.tz, settings.timezone), hours) if hours else now
+        if rnd.closes_at is not None and due >= rnd.closes_at:
+            too_late += 1
+            continue
+        started = bool(answers.answers_of(session, rnd.id, person.user_id))
+        text, blocks = messages.reminder_blocks(rnd.id, rnd.title, template.minutes, rnd.closes_at, started=started)
+        added = outbox.enqueue(
+            session, key=f"{rnd.team_id}:reminder:{person.user_id}:round-{rnd.id}-{n}", team_id=rnd.team_id,
+            kind=REMINDER, method="chat.postMessage", target=person.user_id, round_id=rnd.id,
+            notify_user=notify_user, due_at=due, at=now,
+            payload={"args": {"channel": person.dm_channel, "text": text, "blocks": [b.to_dict() for b in blocks]},
+                     "user_id": person.user_id, "n": n})
+        if not added:
+            already += 1
+            continue
+        # Counted now, with the row: the limit and the interval (from when it goes out) hold
+        # whether the sender has sent it yet or not.
+        rounds.record_reminder(session, rnd.id, person.user_id, at=due)
+        if due > now:
+            later += 1
         else:
-            text, blocks = messages.closed_blocks(rnd.title)
-        try:
-            client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-            updated += 1
-        except SlackApiError as exc:
-            log.info("could not update an invitation after close: %s", exc.response.get("error"))
-    return updated
+            at_once += 1
+    return Queued(now=at_once, later=later, already=already, unreachable=unreachable, too_late=too_late,
+                  hours_from=f"{hours.start:%H:%M}" if hours else None)
+
+
+# -- closed notices ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClosedNotices:
+    updates: int  # DMs queued to turn into closed notices
+    cancelled: int  # DMs that were still waiting to go out, now never sent
+
+
+def enqueue_closed_notice(session: Session, rnd: SurveyRound, user_id: str, channel: str, ts: str, *,
+                          receipt: bool, now: datetime) -> bool:
+    """Queue the ``chat.update`` that turns one DM of a closed round into its closed notice (a
+    closed receipt for an invitation of someone who finished); False if already queued."""
+    if receipt:
+        text, blocks = messages.receipt_blocks(rnd.id, rnd.title, rnd.closes_at, open_=False)
+    else:
+        text, blocks = messages.closed_blocks(rnd.title)
+    return outbox.enqueue(
+        session, key=f"{rnd.team_id}:{CLOSED}:{user_id}:round-{rnd.id}-{ts}", team_id=rnd.team_id, kind=CLOSED,
+        method="chat.update", target=user_id, round_id=rnd.id, at=now,
+        payload={"args": {"channel": channel, "ts": ts, "text": text, "blocks": [b.to_dict() for b in blocks]},
+                 "user_id": user_id})
+
+
+def enqueue_closed_notices(session: Session, rnd: SurveyRound, now: datetime) -> ClosedNotices:
+    """In the close's unit of work: every invitation and reminder DM the round sent becomes a
+    closed notice (one outbox row per message), and the DMs still waiting for someone's
+    working hours are cancelled. A DM in flight at this moment gets its notice when the
+    sender marks it sent (``closed_meanwhile``)."""
+    cancelled = outbox.cancel_pending(session, rnd.id, UNSENT_AT_CLOSE, reason="the round closed")
+    updates = 0
+    for person in rounds.list_participants(session, rnd.id):
+        if person.dm_channel and person.invite_ts:
+            updates += enqueue_closed_notice(session, rnd, person.user_id, person.dm_channel, person.invite_ts,
+                                             receipt=person.completed_at is not None, now=now)
+    for sent in outbox.sent_messages(session, rnd.id, REMINDER_KINDS):
+        assert sent.sent_channel is not None and sent.sent_ts is not None
+        updates += enqueue_closed_notice(session, rnd, sent.target, sent.sent_channel, sent.sent_ts,
+                                         receipt=False, now=now)
+    return ClosedNotices(updates=updates, cancelled=cancelled)
+
+
+def closed_meanwhile(session: Session, round_id: int, user_id: str, channel: str, ts: str, *,
+                     invitation: bool, now: datetime) -> bool:
+    """A DM that reached Slack after its round closed (the sender held it during the close):
+    queue its closed notice now, in the unit of work that marks it sent. The round is read
+    with a share lock, so a close in progress is waited for, never missed."""
+    rnd = session.scalar(select(SurveyRound).where(SurveyRound.id == round_id)
+                         .with_for_update(read=True).execution_options(populate_existing=True))
+    if rnd is None or rnd.is_open:
+        return False
+    completed = False
+    if invitation:
+        person = rounds.get_participant(session, round_id, user_id)
+        completed = person is not None and person.completed_at is not None
+    log.info("a DM of round %s reached Slack after the close; its closed notice is queued", round_id)
+    return enqueue_closed_notice(session, rnd, user_id, channel, ts, receipt=completed, now=now)

@@ -137,12 +137,33 @@ def audience_too_small(people: int, min_group_size: int) -> str:
             f"shown for groups of {min_group_size} or more. Choose more people and try again.")
 
 
-def remind_summary(sent: int, unreachable: int) -> str:
-    text = f"Reminded {sent} people who have not finished."
-    if sent == 0:
-        text = "Nobody to remind: everyone finished, or already had the reminders this round allows."
+def remind_summary(queued: int, now: int, later: int, *, already: int = 0, unreachable: int = 0,
+                   too_late: int = 0, hours_from: str | None = None) -> str:
+    """The leader's answer to Remind: how many reminders were queued and when they go out
+    ("12 reminders queued; 9 go out now, 3 in their working hours (from 09:00 their time)"),
+    then who was left out and why."""
+    if queued:
+        hours = f"in their working hours (from {hours_from} their time)" if hours_from else "in their working hours"
+        counted = f"{queued} reminder{'s' if queued != 1 else ''} queued"
+        if later == 0:
+            text = f"{counted}; {'it goes' if queued == 1 else 'they go'} out now."
+        elif now == 0:
+            text = f"{counted}; {'it goes' if queued == 1 else 'they go'} out {hours}."
+        else:
+            text = f"{counted}; {now} go{'es' if now == 1 else ''} out now, {later} {hours}."
+    elif already and not (unreachable or too_late):
+        return f"Nobody new to remind: {already} already have a reminder waiting for their working hours."
+    elif not (already or unreachable or too_late):
+        return "Nobody to remind: everyone finished, or already had the reminders this round allows."
+    else:
+        text = "Nobody reminded."
+    if already:
+        text += f" {already} already had one waiting."
     if unreachable:
-        text += f" {unreachable} could not be reached by DM."
+        text += f" {unreachable} could not be reached by DM before, so were not tried again."
+    if too_late:
+        text += (f" {too_late} would only get it after the round closes (their working hours start later), "
+                 "so were not reminded.")
     return text
 
 
@@ -159,7 +180,7 @@ def closed_by_leader(round_id: int, title: str, completed: int, invited: int) ->
             f"See `/icp-check report {round_id}`.")
 
 
-KIND_NAMES = {"invite": "invitations", "reminder": "reminders", "closed": "closed notices",
+KIND_NAMES = {"invite": "invitations", "reminder": "reminders", "remind-later": "reminders", "closed": "closed notices",
               "digest": "digests", "pulse": "StrategyCheck questions", "close-report": "reports of a closed round"}
 ERROR_HINTS = {
     "user_not_found": "the person is not in the workspace",
@@ -173,10 +194,19 @@ ERROR_HINTS = {
 }
 
 
+# A DM to a deactivated person is an archived conversation: say what it means for a person.
+DM_KINDS = frozenset({"invite", "reminder", "remind-later", "pulse"})
+DM_HINTS = {"is_archived": "the account is deactivated", "channel_not_found": "the person is not in the workspace"}
+
+
 def undelivered_notice(kind: str, round_id: int | None, total: int, errors: dict[str, int]) -> str:
     """The one DM to a leader about messages of a batch that could not be delivered."""
     failed = sum(errors.values())
     what = KIND_NAMES.get(kind, "messages")
     where = f" of round {round_id}" if round_id is not None else ""
-    reasons = "; ".join(f"{n}: {ERROR_HINTS.get(e, e)}" for e, n in sorted(errors.items(), key=lambda x: -x[1]))
+    hints = {**ERROR_HINTS, **(DM_HINTS if kind in DM_KINDS else {})}
+    by_reason: dict[str, int] = {}
+    for error, n in errors.items():  # two errors that mean the same for the leader are one reason
+        by_reason[hints.get(error, error)] = by_reason.get(hints.get(error, error), 0) + n
+    reasons = "; ".join(f"{n}: {reason}" for reason, n in sorted(by_reason.items(), key=lambda x: (-x[1], x[0])))
     return f"{failed} of {total} {what}{where} could not be delivered ({reasons})."

@@ -20,6 +20,7 @@ from .helpers import (
     command,
     count_rows,
     designed_answers,
+    reminders_go_out_now,
     round_status,
     sign,
 )
@@ -91,6 +92,7 @@ def _remind_payload(fake, user: str, ts: str, channel: str, value: str) -> dict:
 
 def test_replayed_remind_button_refused_for_non_leader(world, open_round):
     fake, sim, db = world.fake, world.sim, world.db
+    reminders_go_out_now(db)
     status = command(fake, sim, LEADER, "status")
     remind = next(el for b in status["blocks"] if b.get("type") == "actions" for el in b["elements"]
                   if el["action_id"] == "round_remind")
@@ -113,7 +115,7 @@ def test_replayed_remind_button_refused_for_non_leader(world, open_round):
     sim.send_interactive(payload)
     url = payload["response_url"]
     done = fake.responses(url)[0]
-    assert done["text"] == "Reminded 10 people who have not finished."
+    assert done["text"] == "10 reminders queued; they go out now."
     assert len(fake.calls_to("chat.postMessage")) == posts_before + 10
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.services.reporting import round_report
 
-from .helpers import LEADER, STAFF, blocks_text, designed_answers
+from .helpers import LEADER, STAFF, blocks_text, designed_answers, reminders_go_out_now
 from .leader_steps import close_round
 
 
@@ -57,10 +57,11 @@ def test_home_follows_answers_and_shows_the_score_after_close(world, open_round,
 
 def test_remind_button_on_home_reminds_and_answers_by_dm(world, open_round):
     fake, sim = world.fake, world.sim
+    reminders_go_out_now(world.db)
     home = _home(fake, sim, LEADER)
     before = len(fake.calls_to("chat.postMessage"))
     assert sim.click(LEADER, home, "round_remind").status == 200
-    replies = [m for m in fake.messages(LEADER) if m.text.startswith("Reminded")]
-    assert len(replies) == 1 and replies[0].text.startswith("Reminded 10 people")
+    replies = [m for m in fake.messages(LEADER) if "reminders queued" in m.text]
+    assert len(replies) == 1 and replies[0].text == "10 reminders queued; they go out now."
     reminded = {c.params["channel"] for c in fake.calls_to("chat.postMessage")[before:]}
     assert reminded == {f"D{user}" for user in STAFF} | {LEADER}  # the reminders, and the reply to the leader

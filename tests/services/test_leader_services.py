@@ -78,12 +78,13 @@ def test_close_once_then_already_closed(db, round_id):
 
 
 def test_reminders_refused_for_a_closed_or_overdue_round(db, round_id):
-    overdue = reminders.remind(db, None, TEAM, None, now=NOW + timedelta(days=8))
-    assert overdue.refused and "past its close date" in overdue.refused and overdue.sent == 0
+    overdue = reminders.remind(db, TEAM, None, now=NOW + timedelta(days=8))
+    assert overdue.refused and "past its close date" in overdue.refused and overdue.queued.queued == 0
     closing.close_round(db, TEAM, round_id, NOW)
-    closed = reminders.remind(db, None, TEAM, round_id, now=NOW)
+    closed = reminders.remind(db, TEAM, round_id, now=NOW)
     assert closed.refused == f"Round {round_id} is closed, so nobody is reminded."
-    assert reminders.remind(db, None, "T0OTHER", round_id, now=NOW).round_id is None
+    assert closed.reply == closed.refused
+    assert reminders.remind(db, "T0OTHER", round_id, now=NOW).round_id is None
 
 
 def test_ratify_saves_one_version_per_form(db, round_id):
