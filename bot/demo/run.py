@@ -209,6 +209,10 @@ class Demo:
         slack, driver = self.slack, self.driver
         slack.chapter("The leader opens ICP Align's App Home")
         driver.home_opened(LEADER)
+        # The demo's team is at work whatever the hour where it runs: DMs (invitations,
+        # reminders) go out at once instead of waiting for each person's working hours.
+        slack.chapter("The leader turns working hours off (/icp-check settings hours off)")
+        self._command("settings hours off")
         for round_no in range(1, self.rounds + 1):
             step(f"Round {round_no}: the leader starts it")
             result.round_ids.append(self._start_round(round_no))

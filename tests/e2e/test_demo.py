@@ -42,7 +42,7 @@ def test_the_page_holds_the_report_the_digest_and_a_survey_step(ran):
     assert "Alignment score" in page  # the report
     assert "ICP alignment digest" in page and "#leadership" in page  # the digest, where it was posted
     assert "What makes an ideal customer valuable to us? (up to 3)" in page  # a survey step's question
-    assert 'class="select' in page and 'class="radio' in page  # its inputs, with their options
+    assert 'class="select' in page and 'class="optlist' in page  # its inputs, with their options
     assert "Score a prospect" in page or "Acme Analytics" in page  # the fit result
     assert "<script" not in page.lower()
     methods = {s.method for s in result.shown}
