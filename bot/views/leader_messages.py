@@ -173,10 +173,17 @@ ERROR_HINTS = {
 }
 
 
+CHANNEL_KINDS = frozenset({"digest", "close-report"})  # posted to the digest channel
+CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+
+
 def undelivered_notice(kind: str, round_id: int | None, total: int, errors: dict[str, int]) -> str:
     """The one DM to a leader about messages of a batch that could not be delivered."""
     failed = sum(errors.values())
     what = KIND_NAMES.get(kind, "messages")
     where = f" of round {round_id}" if round_id is not None else ""
     reasons = "; ".join(f"{n}: {ERROR_HINTS.get(e, e)}" for e, n in sorted(errors.items(), key=lambda x: -x[1]))
-    return f"{failed} of {total} {what}{where} could not be delivered ({reasons})."
+    text = f"{failed} of {total} {what}{where} could not be delivered ({reasons})."
+    if kind in CHANNEL_KINDS and CHANNEL_ERRORS & errors.keys():
+        text += " To post them to another channel: `/icp-check digest #channel`."
+    return text
