@@ -80,7 +80,7 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
 
 
 def outbox_sender(settings: Settings, db: Database, mode: Mode, *, pacer: Pacer | None = None,
-                  inline: bool = False) -> OutboxSender:
+                  inline: bool = False, clock: Callable[[], datetime] | None = None) -> OutboxSender:
     """The outbox sender for ``mode``: the bot token's client, or each installation's (OAuth)."""
     if mode == Mode.OAUTH:
         from storage.slack_oauth import installation_store
@@ -98,6 +98,8 @@ def outbox_sender(settings: Settings, db: Database, mode: Mode, *, pacer: Pacer 
         def client_for_team(team_id: str) -> WebClient | None:
             return client
 
+    if clock is not None:
+        return OutboxSender(db, client_for_team, pacer=pacer, inline=inline, clock=clock)
     return OutboxSender(db, client_for_team, pacer=pacer, inline=inline)
 
 
