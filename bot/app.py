@@ -28,9 +28,12 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-LISTENER_THREADS = 16
-"""bolt's listener pool (its default is 5). A listener works after its ack; with a slow Slack
-five busy listeners would leave every other request waiting past Slack's 3 seconds."""
+LISTENER_THREADS = 64
+"""bolt's listener pool (its default is 5). A listener keeps its thread after its ack while it
+waits for Slack (views.open, views.publish, chat.update); a request whose listener finds no free
+thread is not acked, and Slack gives up after 3 seconds. With Slack answering in 4 s, 16 threads
+left some of 31 concurrent requests unacked (tests/e2e/test_slow_slack.py); 64 ack them all.
+Threads waiting on a socket hold no GIL and cost little; the pool starts them on demand."""
 
 
 def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, client: WebClient | None = None,

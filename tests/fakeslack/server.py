@@ -97,6 +97,7 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
         # given a Slack whose clock agrees, as the real ones roughly do.
         self.wall_clock: Callable[[], float] = wall_clock or time.time
         self._stopping = threading.Event()
+        self._release = threading.Event()  # set: the answers held now go out (release_held)
         self.validator = BlockKitValidator(schema_path)
         self.limiter = RateLimiter(lambda: self.clock(), enabled=rate_limits)
         self.trigger_ttl = TRIGGER_TTL_SECONDS
@@ -161,7 +162,8 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
         return self
 
     def stop(self) -> None:
-        self._stopping.set()  # releases answers held by slow() and accept_then_drop()
+        self._stopping.set()
+        self.release_held()
         if self.socket is not None:
             self.socket.close()
             self.socket = None
@@ -249,9 +251,16 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
         self.limiter.set_delay(method, seconds)
 
     def hold(self, seconds: float) -> None:
-        """Wait ``seconds``, or less if the fake stops (the HTTP side's slow answers)."""
-        if seconds > 0:
-            self._stopping.wait(seconds)
+        """Wait ``seconds``, or less if released or the fake stops (the HTTP side's slow answers)."""
+        if seconds > 0 and not self._stopping.is_set():
+            self._release.wait(seconds)
+
+    def release_held(self) -> None:
+        """Answer at once every call held now by ``slow`` or ``accept_then_drop`` (later ones
+        wait again); ``stop`` does it too."""
+        with self.lock:
+            released, self._release = self._release, threading.Event()
+        released.set()
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Block until ``predicate()`` is truthy (re-checked on every API call)."""
