@@ -368,6 +368,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         except TokenKeyError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    from bot.services import digest
+
+    digest.CHART_PNG = settings.icp_digest_chart_png
     pacer = Pacer()  # one pacer for the listeners, the outbox and the scheduler
     clock = settings.clock()  # None unless the test-only ICP_CLOCK_OFFSET shifts it
     if clock is not None:

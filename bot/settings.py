@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # leases a killed process held ran out, without waiting real minutes. Never set it in
     # production: messages would go out early or late by as much.
     icp_clock_offset: float = 0.0
+    # The digest's chart also as a PNG in its thread (bot.services.digest.CHART_PNG).
+    icp_digest_chart_png: bool = False
 
     @field_validator("slack_bot_token", "slack_app_token")
     @classmethod

@@ -345,6 +345,25 @@ def test_files_upload_v2(fake, client):
     ]
 
 
+def test_files_upload_v2_in_a_thread_with_alt_text(fake, client):
+    parent = client.chat_postMessage(channel="C1", text="digest")["ts"]
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    client.files_upload_v2(channel="C1", content=png, filename="chart.png", title="Chart",
+                           alt_txt="Bar chart of agreement", initial_comment="The chart", thread_ts=parent)
+    (reply,) = client.conversations_replies(channel="C1", ts=parent)["messages"][1:]
+    assert reply["text"] == "The chart" and reply["thread_ts"] == parent
+    assert reply["files"][0]["name"] == "chart.png" and reply["files"][0]["alt_txt"] == "Bar chart of agreement"
+    assert [m["text"] for m in client.conversations_history(channel="C1")["messages"]] == ["digest"]
+    for kwargs, error in [({"alt_txt": "x" * 1001}, "alt_txt_too_large"),
+                          ({"thread_ts": "1.000001"}, "message_not_found")]:
+        with pytest.raises(SlackApiError) as err:
+            client.files_upload_v2(channel="C1", content=png, filename="chart.png", **kwargs)
+        assert err.value.response["error"] == error
+    with pytest.raises(SlackApiError) as err:
+        client.conversations_replies(channel="C1", ts="1.000001")
+    assert err.value.response["error"] == "thread_not_found"
+
+
 # ------------------------------------------------------------------------------ rate limits
 def test_429_retried_by_sdk_handler(fake, monkeypatch):
     """slack_sdk waits the Retry-After the fake sends (recorded here, not slept)."""

@@ -160,7 +160,7 @@ def closed_by_leader(round_id: int, title: str, completed: int, invited: int) ->
 
 
 KIND_NAMES = {"invite": "invitations", "reminder": "reminders", "closed": "closed notices",
-              "digest": "digests", "pulse": "StrategyCheck questions", "close-report": "reports of a closed round"}
+              "digest": "digests", "digest-chart": "digest charts", "pulse": "StrategyCheck questions", "close-report": "reports of a closed round"}
 ERROR_HINTS = {
     "user_not_found": "the person is not in the workspace",
     "account_inactive": "the account is deactivated",
@@ -170,10 +170,11 @@ ERROR_HINTS = {
     "not_in_channel": "ICP Align is not in the channel: invite it with /invite @ICP Align",
     "is_archived": "the channel is archived: choose another one",
     "not_installed": "ICP Align is no longer installed in this workspace",
+    "missing_scope": "ICP Align lacks a permission (files:write for charts): reinstall it",
 }
 
 
-CHANNEL_KINDS = frozenset({"digest", "close-report"})  # posted to the digest channel
+CHANNEL_KINDS = frozenset({"digest", "digest-chart", "close-report"})  # posted to the digest channel
 CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 
 

@@ -28,6 +28,7 @@ METHOD_TIERS: dict[str, int | None] = {
     "conversations.members": 4,
     "conversations.info": 3,
     "conversations.history": 3,
+    "conversations.replies": 3,
     "users.info": 4,
     "users.list": 2,
     "usergroups.list": 2,

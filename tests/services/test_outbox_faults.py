@@ -194,3 +194,81 @@ def test_a_digest_channel_it_cannot_post_to_is_given_up_and_the_leader_told_how_
     assert len(posts_to_channel) == 1
     (notice,) = [m.text for m in fake.messages(LEADER)]
     assert "digest" in notice and fix in notice
+
+
+def _answered_round(db: Database, people: int = 4) -> None:
+    """A round that ``people`` answered in full (the designed answers): a digest with figures."""
+    from bot.services import survey_steps
+    from survey.template import load_builtin
+    from tests.e2e.helpers import designed_answers
+
+    template = load_builtin("icp-core")
+    with db.session() as s:
+        stored = templates.latest_template(s, TEAM, "icp-core")
+        rnd = rounds.create_round(s, TEAM, stored.id, title="Q1", created_by=LEADER,
+                                  opened_at=NOW - timedelta(days=3))
+        users = [f"U0ANS{i}" for i in range(people)]
+        rounds.add_participants(s, rnd.id, [(u, None) for u in users])
+        round_id = rnd.id
+    for i, user in enumerate(users):
+        answers = designed_answers(i)
+        for section, part in enumerate(template.sections):
+            raw = {q.id: answers[q.id] for q in part.questions if q.id in answers}
+            survey_steps.record_step(db, TEAM, user, round_id, section, raw, now=NOW - timedelta(days=2))
+
+
+@pytest.fixture
+def chart_png(monkeypatch):
+    """ICP_DIGEST_CHART_PNG=1: the digest's chart also as a PNG in its thread."""
+    monkeypatch.setattr(digest, "CHART_PNG", True)
+
+
+def _thread_files(fake: FakeSlack, parent_ts: str) -> list[dict]:
+    return [f for m in fake.messages(DIGEST_CHANNEL) if m.thread_ts == parent_ts for f in m.files]
+
+
+def test_the_digests_chart_goes_to_its_thread_as_a_png_with_alt_text(db, fake, clock, chart_png):
+    _answered_round(db)
+    _digest_channel(db)
+    assert digest.enqueue_now(db, TEAM, LEADER, NOW)
+    _drain_until_settled(_sender(db, fake, clock), db, clock)
+    top = [m for m in fake.messages(DIGEST_CHANNEL) if m.thread_ts is None]
+    assert len(top) == 1 and any(b["type"] == "data_visualization" for b in top[0].blocks)
+    (png,) = _thread_files(fake, top[0].ts)
+    stored = fake.files[png["id"]]
+    assert stored["content"].startswith(b"\x89PNG\r\n\x1a\n") and stored["completed"]
+    assert stored["alt_txt"].startswith("Bar chart of agreement per trait") and len(stored["alt_txt"]) <= 1000
+    complete = fake.calls_to("files.completeUploadExternal")[0].params
+    assert complete["channel_id"] == DIGEST_CHANNEL and complete["thread_ts"] == top[0].ts
+    assert complete["initial_comment"]
+
+
+def test_a_chart_upload_accepted_but_answered_500_is_in_the_thread_once(db, fake, clock, chart_png):
+    _answered_round(db)
+    _digest_channel(db)
+    assert digest.enqueue_now(db, TEAM, LEADER, NOW)
+    fake.accept_then_fail("files.completeUploadExternal")  # shared, then a 500
+    sender = _sender(db, fake, clock)
+    first = sender.drain()
+    assert (first.sent, first.retried) == (1, 1)  # the digest, then its chart uncertain
+    clock.now += timedelta(minutes=1)
+    assert sender.drain().found_sent == 1  # found in the thread by its file name
+    (top,) = [m for m in fake.messages(DIGEST_CHANNEL) if m.thread_ts is None]
+    assert len(_thread_files(fake, top.ts)) == 1
+    assert len(fake.calls_to("files.completeUploadExternal")) == 1
+
+
+def test_without_the_setting_or_for_a_hidden_digest_there_is_no_chart(db, fake, clock):
+    _answered_round(db)
+    _digest_channel(db)
+    assert digest.enqueue_now(db, TEAM, LEADER, NOW)  # ICP_DIGEST_CHART_PNG is off by default
+    _drain_until_settled(_sender(db, fake, clock), db, clock)
+    assert len(fake.messages(DIGEST_CHANNEL)) == 1 and fake.calls_to("files.getUploadURLExternal") == []
+
+
+def test_a_hidden_digest_has_no_chart(db, fake, clock, chart_png):
+    _answered_round(db, people=2)  # below the anonymity threshold
+    _digest_channel(db)
+    assert digest.enqueue_now(db, TEAM, LEADER, NOW)
+    _drain_until_settled(_sender(db, fake, clock), db, clock)
+    assert len(fake.messages(DIGEST_CHANNEL)) == 1 and fake.calls_to("files.getUploadURLExternal") == []

@@ -127,6 +127,29 @@ class ConversationsApi:
             "response_metadata": {"next_cursor": encode_cursor(offset + limit) if has_more else ""},
         }
 
+    @web_api("conversations.replies")
+    def conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent first, then the replies, oldest first (``include_all_metadata``
+        as for conversations.history); ``thread_not_found`` for an unknown ts."""
+        channel = self.channels.get(params.get("channel") or "")
+        if channel is None:
+            raise SlackApiFailure("channel_not_found")
+        if not channel.is_im and not channel.bot_member:
+            raise SlackApiFailure("not_in_channel")
+        ts = params.get("ts")
+        thread = [m for m in self._messages.get(channel.id, []) if m.ts == ts or m.thread_ts == ts]
+        if not thread or thread[0].ts != ts:
+            raise SlackApiFailure("thread_not_found")
+        with_metadata = truthy(params.get("include_all_metadata"))
+        messages = []
+        for m in thread:
+            data = m.to_api(self.team_id)
+            if not with_metadata:
+                data.pop("metadata", None)
+            messages.append(data)
+        return {"ok": True, "messages": messages, "has_more": False,
+                "response_metadata": {"next_cursor": ""}}
+
     # ------------------------------------------------------------------ shared
     def resolve_channel_id(self, channel: str) -> str:
         if channel and channel[0] in "UW" and channel in self.users:
