@@ -151,6 +151,20 @@ def _housekeeping_runs(tmp_path: Path, name: str) -> int:
     return len(HOUSEKEEPING_RUN.findall((tmp_path / f"{name}.log").read_text()))
 
 
+def _configure_digest_due_soon(db: Database, lead_seconds: float) -> tuple[datetime, float]:
+    """A weekly digest whose moment comes ``lead_seconds`` after a process started now with the
+    returned ICP_CLOCK_OFFSET; returns (the due moment on the bot's clock, the offset)."""
+    now = datetime.now(UTC)
+    due = (now + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    with db.session() as s:
+        workspaces.get_or_create_workspace(s, TEAM)
+    workspace_settings.change_setting(db, TEAM, "timezone", "UTC")
+    choice = workspace_settings.parse_digest_args(
+        [f"<#{DIGEST_CHANNEL}>", due.strftime("%A").lower(), due.strftime("%H:%M")], workspace_settings.read(db, TEAM))
+    workspace_settings.set_digest(db, TEAM, choice, LEADER)
+    return due, (due - now).total_seconds() - lead_seconds
+
+
 @pytest.mark.skipif(not os.environ.get(PG_ENV), reason=(
     f"two scheduler processes share one database only on PostgreSQL; set {PG_ENV} (.ci/run does). "
     "SQLite runs one process by design"))
@@ -161,14 +175,8 @@ def test_two_scheduler_processes_on_one_postgres_post_one_digest_and_each_invita
     db.upgrade()
     fake.add_channel(DIGEST_CHANNEL, "leadership", members=[LEADER])
     round_id = _round_with_invitations(db, STAFF)
-    # The digest falls due at `due`; both bots' clocks start a few seconds before it.
-    now = datetime.now(UTC)
-    due = (now + timedelta(minutes=2)).replace(second=0, microsecond=0)
-    workspace_settings.change_setting(db, TEAM, "timezone", "UTC")
-    choice = workspace_settings.parse_digest_args(
-        [f"<#{DIGEST_CHANNEL}>", due.strftime("%A").lower(), due.strftime("%H:%M")], workspace_settings.read(db, TEAM))
-    workspace_settings.set_digest(db, TEAM, choice, LEADER)
-    offset = (due - now).total_seconds() - 6
+    due, offset = _configure_digest_due_soon(db, lead_seconds=6)  # both bots' clocks start 6 s before it
+    fake.wall_clock = lambda: time.time() + offset  # Slack's clock agrees with the bots'
     fake.slow("chat.postMessage", 0.2)  # a fan-out long enough for both senders to take part
 
     env = {"ICP_CLOCK_OFFSET": f"{offset:.3f}", "ICP_LOG_LEVEL": "DEBUG"}
@@ -187,5 +195,35 @@ def test_two_scheduler_processes_on_one_postgres_post_one_digest_and_each_invita
     assert _statuses(db, "digest") == {"sent": 1}
     assert _dm_counts(fake) == dict.fromkeys(STAFF, 1) and _invited(db, round_id) == set(STAFF)
     posted_at = float(fake.messages(DIGEST_CHANNEL)[0].ts)
-    assert posted_at >= (due - timedelta(seconds=offset)).timestamp() - 1  # not before its (shifted) due time
+    assert posted_at >= due.timestamp() - 1  # not before its due time (message ts are whole seconds)
+    db.dispose()
+
+
+def test_a_bot_killed_while_posting_a_due_digest_posts_it_once_after_the_restart(fake, tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'icp.db'}"
+    db = Database(database_url)
+    db.upgrade()
+    fake.add_channel(DIGEST_CHANNEL, "leadership", members=[LEADER])
+    _, offset = _configure_digest_due_soon(db, lead_seconds=3)
+    fake.wall_clock = lambda: time.time() + offset  # Slack's clock agrees with the bot's, as NTP makes them
+    fake.accept_then_drop("chat.postMessage", hold=None)  # the digest is posted, its answer never comes
+    with bot_process(tmp_path, "first", fake, database_url, "--housekeeping-interval", "1",
+                     ICP_CLOCK_OFFSET=f"{offset:.3f}") as first:
+        _wait(lambda: fake.messages(DIGEST_CHANNEL), "the digest posted", tmp_path, [first])
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    assert _statuses(db, "digest") == {"sending": 1}
+
+    later = offset + (LEASE + timedelta(minutes=1)).total_seconds()  # the same week, past the lease
+    with bot_process(tmp_path, "second", fake, database_url, "--housekeeping-interval", "1",
+                     ICP_CLOCK_OFFSET=f"{later:.3f}", ICP_LOG_LEVEL="DEBUG") as second:
+        _wait(lambda: _statuses(db, "digest") == {"sent": 1}, "the digest settled", tmp_path, [second])
+        seen = _housekeeping_runs(tmp_path, "second")
+        _wait(lambda: _housekeeping_runs(tmp_path, "second") > seen + 1, "two more housekeeping runs", tmp_path,
+              [second])
+    assert len(fake.messages(DIGEST_CHANNEL)) == 1
+    assert _statuses(db, "digest") == {"sent": 1}
+    with db.session(read_only=True) as s:
+        (digest_row,) = s.query(OutboxMessage).filter_by(kind="digest").all()
+        assert digest_row.sent_ts == fake.messages(DIGEST_CHANNEL)[0].ts  # found, not re-posted
     db.dispose()
