@@ -28,9 +28,12 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-LISTENER_THREADS = 16
-"""bolt's listener pool (its default is 5). A listener works after its ack; with a slow Slack
-five busy listeners would leave every other request waiting past Slack's 3 seconds."""
+LISTENER_THREADS = 64
+"""bolt's listener pool (its default is 5). A listener keeps its thread after its ack while it
+waits for Slack (views.open, views.publish, chat.update); a request whose listener finds no free
+thread is not acked, and Slack gives up after 3 seconds. With Slack answering in 4 s, 16 threads
+left some of 31 concurrent requests unacked (tests/e2e/test_slow_slack.py); 64 ack them all.
+Threads waiting on a socket hold no GIL and cost little; the pool starts them on demand."""
 
 
 def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, client: WebClient | None = None,
@@ -80,7 +83,7 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
 
 
 def outbox_sender(settings: Settings, db: Database, mode: Mode, *, pacer: Pacer | None = None,
-                  inline: bool = False) -> OutboxSender:
+                  inline: bool = False, clock: Callable[[], datetime] | None = None) -> OutboxSender:
     """The outbox sender for ``mode``: the bot token's client, or each installation's (OAuth)."""
     if mode == Mode.OAUTH:
         from storage.slack_oauth import installation_store
@@ -98,6 +101,8 @@ def outbox_sender(settings: Settings, db: Database, mode: Mode, *, pacer: Pacer 
         def client_for_team(team_id: str) -> WebClient | None:
             return client
 
+    if clock is not None:
+        return OutboxSender(db, client_for_team, pacer=pacer, inline=inline, clock=clock)
     return OutboxSender(db, client_for_team, pacer=pacer, inline=inline)
 
 

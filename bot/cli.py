@@ -7,6 +7,7 @@ Slack and the database are imported only by the commands that need them, so that
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -367,9 +368,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         except TokenKeyError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    from bot.services import digest
+
+    digest.CHART_PNG = settings.icp_digest_chart_png
     pacer = Pacer()  # one pacer for the listeners, the outbox and the scheduler
-    outbox = outbox_sender(settings, db, mode, pacer=pacer)
-    app = create_app(settings, db=db, mode=mode, pacer=pacer, outbox=outbox)
+    clock = settings.clock()  # None unless the test-only ICP_CLOCK_OFFSET shifts it
+    if clock is not None:
+        logging.getLogger(__name__).warning("ICP_CLOCK_OFFSET=%s: the bot's clock is shifted (test-only setting)",
+                                            settings.icp_clock_offset)
+    outbox = outbox_sender(settings, db, mode, pacer=pacer, clock=clock)
+    app = create_app(settings, db=db, mode=mode, pacer=pacer, outbox=outbox, clock=clock)
     outbox.start()  # first resumes whatever a crash or a restart left in the outbox
     scheduler = None
     if not args.no_scheduler:
@@ -380,7 +388,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             client_for_team = installation_client_for_team(app.installation_store, settings.slack_api_url)
         else:
             client_for_team = app_client_for_team(app.client)
-        scheduler = start_scheduler(db, client_for_team, args.housekeeping_interval, pacer=pacer, outbox=outbox)
+        scheduler = start_scheduler(db, client_for_team, args.housekeeping_interval, pacer=pacer, outbox=outbox,
+                                    clock=clock)
     try:
         if mode == Mode.SOCKET:
             run_socket_mode(app, settings.slack_app_token or "")

@@ -16,8 +16,9 @@ settles the claim:
   have posted the message, so the message is *uncertain*, and so is one whose sender died
   holding the lease. Before an uncertain ``chat.postMessage`` goes out again the sender looks
   for it in the conversation: every post carries the outbox key in its message metadata, and
-  ``conversations.history`` with ``include_all_metadata`` finds it. ``chat.update`` is
-  idempotent and is simply repeated;
+  ``conversations.history`` with ``include_all_metadata`` finds it (a file upload, which carries
+  no metadata, is found by its unique file name). ``chat.update`` is idempotent and is simply
+  repeated;
 - **a permanent refusal** (``user_not_found``, ``account_inactive``, ``channel_not_found``,
   ``not_in_channel``, ``is_archived``...): given up at once. When a batch (a kind of message of
   one round) is settled, its ``notify_user`` (the leader who started it) gets one DM saying
@@ -35,6 +36,8 @@ sender wins, so several replicas can drain one PostgreSQL outbox without doublin
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import logging
 import threading
@@ -44,7 +47,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy.orm import Session
 
 from bot.pacing import Pacer
@@ -69,7 +72,10 @@ PASSING_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "req
 METADATA_EVENT = "icp_align_outbox"
 PERMANENT_ERRORS = PERMANENT | {"invalid_auth", "token_revoked", "account_inactive", "no_text", "invalid_blocks",
                                 "msg_too_long", "message_not_found", "cant_update_message", "edit_window_closed",
-                                "invalid_arguments"}
+                                "invalid_arguments", "missing_scope", "alt_txt_too_large", "file_uploads_disabled",
+                                "invalid_thread_ts", "thread_not_found"}
+CHART_ALT_TEXT_MAX = 1000  # files.getUploadURLExternal answers alt_txt_too_large beyond it
+LOOKED_UP = ("chat.postMessage", "files.uploadV2")  # posts an uncertain attempt may have made
 
 
 def _utcnow() -> datetime:
@@ -228,7 +234,7 @@ class OutboxSender:
         client = self._client(message.team_id, clients)
         if client is None:
             return self._give_up(message, "not_installed")
-        if message.uncertain and message.method == "chat.postMessage":
+        if message.uncertain and message.method in LOOKED_UP:
             found = self._find_posted(client, message)
             if found is not None:
                 self._settle_sent(message, *found)
@@ -241,6 +247,8 @@ class OutboxSender:
             return self._failed(message, exc)
         except (OSError, http.client.HTTPException) as exc:  # timeouts, lost connections (URLError too)
             return self._retry(message, f"connection: {exc!r}", uncertain=True)
+        except SlackRequestError as exc:  # files upload v2: the upload URL refused the bytes
+            return self._retry(message, f"upload: {exc}", uncertain=True)
         self._settle_sent(message, response.get("channel"), response.get("ts"))
         return DrainResult(sent=1)
 
@@ -264,24 +272,36 @@ class OutboxSender:
             return client.chat_postMessage(**args)
         if message.method == "chat.update":
             return client.chat_update(**args)
+        if message.method == "files.uploadV2":  # getUploadURLExternal, the upload, completeUploadExternal
+            return client.files_upload_v2(content=base64.b64decode(message.payload["content_b64"]), **args)
         raise ValueError(f"the outbox does not send {message.method}")
 
     def _find_posted(self, client: WebClient, message: OutboxMessage) -> tuple[str, str] | None:
-        """The (channel, ts) of this message if an earlier attempt did post it."""
-        channel = message.payload.get("args", {}).get("channel") or message.target
+        """The (channel, ts) of this message if an earlier attempt did post it: a post by the
+        outbox key in its metadata, a file upload (which carries no metadata) by its file name,
+        in the thread it went to."""
+        args = message.payload.get("args", {})
+        channel = args.get("channel") or message.target
         try:
             if channel[:1] in ("U", "W"):
                 channel = client.conversations_open(users=channel)["channel"]["id"]
             since = (message.first_attempt_at or message.created_at) - timedelta(minutes=1)
-            history = client.conversations_history(channel=channel, oldest=f"{since.timestamp():.6f}",
-                                                   include_all_metadata=True, limit=100)
+            if args.get("thread_ts"):
+                history = client.conversations_replies(channel=channel, ts=args["thread_ts"],
+                                                       include_all_metadata=True, limit=200)
+            else:
+                history = client.conversations_history(channel=channel, oldest=f"{since.timestamp():.6f}",
+                                                       include_all_metadata=True, limit=100)
         except SlackApiError as exc:
             log.warning("outbox: cannot check whether %s was posted (%s); sending it again",
                         message.key, exc.response.get("error"))
             return None
         for posted in history.get("messages") or []:
             payload = (posted.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("outbox_key") == message.key:
+            if message.method == "chat.postMessage" and payload.get("outbox_key") == message.key:
+                return channel, posted.get("ts")
+            if message.method == "files.uploadV2" and any(
+                    f.get("name") == args.get("filename") for f in posted.get("files") or []):
                 return channel, posted.get("ts")
         return None
 
@@ -293,6 +313,22 @@ class OutboxSender:
             on_sent = ON_SENT.get(message.kind)
             if on_sent is not None:
                 on_sent(session, message, channel, ts, self.clock())
+            if message.kind == "digest" and message.payload.get("chart") and channel and ts:
+                self._enqueue_chart(session, message, channel, ts)
+
+    def _enqueue_chart(self, session: Session, digest: OutboxMessage, channel: str, ts: str) -> None:
+        """The digest's chart PNG, in its thread, in the transaction that marks the digest sent:
+        neither goes without the other, and a digest found posted gets its chart all the same."""
+        chart = digest.payload["chart"]
+        name = f"icp-alignment-{hashlib.sha256(digest.key.encode()).hexdigest()[:12]}.png"
+        outbox.enqueue(session, key=f"{digest.key}:chart", team_id=digest.team_id, kind="digest-chart",
+                       method="files.uploadV2", target=channel, round_id=digest.round_id,
+                       notify_user=digest.notify_user, at=self.clock(),
+                       payload={"args": {"channel": channel, "thread_ts": ts, "filename": name,
+                                         "title": "Agreement per trait and score over rounds",
+                                         "alt_txt": chart["alt_text"][:CHART_ALT_TEXT_MAX],
+                                         "initial_comment": "The digest's chart, as an image."},
+                                "content_b64": chart["png_b64"]})
 
     def _failed(self, message: OutboxMessage, exc: SlackApiError) -> DrainResult:
         error = str(exc.response.get("error") or "unknown")

@@ -15,7 +15,7 @@ it holds for the whole run, and skips the run when another process holds the loc
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -79,9 +79,10 @@ def run_once(db: Database, client_for_team: ClientForTeam, *, pacer: Pacer | Non
     return result
 
 
-def _job(db: Database, client_for_team: ClientForTeam, pacer: Pacer | None, outbox: OutboxSender | None) -> None:
+def _job(db: Database, client_for_team: ClientForTeam, pacer: Pacer | None, outbox: OutboxSender | None,
+         clock: Callable[[], datetime] | None = None) -> None:
     try:
-        run_once(db, client_for_team, pacer=pacer, outbox=outbox)
+        run_once(db, client_for_team, pacer=pacer, outbox=outbox, now=clock() if clock else None)
     except Exception:  # the next run tries again; APScheduler would only log it less clearly
         log.exception("housekeeping run failed")
 
@@ -89,12 +90,14 @@ def _job(db: Database, client_for_team: ClientForTeam, pacer: Pacer | None, outb
 def start_scheduler(db: Database, client_for_team: ClientForTeam,
                     interval_seconds: int = DEFAULT_INTERVAL_SECONDS, *,
                     pacer: Pacer | None = None, run_now: bool = True,
-                    outbox: OutboxSender | None = None) -> BackgroundScheduler:
+                    outbox: OutboxSender | None = None,
+                    clock: Callable[[], datetime] | None = None) -> BackgroundScheduler:
     """Start a BackgroundScheduler with the ``housekeeping`` interval job; returns it (call
     ``shutdown()`` on exit). ``run_now`` makes the first run right away rather than after one
     interval, so a restart catches up at once. A run that overlaps the next is not doubled
     (``max_instances=1``), missed runs collapse into one (``coalesce``), and a run later than
-    one interval is dropped for the next one (``misfire_grace_time``)."""
+    one interval is dropped for the next one (``misfire_grace_time``). ``clock``: the runs'
+    "now" (ICP_CLOCK_OFFSET's shifted clock in process-level tests)."""
     if interval_seconds < 1:
         raise ValueError("interval_seconds must be at least 1")
     scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
@@ -104,7 +107,7 @@ def start_scheduler(db: Database, client_for_team: ClientForTeam,
         _job,
         "interval",
         seconds=interval_seconds,
-        args=(db, client_for_team, pacer, outbox),
+        args=(db, client_for_team, pacer, outbox, clock),
         id=JOB_ID,
         name="close due rounds and send due reminders",
         coalesce=True,

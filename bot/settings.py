@@ -6,6 +6,9 @@ kind (a user token where a bot token belongs), a database URL that cannot be par
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -49,6 +52,13 @@ class Settings(BaseSettings):
     # rotating (the first encrypts, all decrypt). SecretStr: never shown in a repr or a log.
     icp_encryption_key: SecretStr | None = None
     icp_allow_plaintext_tokens: bool = False
+    # TEST-ONLY: seconds added to the bot's clock (listeners, outbox, scheduler), so that a
+    # process-level test can start `icp-bot run` just before a digest's due time, or after the
+    # leases a killed process held ran out, without waiting real minutes. Never set it in
+    # production: messages would go out early or late by as much.
+    icp_clock_offset: float = 0.0
+    # The digest's chart also as a PNG in its thread (bot.services.digest.CHART_PNG).
+    icp_digest_chart_png: bool = False
 
     @field_validator("slack_bot_token", "slack_app_token")
     @classmethod
@@ -99,6 +109,20 @@ class Settings(BaseSettings):
 
         token_cipher(value.get_secret_value())  # ValueError (naming no key) when malformed
         return value
+
+    @field_validator("icp_clock_offset")
+    @classmethod
+    def _clock_offset(cls, value: float) -> float:
+        if not math.isfinite(value) or abs(value) > 400 * 86400:
+            raise ValueError("must be a number of seconds within 400 days (a test-only setting; leave it unset)")
+        return value
+
+    def clock(self) -> Callable[[], datetime] | None:
+        """The bot's clock when ICP_CLOCK_OFFSET shifts it (tests only); None: the real one."""
+        if not self.icp_clock_offset:
+            return None
+        offset = timedelta(seconds=self.icp_clock_offset)
+        return lambda: datetime.now(UTC) + offset
 
     def encryption_key(self) -> str | None:
         """ICP_ENCRYPTION_KEY's value, for storage.slack_oauth.installation_store."""

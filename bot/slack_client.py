@@ -4,12 +4,17 @@ A 429 is retried after its Retry-After (Slack did not process the call), a dropp
 connection and a 5xx a couple of times; everything else (``channel_not_found``,
 ``user_not_found``...) is an answer, not a fault to retry, and is handled by the caller.
 
-``outbox_client`` retries only 429s: after a 5xx or a lost connection a message may have been
-posted all the same, and re-posting blindly would send it twice; the outbox decides instead
-(``bot.outbox``).
+Except for calls that create something: after a 5xx or a lost connection Slack may have
+posted the message all the same (issue 14: a 500 after chat.postMessage succeeded, retried by
+slack_sdk, sent one person two DMs). ``make_client`` therefore never repeats
+``NOT_IDEMPOTENT`` methods on a 5xx or a dropped connection (only on a 429), and
+``outbox_client`` retries only 429s for every method: the outbox decides what to re-send,
+after looking in the conversation (``bot.outbox``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -18,6 +23,33 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+# Web API methods whose repetition makes a second message, file share or pushed view.
+NOT_IDEMPOTENT = frozenset({
+    "chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "chat.meMessage",
+    "files.completeUploadExternal", "files.upload", "views.push",
+})
+
+
+def _method(url: str) -> str:
+    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+class _IdempotentOnly:
+    """Mixin for a retry handler: no retry of a call in ``NOT_IDEMPOTENT``."""
+
+    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        if _method(request.url) in NOT_IDEMPOTENT:
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)  # type: ignore[misc]
+
+
+class IdempotentServerErrorRetryHandler(_IdempotentOnly, ServerErrorRetryHandler):
+    """slack_sdk's 500/503 retry, for calls that may be repeated."""
+
+
+class IdempotentConnectionErrorRetryHandler(_IdempotentOnly, ConnectionErrorRetryHandler):
+    """slack_sdk's dropped-connection retry, for calls that may be repeated."""
+
 
 def make_client(base_url: str, token: str | None = None, *, timeout: int = 15) -> WebClient:
     return WebClient(
@@ -25,9 +57,9 @@ def make_client(base_url: str, token: str | None = None, *, timeout: int = 15) -
         base_url=base_url,
         timeout=timeout,
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
+            IdempotentConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=5),
-            ServerErrorRetryHandler(max_retry_count=2),
+            IdempotentServerErrorRetryHandler(max_retry_count=2),
         ],
     )
 

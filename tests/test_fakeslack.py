@@ -14,7 +14,10 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 from slack_sdk.signature import SignatureVerifier
 
 from tests.fakeslack import (
@@ -342,6 +345,25 @@ def test_files_upload_v2(fake, client):
     ]
 
 
+def test_files_upload_v2_in_a_thread_with_alt_text(fake, client):
+    parent = client.chat_postMessage(channel="C1", text="digest")["ts"]
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    client.files_upload_v2(channel="C1", content=png, filename="chart.png", title="Chart",
+                           alt_txt="Bar chart of agreement", initial_comment="The chart", thread_ts=parent)
+    (reply,) = client.conversations_replies(channel="C1", ts=parent)["messages"][1:]
+    assert reply["text"] == "The chart" and reply["thread_ts"] == parent
+    assert reply["files"][0]["name"] == "chart.png" and reply["files"][0]["alt_txt"] == "Bar chart of agreement"
+    assert [m["text"] for m in client.conversations_history(channel="C1")["messages"]] == ["digest"]
+    for kwargs, error in [({"alt_txt": "x" * 1001}, "alt_txt_too_large"),
+                          ({"thread_ts": "1.000001"}, "message_not_found")]:
+        with pytest.raises(SlackApiError) as err:
+            client.files_upload_v2(channel="C1", content=png, filename="chart.png", **kwargs)
+        assert err.value.response["error"] == error
+    with pytest.raises(SlackApiError) as err:
+        client.conversations_replies(channel="C1", ts="1.000001")
+    assert err.value.response["error"] == "thread_not_found"
+
+
 # ------------------------------------------------------------------------------ rate limits
 def test_429_retried_by_sdk_handler(fake, monkeypatch):
     """slack_sdk waits the Retry-After the fake sends (recorded here, not slept)."""
@@ -374,6 +396,125 @@ def test_429_headers_and_forced_errors(fake, client):
     with pytest.raises(SlackApiError) as err:
         client.users_info(user="U1")
     assert err.value.response.status_code == 500
+
+
+# ------------------------------------------------------------------------------ faults
+def test_fail_next_after_lets_calls_through_first(fake, client):
+    fake.fail_next("users.info", status=503, after=2)
+    assert client.users_info(user="U1")["ok"] and client.users_info(user="U2")["ok"]
+    with pytest.raises(SlackApiError) as err:
+        client.users_info(user="U1")
+    assert err.value.response.status_code == 503
+    assert client.users_info(user="U1")["ok"]  # one fault only
+    with pytest.raises(ValueError, match="times must be at least 1"):
+        fake.fail_next("users.info", times=0)
+
+
+def test_accept_then_500_posts_and_answers_500(fake, client, monkeypatch):
+    """The message is stored and visible, the answer is a 500: a client that retries server
+    errors posts it twice (issue 14's double DM), one that does not sees the 500."""
+    fake.accept_then_fail("chat.postMessage", after=1)
+    assert client.chat_postMessage(channel="C1", text="first")["ok"]
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="C1", text="second")
+    assert (err.value.response.status_code, err.value.response["error"]) == (500, "internal_error")
+    assert [m.text for m in fake.messages("C1")] == ["first", "second"]
+    assert fake.calls_to("chat.postMessage")[1].response == {"ok": False, "error": "internal_error"}
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)  # slack_sdk's backoff, not slept
+    retrying = WebClient(token=fake.bot_token, base_url=fake.api_url,
+                         retry_handlers=[ServerErrorRetryHandler(max_retry_count=1)])
+    fake.accept_then_fail("chat.postMessage", status=503)
+    assert retrying.chat_postMessage(channel="U1", text="hi")["ok"]
+    assert [m.text for m in fake.messages("U1")] == ["hi", "hi"]
+    with pytest.raises(ValueError, match="5xx"):
+        fake.accept_then_fail("chat.postMessage", status=429)
+
+
+def test_accept_then_drop_posts_and_hangs_up(fake, monkeypatch):
+    """No answer: the client sees the server hang up; slack_sdk's default connection-error
+    retry then posts again."""
+    bare = WebClient(token=fake.bot_token, base_url=fake.api_url, retry_handlers=[])
+    fake.accept_then_drop("chat.postMessage")
+    with pytest.raises(OSError):
+        bare.chat_postMessage(channel="C1", text="lost answer")
+    assert [m.text for m in fake.messages("C1")] == ["lost answer"]
+    dropped = fake.calls_to("chat.postMessage")[0].response
+    assert dropped["error"] == "connection_dropped" and dropped["done"]["ok"] is True
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)  # slack_sdk's backoff, not slept
+    default = WebClient(token=fake.bot_token, base_url=fake.api_url)  # ConnectionErrorRetryHandler
+    fake.accept_then_drop("chat.postMessage")
+    assert default.chat_postMessage(channel="C1", text="again")["ok"]
+    assert [m.text for m in fake.messages("C1")] == ["lost answer", "again", "again"]
+
+
+def test_accept_then_timeout_holds_the_answer_past_the_clients_timeout(fake):
+    impatient = WebClient(token=fake.bot_token, base_url=fake.api_url, timeout=1, retry_handlers=[])
+    fake.accept_then_drop("chat.postMessage", hold=None)
+    with pytest.raises(TimeoutError):
+        impatient.chat_postMessage(channel="C1", text="timed out")
+    assert [m.text for m in fake.messages("C1")] == ["timed out"]
+
+
+def test_slow_answers_late_without_blocking_other_calls(fake, client):
+    """slow(): the call takes effect at once and its answer waits (here until the fake
+    stops); meanwhile other calls are answered."""
+    fake.slow("chat.postMessage", 30)
+    answers: list = []
+    poster = threading.Thread(target=lambda: answers.append(client.chat_postMessage(channel="C1", text="slow")))
+    poster.start()
+    fake.wait_for(lambda: fake.messages("C1"))
+    assert client.auth_test()["ok"]  # not held up by the slow call
+    assert poster.is_alive() and answers == []
+    fake.stop()  # releases the held answer
+    poster.join(timeout=5)
+    assert answers and answers[0]["ok"]
+    fake.slow("chat.postMessage", None)
+    assert fake.limiter.delay_for("chat.postMessage") == 0
+    fake.slow("*", 4)
+    assert fake.limiter.delay_for("views.open") == 4
+    with pytest.raises(ValueError, match="negative"):
+        fake.slow("*", -1)
+
+
+def test_conversations_history(fake, client):
+    """Newest first, exclusive bounds unless inclusive, no thread replies, cursor pages, and
+    metadata only with include_all_metadata (Slack's default leaves it out)."""
+    meta = {"event_type": "icp_align_outbox", "event_payload": {"outbox_key": "k1"}}
+    first = client.chat_postMessage(channel="C1", text="one", metadata=meta)["ts"]
+    second = client.chat_postMessage(channel="C1", text="two")["ts"]
+    client.chat_postMessage(channel="C1", text="reply", thread_ts=first)
+    third = client.chat_postMessage(channel="C1", text="three")["ts"]
+
+    history = client.conversations_history(channel="C1")
+    assert [m["text"] for m in history["messages"]] == ["three", "two", "one"]
+    assert history["has_more"] is False and "metadata" not in history["messages"][-1]
+    with_meta = client.conversations_history(channel="C1", include_all_metadata=True)
+    assert with_meta["messages"][-1]["metadata"] == meta
+    assert [m["text"] for m in client.conversations_history(channel="C1", oldest=first, latest=third)["messages"]] \
+        == ["two"]
+    assert [m["text"] for m in client.conversations_history(channel="C1", oldest=first, latest=third,
+                                                            inclusive=True)["messages"]] == ["three", "two", "one"]
+    page = client.conversations_history(channel="C1", limit=2)
+    assert [m["ts"] for m in page["messages"]] == [third, second] and page["has_more"] is True
+    rest = client.conversations_history(channel="C1", limit=2, cursor=page["response_metadata"]["next_cursor"])
+    assert [m["ts"] for m in rest["messages"]] == [first] and rest["response_metadata"]["next_cursor"] == ""
+
+    dm = client.conversations_open(users="U1")["channel"]["id"]
+    client.chat_postMessage(channel="U1", text="dm")
+    assert [m["text"] for m in client.conversations_history(channel=dm)["messages"]] == ["dm"]
+    for channel, error in [("C404", "channel_not_found"), ("C2", "not_in_channel")]:
+        with pytest.raises(SlackApiError) as err:
+            client.conversations_history(channel=channel)
+        assert err.value.response["error"] == error
+
+
+def test_message_ts_follow_the_fakes_wall_clock():
+    with FakeSlack(wall_clock=lambda: 2_000_000_000.5) as shifted:
+        shifted.add_channel("C1", "general")
+        client = WebClient(token=shifted.bot_token, base_url=shifted.api_url)
+        assert client.chat_postMessage(channel="C1", text="x")["ts"].startswith("2000000000.")
 
 
 def test_token_buckets():

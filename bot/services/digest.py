@@ -5,10 +5,19 @@ time in the workspace's time zone. The scheduler's run enqueues it under the key
 ``<team>:digest:<channel>:<ISO year>-W<week>`` once the moment has passed, so a run that comes
 late (a restart, a misfire) still posts it, and a second run or a second replica does not
 post it again. ``digest now`` posts one at once under its own key.
+
+The chart: the digest message carries Slack's native ``data_visualization`` charts. With
+``CHART_PNG`` (``ICP_DIGEST_CHART_PNG=1``, read by ``icp-bot run``) its thread also gets the same
+figures as a PNG once it is out (``bot.charts``, files upload v2 with alt text), for clients and
+exports that do not draw native charts. Off by default: the native charts already say it all in
+the message, and the PNG costs matplotlib in the scheduler's run (seconds to import, a fraction
+to draw), a second message and the ``files:write`` scope that older installations may lack. A
+hidden digest (too few answers) has no chart either way.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, time, timedelta
 
 from slack_sdk.models.blocks import SectionBlock
@@ -27,11 +36,23 @@ LATE_LIMIT = timedelta(days=6)  # a digest missed for longer than this gives way
 
 
 TREND_ROUNDS = 6
+CHART_PNG = False  # the PNG in the digest's thread; icp-bot run sets it from ICP_DIGEST_CHART_PNG
 
 
 def compose(db: Database, team_id: str) -> tuple[str, list[dict]]:
     """The digest's text and blocks: the workspace's latest full round against the ones
     before it, and against the ratified ICP (``survey.digest``)."""
+    text, blocks, _ = compose_with_chart(db, team_id, chart=False)
+    return text, blocks
+
+
+def compose_with_chart(db: Database, team_id: str, *, chart: bool | None = None
+                       ) -> tuple[str, list[dict], dict | None]:
+    """``compose``, plus the chart PNG for the digest's thread when ``chart`` (default:
+    ``CHART_PNG``) and the digest has one (not hidden, a trait to draw): ``{"png_b64",
+    "alt_text"}``, JSON for an outbox row."""
+    if chart is None:
+        chart = CHART_PNG
     from survey.digest import (  # numpy and scipy: not at start-up
         DigestRound,
         Participation,
@@ -54,7 +75,7 @@ def compose(db: Database, team_id: str) -> tuple[str, list[dict]]:
         loaded = load_icp(session, team_id)
     if not digest_rounds:
         text = "ICP alignment digest: no survey round yet. A leader starts one with /icp-check start."
-        return text, [SectionBlock(text=mrkdwn(text)).to_dict()]
+        return text, [SectionBlock(text=mrkdwn(text)).to_dict()], None
     profile, profile_template = (loaded[0], loaded[1].template) if loaded else (None, None)
     same_template = profile_template is not None and template is not None and profile_template.id == template.id
     built = build_digest(digest_rounds, participation, responses=responses,
@@ -65,7 +86,16 @@ def compose(db: Database, team_id: str) -> tuple[str, list[dict]]:
     if gap:  # before the closing context line
         blocks.insert(max(0, len(blocks) - 1), SectionBlock(text=mrkdwn(f"*Perception and reality*: {escape(gap)}"),
                                                             block_id="digest_reality").to_dict())
-    return message["text"], blocks
+    return message["text"], blocks, _chart(built) if chart else None
+
+
+def _chart(built) -> dict | None:
+    from bot.charts import digest_chart  # matplotlib: only when a digest is drawn
+
+    image = digest_chart(built)
+    if image is None:
+        return None
+    return {"png_b64": base64.b64encode(image.png).decode("ascii"), "alt_text": image.alt_text}
 
 
 def _reality_gap(db: Database, team_id: str) -> str | None:
@@ -81,10 +111,13 @@ def _reality_gap(db: Database, team_id: str) -> str | None:
 
 def _enqueue(session: Session, db: Database, settings: WorkspaceSettings, key: str, now: datetime) -> bool:
     assert settings.digest_channel
-    text, blocks = compose(db, settings.team_id)
+    text, blocks, chart = compose_with_chart(db, settings.team_id)
+    payload: dict = {"args": {"channel": settings.digest_channel, "text": text, "blocks": blocks}}
+    if chart is not None:  # uploaded in the digest's thread once the digest is out (bot.outbox)
+        payload["chart"] = chart
     return outbox.enqueue(session, key=key, team_id=settings.team_id, kind="digest", method="chat.postMessage",
                           target=settings.digest_channel, notify_user=settings.digest_set_by, at=now,
-                          payload={"args": {"channel": settings.digest_channel, "text": text, "blocks": blocks}})
+                          payload=payload)
 
 
 def period_of(moment: datetime, settings: WorkspaceSettings) -> str:

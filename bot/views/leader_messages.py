@@ -181,7 +181,8 @@ def closed_by_leader(round_id: int, title: str, completed: int, invited: int) ->
 
 
 KIND_NAMES = {"invite": "invitations", "reminder": "reminders", "remind-later": "reminders", "closed": "closed notices",
-              "digest": "digests", "pulse": "StrategyCheck questions", "close-report": "reports of a closed round"}
+              "digest": "digests", "digest-chart": "digest charts", "pulse": "StrategyCheck questions",
+              "close-report": "reports of a closed round"}
 ERROR_HINTS = {
     "user_not_found": "the person is not in the workspace",
     "account_inactive": "the account is deactivated",
@@ -191,12 +192,15 @@ ERROR_HINTS = {
     "not_in_channel": "ICP Align is not in the channel: invite it with /invite @ICP Align",
     "is_archived": "the channel is archived: choose another one",
     "not_installed": "ICP Align is no longer installed in this workspace",
+    "missing_scope": "ICP Align lacks a permission (files:write for charts): reinstall it",
 }
 
 
 # A DM to a deactivated person is an archived conversation: say what it means for a person.
 DM_KINDS = frozenset({"invite", "reminder", "remind-later", "pulse"})
 DM_HINTS = {"is_archived": "the account is deactivated", "channel_not_found": "the person is not in the workspace"}
+CHANNEL_KINDS = frozenset({"digest", "digest-chart", "close-report"})  # posted to the digest channel
+CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 
 
 def undelivered_notice(kind: str, round_id: int | None, total: int, errors: dict[str, int]) -> str:
@@ -209,4 +213,7 @@ def undelivered_notice(kind: str, round_id: int | None, total: int, errors: dict
     for error, n in errors.items():  # two errors that mean the same for the leader are one reason
         by_reason[hints.get(error, error)] = by_reason.get(hints.get(error, error), 0) + n
     reasons = "; ".join(f"{n}: {reason}" for reason, n in sorted(by_reason.items(), key=lambda x: (-x[1], x[0])))
-    return f"{failed} of {total} {what}{where} could not be delivered ({reasons})."
+    text = f"{failed} of {total} {what}{where} could not be delivered ({reasons})."
+    if kind in CHANNEL_KINDS and CHANNEL_ERRORS & errors.keys():
+        text += " To post them to another channel: `/icp-check digest #channel`."
+    return text

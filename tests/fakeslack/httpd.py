@@ -9,6 +9,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
+from .ratelimit import DroppedConnection
+
 if TYPE_CHECKING:
     from .server import FakeSlack
 
@@ -113,7 +115,15 @@ class FakeSlackHandler(BaseHTTPRequestHandler):
             params.setdefault("client_secret", client_secret)
         token = token or params.get("token")
         recorded = {k: v for k, v in params.items() if k != "token"}
-        status, headers, body = fake.dispatch(method, recorded, token)
+        try:
+            status, headers, body = fake.dispatch(method, recorded, token)
+        except DroppedConnection as dropped:
+            fake.record_call(method, recorded, {"ok": False, "error": "connection_dropped",
+                                                "done": dropped.response})
+            fake.hold(dropped.hold)
+            self.close_connection = True  # closed without a response: the client's answer is lost
+            return
+        fake.hold(fake.limiter.delay_for(method))  # slow(): done already, answered late
         if warnings and body.get("ok"):
             body["warning"] = ",".join(warnings)
             body.setdefault("response_metadata", {})["warnings"] = warnings

@@ -1,4 +1,4 @@
-"""Slack's Web API rate limits as token buckets, plus forced failures.
+"""Slack's Web API rate limits as token buckets, plus forced failures and slow answers.
 
 Tiers (docs.slack.dev/apis/web-api/rate-limits): Tier 1 1+/min, Tier 2 20+/min,
 Tier 3 50+/min, Tier 4 100+/min, applied per method per workspace per app.
@@ -12,6 +12,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 # requests per minute for each tier
 TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
@@ -26,6 +27,8 @@ METHOD_TIERS: dict[str, int | None] = {
     "conversations.open": 3,
     "conversations.members": 4,
     "conversations.info": 3,
+    "conversations.history": 3,
+    "conversations.replies": 3,
     "users.info": 4,
     "users.list": 2,
     "usergroups.list": 2,
@@ -69,9 +72,27 @@ class TokenBucket:
 
 @dataclass
 class ForcedFailure:
+    """One call's fault. ``accept``: the call takes effect (a message is stored and visible)
+    before the fault replaces its answer, as when Slack posts and then answers a 500.
+    ``drop``: no answer at all; the connection is held ``hold`` seconds (past a client's
+    timeout, or until the fake stops) and then closed."""
+
     status: int = 429
     retry_after: int | None = 1
     error: str | None = None
+    accept: bool = False
+    drop: bool = False
+    hold: float = 0.0
+
+
+class DroppedConnection(Exception):
+    """``dispatch`` gives no answer: the HTTP side holds the connection ``hold`` seconds (or
+    until the fake stops), then closes it without a response."""
+
+    def __init__(self, hold: float, response: dict[str, Any]) -> None:
+        super().__init__("connection dropped")
+        self.hold = hold
+        self.response = response  # what the call did, for the record (never sent)
 
 
 class RateLimiter:
@@ -81,7 +102,8 @@ class RateLimiter:
         self.clock = clock
         self.enabled = enabled
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
-        self._forced: dict[str, list[ForcedFailure]] = {}
+        self._forced: dict[str, list[ForcedFailure | None]] = {}
+        self._delays: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def _bucket(self, key: tuple[str, str], per_minute: float, burst: float) -> TokenBucket:
@@ -91,11 +113,29 @@ class RateLimiter:
             self._buckets[key] = bucket
         return bucket
 
-    def fail_next(self, method: str, failure: ForcedFailure, times: int = 1) -> None:
+    def fail_next(self, method: str, failure: ForcedFailure, times: int = 1, after: int = 0) -> None:
+        """Queue ``failure`` for ``times`` calls to ``method``, once ``after`` calls went through."""
+        if times < 1 or after < 0:
+            raise ValueError(f"times must be at least 1 and after at least 0 (got {times}, {after})")
         with self._lock:
-            self._forced.setdefault(method, []).extend([failure] * times)
+            self._forced.setdefault(method, []).extend([None] * after + [failure] * times)
+
+    def set_delay(self, method: str, seconds: float | None) -> None:
+        """Every call to ``method`` ("*": any) answers ``seconds`` late; None or 0 removes it."""
+        if seconds is not None and seconds < 0:
+            raise ValueError(f"a delay cannot be negative (got {seconds})")
+        with self._lock:
+            if seconds:
+                self._delays[method] = float(seconds)
+            else:
+                self._delays.pop(method, None)
+
+    def delay_for(self, method: str) -> float:
+        with self._lock:
+            return self._delays.get(method, self._delays.get("*", 0.0))
 
     def pop_forced(self, method: str) -> ForcedFailure | None:
+        """This call's fault, if one is queued (a queued None lets the call through)."""
         with self._lock:
             queue = self._forced.get(method)
             if queue:

@@ -6,8 +6,14 @@ Usage::
         fake.add_user("U1", "ana")
         client = WebClient(token=fake.bot_token, base_url=fake.api_url)
 
-Every call is recorded in ``fake.calls`` as ``Call(method, params, response)``.
-Shapes, error codes and limits follow Slack's method reference pages on docs.slack.dev.
+Every call is recorded in ``fake.calls`` as ``Call(method, params, response)`` (the answer the
+client got). Shapes, error codes and limits follow Slack's method reference pages on docs.slack.dev.
+
+Faults, per method ("*": any) and per call count (``after=N`` lets N calls through first):
+``fail_next`` (429 with Retry-After, 5xx, ``ok: false`` errors, before the call takes effect),
+``accept_then_fail`` (the call takes effect, e.g. the message is posted, then the answer is a
+500), ``accept_then_drop`` (takes effect, then no answer: held past the client's timeout or
+dropped), and ``slow`` (every call answers N seconds late).
 
 ``FakeSlack`` is the workspace's state and the call pipeline (auth, forced failures, rate
 limits, recording); each Web API family is a mixin in ``api/`` whose handlers are marked
@@ -39,11 +45,14 @@ from .api.base import web_api_methods
 from .api.views import TRIGGER_TTL_SECONDS
 from .blockkit import BlockKitValidator
 from .httpd import FakeSlackHandler
-from .ratelimit import ForcedFailure, RateLimiter
+from .ratelimit import DroppedConnection, ForcedFailure, RateLimiter
 from .socket_mode import SocketModeServer
 from .workspace import Channel, Ephemeral, Message, User, Usergroup, ViewRecord
 
-__all__ = ["Call", "FakeSlack", "SlackApiFailure"]
+DEFAULT_HOLD_SECONDS = 30.0  # accept_then_drop(hold=None): longer than any client's timeout here
+
+__all__ = ["Call", "DroppedConnection", "FakeSlack", "SlackApiFailure"]
+
 
 
 class Call(NamedTuple):
@@ -70,6 +79,7 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
         rate_limits: bool = False,
         schema_path: str | Path | None | bool = None,
         clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] | None = None,
         socket_mode: bool = True,
         include_slackbot: bool = True,
     ) -> None:
@@ -83,6 +93,11 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
         self.bot_id = bot_id
         self.bot_name = bot_name
         self.clock: Callable[[], float] = clock or time.monotonic
+        # Unix time of message ts values: a bot whose clock is shifted (ICP_CLOCK_OFFSET) is
+        # given a Slack whose clock agrees, as the real ones roughly do.
+        self.wall_clock: Callable[[], float] = wall_clock or time.time
+        self._stopping = threading.Event()
+        self._release = threading.Event()  # set: the answers held now go out (release_held)
         self.validator = BlockKitValidator(schema_path)
         self.limiter = RateLimiter(lambda: self.clock(), enabled=rate_limits)
         self.trigger_ttl = TRIGGER_TTL_SECONDS
@@ -131,6 +146,7 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
     def start(self) -> FakeSlack:
         if self._httpd is not None:
             return self
+        self._stopping.clear()
         handler = type("BoundHandler", (FakeSlackHandler,), {"fake": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
@@ -146,6 +162,8 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
+        self.release_held()
         if self.socket is not None:
             self.socket.close()
             self.socket = None
@@ -195,15 +213,54 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
         retry_after: int | None = 1,
         error: str | None = None,
         times: int = 1,
+        *,
+        after: int = 0,
     ) -> None:
-        """Force the next call(s) to ``method`` ("*" for any) to fail.
+        """Force the next call(s) to ``method`` ("*" for any) to fail, before they take effect;
+        ``after`` calls go through first.
 
         ``status=429`` (default without ``error``): Retry-After + ``ratelimited``;
         ``status=500``/``503``: a server error; ``error="..."``: HTTP 200 ``ok: false``.
         """
         if status is None:
             status = 200 if error else 429
-        self.limiter.fail_next(method, ForcedFailure(status, retry_after, error), times)
+        self.limiter.fail_next(method, ForcedFailure(status, retry_after, error), times, after)
+
+    def accept_then_fail(self, method: str, status: int = 500, error: str | None = None, times: int = 1,
+                         *, after: int = 0) -> None:
+        """The call takes effect (a chat.postMessage is stored and visible), then its answer is
+        HTTP ``status`` (``internal_error`` by default): the answer that makes a client with a
+        server-error retry post twice."""
+        if status < 500:
+            raise ValueError(f"accept_then_fail answers a server error (5xx), not {status}")
+        self.limiter.fail_next(method, ForcedFailure(status, None, error, accept=True), times, after)
+
+    def accept_then_drop(self, method: str, hold: float | None = 0.0, times: int = 1, *, after: int = 0) -> None:
+        """The call takes effect, then no answer comes: the connection is held ``hold`` seconds
+        (None: ``DEFAULT_HOLD_SECONDS``, past any client's timeout; released when the fake
+        stops) and closed. ``hold=0`` drops it at once (the client sees the server hang up)."""
+        wait = DEFAULT_HOLD_SECONDS if hold is None else hold
+        if wait < 0:
+            raise ValueError(f"hold cannot be negative (got {hold})")
+        self.limiter.fail_next(method, ForcedFailure(0, None, None, accept=True, drop=True, hold=wait), times, after)
+
+    def slow(self, method: str, seconds: float | None) -> None:
+        """Every call to ``method`` ("*" for any) takes effect at once and answers ``seconds``
+        later (a slow Slack); ``None`` or 0 makes it fast again. The wait holds no lock: other
+        calls go on meanwhile."""
+        self.limiter.set_delay(method, seconds)
+
+    def hold(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if released or the fake stops (the HTTP side's slow answers)."""
+        if seconds > 0 and not self._stopping.is_set():
+            self._release.wait(seconds)
+
+    def release_held(self) -> None:
+        """Answer at once every call held now by ``slow`` or ``accept_then_drop`` (later ones
+        wait again); ``stop`` does it too."""
+        with self.lock:
+            released, self._release = self._release, threading.Event()
+        released.set()
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Block until ``predicate()`` is truthy (re-checked on every API call)."""
@@ -233,8 +290,14 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
     def dispatch(
         self, method: str, params: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
-        """(status, extra headers, body) for one Web API call."""
+        """(status, extra headers, body) for one Web API call; raises ``DroppedConnection``
+        when the call is to get no answer."""
         forced = self.limiter.pop_forced(method)
+        if forced is not None and forced.accept:
+            status, headers, body = self._dispatch(method, params, token)
+            if forced.drop:
+                raise DroppedConnection(forced.hold, body)
+            return forced.status, {}, {"ok": False, "error": forced.error or "internal_error"}
         if forced is not None:
             headers: dict[str, str] = {}
             if forced.status == 429:
@@ -250,7 +313,11 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
                     {"ok": False, "error": forced.error or "internal_error"},
                 )
             return forced.status, headers, {"ok": False, "error": forced.error or "fatal_error"}
+        return self._dispatch(method, params, token)
 
+    def _dispatch(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         name = self._methods.get(method)
         if name is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}

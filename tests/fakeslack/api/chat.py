@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ..blockkit import MAX_MESSAGE_TEXT, fill_ids
@@ -110,7 +109,7 @@ class ChatApi:
     # ------------------------------------------------------------------ shared
     def next_ts(self) -> str:
         self._ts_counter += 1
-        return f"{int(time.time())}.{self._ts_counter:06d}"
+        return f"{int(self.wall_clock())}.{self._ts_counter:06d}"
 
     def channel_for_post(self, channel_arg: Any) -> Channel:
         """Resolve chat.* ``channel``: a channel id, a DM id, a user id, or a #name."""

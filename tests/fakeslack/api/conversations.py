@@ -1,13 +1,16 @@
-"""conversations.open, conversations.info, conversations.members; channels and DMs."""
+"""conversations.open, conversations.info, conversations.members, conversations.history;
+channels and DMs."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..workspace import Channel
-from .base import SlackApiFailure, paginate, truthy, web_api
+from .base import SlackApiFailure, decode_cursor, encode_cursor, paginate, truthy, web_api
 
 DEFAULT_MEMBERS_PAGE = 100  # conversations.members default limit
+DEFAULT_HISTORY_PAGE = 100  # conversations.history: "up to 100 messages" unless a limit is given
+MAX_HISTORY_PAGE = 999  # "a limit value under 1000"
 
 
 class ConversationsApi:
@@ -75,6 +78,77 @@ class ConversationsApi:
             raise SlackApiFailure("channel_not_found")
         page, cursor = paginate(list(channel.members), params, DEFAULT_MEMBERS_PAGE)
         return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
+
+    @web_api("conversations.history")
+    def conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A conversation's messages, newest first, as Slack answers it: ``oldest``/``latest``
+        bound the range (exclusive unless ``inclusive``), thread replies are left out, and a
+        message's ``metadata`` comes back only with ``include_all_metadata`` (default false).
+        A bot reads only conversations it is in: ``not_in_channel`` otherwise."""
+        channel = self.channels.get(params.get("channel") or "")
+        if channel is None:
+            raise SlackApiFailure("channel_not_found")
+        if not channel.is_im and not channel.bot_member:
+            raise SlackApiFailure("not_in_channel")
+        inclusive = truthy(params.get("inclusive"))
+        try:
+            oldest = float(params.get("oldest") or 0)
+            latest = float(params["latest"]) if params.get("latest") else None
+            limit_raw = params.get("limit")
+            limit = int(limit_raw) if limit_raw not in (None, "", 0, "0") else DEFAULT_HISTORY_PAGE
+        except (TypeError, ValueError) as exc:
+            raise SlackApiFailure("invalid_arguments", [f"[ERROR] {exc}"]) from exc
+        limit = max(1, min(limit, MAX_HISTORY_PAGE))
+
+        def in_range(ts: float) -> bool:
+            after = ts >= oldest if inclusive else ts > oldest
+            before = latest is None or (ts <= latest if inclusive else ts < latest)
+            return after and before
+
+        found = [m for m in reversed(self._messages.get(channel.id, []))
+                 if (m.thread_ts is None or m.thread_ts == m.ts) and in_range(float(m.ts))]
+        offset = decode_cursor(params.get("cursor"))
+        page = found[offset : offset + limit]
+        with_metadata = truthy(params.get("include_all_metadata"))
+        messages = []
+        for m in page:
+            data = m.to_api(self.team_id)
+            if not with_metadata:
+                data.pop("metadata", None)
+            messages.append(data)
+        has_more = offset + limit < len(found)
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": has_more,
+            "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+            "response_metadata": {"next_cursor": encode_cursor(offset + limit) if has_more else ""},
+        }
+
+    @web_api("conversations.replies")
+    def conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent first, then the replies, oldest first (``include_all_metadata``
+        as for conversations.history); ``thread_not_found`` for an unknown ts."""
+        channel = self.channels.get(params.get("channel") or "")
+        if channel is None:
+            raise SlackApiFailure("channel_not_found")
+        if not channel.is_im and not channel.bot_member:
+            raise SlackApiFailure("not_in_channel")
+        ts = params.get("ts")
+        thread = [m for m in self._messages.get(channel.id, []) if m.ts == ts or m.thread_ts == ts]
+        if not thread or thread[0].ts != ts:
+            raise SlackApiFailure("thread_not_found")
+        with_metadata = truthy(params.get("include_all_metadata"))
+        messages = []
+        for m in thread:
+            data = m.to_api(self.team_id)
+            if not with_metadata:
+                data.pop("metadata", None)
+            messages.append(data)
+        return {"ok": True, "messages": messages, "has_more": False,
+                "response_metadata": {"next_cursor": ""}}
 
     # ------------------------------------------------------------------ shared
     def resolve_channel_id(self, channel: str) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 from ..workspace import Message, slack_id
 from .base import SlackApiFailure, json_param, web_api
 
+MAX_ALT_TXT = 1000  # files.getUploadURLExternal: alt_txt_too_large beyond it
+
 
 class FilesApi:
     """Uploaded files (``FakeSlack`` holds ``files`` and ``_upload_tokens``)."""
@@ -20,6 +22,8 @@ class FilesApi:
             raise SlackApiFailure(
                 "invalid_arguments", ["[ERROR] missing required field: filename/length"]
             )
+        if len(params.get("alt_txt") or "") > MAX_ALT_TXT:
+            raise SlackApiFailure("alt_txt_too_large")
         file_id = slack_id("F", 10)
         token = secrets.token_urlsafe(16)
         self._upload_tokens[token] = file_id
@@ -47,6 +51,13 @@ class FilesApi:
         if params.get("channels"):
             channel_ids.extend(c for c in str(params["channels"]).split(",") if c)
         channels = [self.channel_for_post(c) for c in channel_ids]
+        thread_ts = params.get("thread_ts") or None
+        if thread_ts:  # "provide only one channel when using thread_ts", and a parent's ts
+            if len(channels) != 1:
+                raise SlackApiFailure("invalid_arguments", ["[ERROR] thread_ts needs exactly one channel"])
+            parent = self.find_message(channels[0].id, thread_ts)
+            if parent.thread_ts and parent.thread_ts != parent.ts:
+                raise SlackApiFailure("invalid_thread_ts")
         records = []
         for item in files:
             record = self.files.get(item.get("id")) if isinstance(item, dict) else None
@@ -64,6 +75,8 @@ class FilesApi:
                 "title": r["title"],
                 "size": len(r["content"]),
                 "user": self.bot_user_id,
+                "mimetype": "image/png" if r["name"].endswith(".png") else "application/octet-stream",
+                **({"alt_txt": r["alt_txt"]} if r.get("alt_txt") else {}),
             }
             for r in records
         ]
@@ -77,7 +90,7 @@ class FilesApi:
                 blocks=None,
                 user=self.bot_user_id,
                 bot_id=self.bot_id,
-                thread_ts=params.get("thread_ts") or None,
+                thread_ts=thread_ts,
                 files=out,
             )
             self._messages.setdefault(channel.id, []).append(message)
