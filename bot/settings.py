@@ -32,7 +32,7 @@ _PREFIXES = {
 
 DEFAULT_SCOPES = (
     "commands,chat:write,chat:write.public,im:write,users:read,usergroups:read,"
-    "channels:read,groups:read,files:write,im:history,channels:history"
+    "channels:read,groups:read,files:write,im:history,channels:history,groups:history"
 )
 
 
