@@ -28,6 +28,7 @@ NEEDED_SCOPES = {
     "files:write",  # the CSV export
     "im:history",  # conversations.history: was a DM whose answer got lost posted after all?
     "channels:history",  # the same for a post to a public channel
+    "groups:history",  # the same for a post to a private channel the bot was added to
 }
 
 
