@@ -672,12 +672,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "min_group_size", 3) < 1:
         parser.error("--min-group-size must be at least 1")
-    from sqlalchemy.exc import OperationalError
-
     try:
         return args.func(args)
-    except OperationalError as exc:
+    except Exception as exc:
         # The database named by DATABASE_URL cannot be reached: say so, without a traceback.
+        # sqlalchemy is looked up, not imported: `icp-bot report` never loads it (0.5 s).
+        db_errors = sys.modules.get("sqlalchemy.exc")
+        if db_errors is None or not isinstance(exc, db_errors.OperationalError):
+            raise
         reason = str(exc.orig or exc).splitlines()[0]
         print(f"error: cannot use the database of DATABASE_URL ({reason}). Check the URL and that the "
               "server is running.", file=sys.stderr)

@@ -40,7 +40,6 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import rel_entr
 
 AGREEMENT_THRESHOLD = 0.70
 """Conventional reading: an index of 0.70 or more is agreement (LeBreton & Senter 2008)."""
@@ -256,6 +255,27 @@ def emd_ordered(counts_a, counts_b, positions) -> np.ndarray:
         fa, fb = np.cumsum(a, axis=-1) / na, np.cumsum(b, axis=-1) / nb
     out = (np.abs(fa - fb)[..., :-1] * np.diff(x)).sum(axis=-1)
     return np.where((na[..., 0] > 0) & (nb[..., 0] > 0), out, np.nan)
+
+
+def rel_entr(x, y) -> np.ndarray:
+    """``scipy.special.rel_entr`` in numpy, its branches in the same order (x log1p((x - y) / y)
+    when x / y is within (0.5, 2), x log(x / y) when that ratio is a normal float, else
+    x (log x - log y); 0 where x = 0 <= y; inf where a side is negative or 0 < x, y = 0; NaN
+    propagates), so that a report does not import scipy.special (0.4-0.9 s, 30 MB)."""
+    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    out = np.full(x.shape, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        both = (x > 0) & (y > 0)
+        ratio = np.where(both, x / np.where(both, y, 1.0), 1.0)
+        near = both & (ratio > 0.5) & (ratio < 2)
+        normal = both & ~near & (ratio > np.finfo(float).tiny) & (ratio < np.inf)
+        far = both & ~near & ~normal
+        out[near] = x[near] * np.log1p((x[near] - y[near]) / y[near])
+        out[normal] = x[normal] * np.log(ratio[normal])
+        out[far] = x[far] * (np.log(x[far]) - np.log(y[far]))
+    out[(x == 0) & (y >= 0)] = 0.0
+    out[np.isnan(x) | np.isnan(y)] = np.nan
+    return out
 
 
 def jensenshannon(p, q, base: float = 2, axis: int = 0) -> np.ndarray:
