@@ -70,14 +70,21 @@ def collect_answers(question: Question, responses: Sequence[Response]) -> Questi
 
     The canonical values a spreadsheet or the survey stored (an option id, a scale point as an
     int, a float) are taken as they are; anything else goes through ``answer_cleaner``."""
-    rows, values = [], []
-    clean = answer_cleaner(question)
     qid = question.id
+    given = [(i, v) for i, r in enumerate(responses) if (v := r.answers.get(qid)) is not None]
+    return collect_column(question, [i for i, _ in given], [v for _, v in given])
+
+
+def collect_column(question: Question, rows: Sequence[int], values: Sequence) -> QuestionAnswers:
+    """``collect_answers`` of one question's column: ``values[k]`` given by respondent ``rows[k]``
+    (None: unanswered). A multiple-choice answer is cleaned once per distinct set."""
+    kept_rows, kept = [], []
+    clean = answer_cleaner(question)
     kind = question.kind
     option_ids = frozenset(o.id for o in question.options)
     points = question.points or 0
-    for i, r in enumerate(responses):
-        v = r.answers.get(qid)
+    sets: dict[tuple, list | None] = {}
+    for i, v in zip(rows, values, strict=True):
         if v is None:
             continue
         t = type(v)
@@ -90,13 +97,20 @@ def collect_answers(question: Question, responses: Sequence[Response]) -> Questi
         elif kind == QuestionKind.NUMBER and t is float:
             if not math.isfinite(v):
                 continue
+        elif kind == QuestionKind.MULTI and t is list:
+            key = tuple(v)
+            if key not in sets:
+                sets[key] = clean(v)
+            v = sets[key]
+            if v is None:
+                continue
         else:
             v = clean(v)
             if v is None:
                 continue
-        rows.append(i)
-        values.append(v)
-    return QuestionAnswers(question, np.asarray(rows, dtype=np.int64), values)
+        kept_rows.append(i)
+        kept.append(v)
+    return QuestionAnswers(question, np.asarray(kept_rows, dtype=np.int64), kept)
 
 
 def summarize(question: Question, values: list, seed: int) -> ItemAgreement:
