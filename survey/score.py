@@ -29,6 +29,10 @@ def weighted_score(indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
         )
 
 
+BOOTSTRAP_MIN_CHUNK = 32
+BOOTSTRAP_MAX_CELLS = 4_000_000
+"""Large rounds get chunks of at least ``BOOTSTRAP_MIN_CHUNK`` resamples, up to this many cells."""
+
 MIN_INTERVAL_N = 5
 """No bootstrap interval below this many respondents: a resample of 3 or 4 people is mostly
 copies of one or two of them, whose pairs are left out, so the interval spans nearly the
@@ -76,7 +80,10 @@ def bootstrap_resamples(
         order = np.argsort(item.codes, kind="stable")
         present, starts = np.unique(item.codes[order], return_index=True)
         groups.append((it.rows[order], present, starts, len(it.rows) == n))
-    chunk = max(1, min(replicates, BOOTSTRAP_CELLS // max(n, 1)))
+    # at least BOOTSTRAP_MIN_CHUNK resamples a chunk while that stays within BOOTSTRAP_MAX_CELLS:
+    # a chunk of 5 resamples (100,000 respondents) spent most of its time in per-call overhead
+    chunk = max(BOOTSTRAP_CELLS // max(n, 1), min(BOOTSTRAP_MIN_CHUNK, BOOTSTRAP_MAX_CELLS // max(n, 1)))
+    chunk = max(1, min(replicates, chunk))
     scores, all_indices = [], []
     for start in range(0, replicates, chunk):
         b = min(chunk, replicates - start)
@@ -89,14 +96,14 @@ def bootstrap_resamples(
         del flat
         if w.max() < 256:  # always but on a tiny chance: an eighth of the memory to gather and sum
             w = w.astype(np.uint8)
-        w2 = w.astype(np.int64) ** 2
-        sum_w2_all = w2.sum(axis=0).astype(np.float64)
+        w2 = w.astype(np.uint16 if w.dtype == np.uint8 else np.int64) ** 2  # 255^2 fits uint16
+        sum_w2_all = w2.sum(axis=0, dtype=np.int64).astype(np.float64)
         indices = np.empty((b, len(items)))
         for j, (it, (rows, present, starts, full)) in enumerate(zip(items, groups, strict=True)):
             counts = np.zeros((b, it.item.n_categories))  # type: ignore[union-attr]
             if present.size:  # integer sums: exact in any order
                 counts[:, present] = np.add.reduceat(w[rows], starts, axis=0, dtype=np.int64).T
-            sum_w2 = sum_w2_all if full else w2[it.rows].sum(axis=0).astype(np.float64)
+            sum_w2 = sum_w2_all if full else w2[it.rows].sum(axis=0, dtype=np.int64).astype(np.float64)
             indices[:, j] = it.item.resample(counts, sum_w2)  # type: ignore[union-attr]
         scores.append(weighted_score(indices, weights))
         all_indices.append(indices)

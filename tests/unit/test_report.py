@@ -217,6 +217,7 @@ def test_bootstrap_does_not_depend_on_chunking(small, monkeypatch):
     responses = six() * 1  # 6 respondents
     whole = build_report(small, responses, bootstrap=300, seed=5).score_interval
     monkeypatch.setattr(survey.score, "BOOTSTRAP_CELLS", 7)  # one resample per chunk
+    monkeypatch.setattr(survey.score, "BOOTSTRAP_MIN_CHUNK", 1)
     assert build_report(small, responses, bootstrap=300, seed=5).score_interval == whole
 
 
