@@ -30,7 +30,7 @@ def weighted_score(indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 BOOTSTRAP_MIN_CHUNK = 32
-BOOTSTRAP_MAX_CELLS = 4_000_000
+BOOTSTRAP_MAX_CELLS = 2_000_000
 """Large rounds get chunks of at least ``BOOTSTRAP_MIN_CHUNK`` resamples, up to this many cells."""
 
 MIN_INTERVAL_N = 5
@@ -80,7 +80,8 @@ def bootstrap_resamples(
         order = np.argsort(item.codes, kind="stable")
         present, starts = np.unique(item.codes[order], return_index=True)
         groups.append((it.rows[order], present, starts, len(it.rows) == n))
-    # at least BOOTSTRAP_MIN_CHUNK resamples a chunk while that stays within BOOTSTRAP_MAX_CELLS:
+    # at least BOOTSTRAP_MIN_CHUNK resamples a chunk while that stays within BOOTSTRAP_MAX_CELLS
+    # (its arrays then stay below the peak of reading the spreadsheet):
     # a chunk of 5 resamples (100,000 respondents) spent most of its time in per-call overhead
     chunk = max(BOOTSTRAP_CELLS // max(n, 1), min(BOOTSTRAP_MIN_CHUNK, BOOTSTRAP_MAX_CELLS // max(n, 1)))
     chunk = max(1, min(replicates, chunk))
