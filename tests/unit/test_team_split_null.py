@@ -14,7 +14,7 @@ from itertools import combinations
 
 import numpy as np
 import pytest
-from scipy.stats import multivariate_hypergeom
+from scipy.stats import binom, multivariate_hypergeom
 
 from survey.team_splits import _distance, _encode, null_distances, pair_p_value, permutation_p_value
 from survey.template import parse_template
@@ -134,3 +134,56 @@ def test_respondent_matrix_entry_point_gives_the_same_p_value():
     via_matrix = permutation_p_value(patterns[codes], n_a, metric, positions, observed, np.random.default_rng(4))
     direct = pair_p_value(codes, patterns, n_a, metric, positions, observed, np.random.default_rng(4))
     assert 0 < via_matrix <= 1 and abs(via_matrix - direct) < 0.05  # same null, another pattern order
+
+
+def _tables(pooled: list[int], n_a: int):
+    """Every table team a can draw: counts k_j <= pooled_j summing to n_a."""
+    if not pooled:
+        if n_a == 0:
+            yield ()
+        return
+    rest = sum(pooled[1:])
+    for k in range(max(0, n_a - rest), min(pooled[0], n_a) + 1):
+        for tail in _tables(pooled[1:], n_a - k):
+            yield (k, *tail)
+
+
+def test_the_samples_p_values_are_within_their_monte_carlo_error_of_the_exact_ones():
+    """The shipped sample's single-choice and scale pairs (10 against 10 people: 184,756
+    relabellings each, so Monte Carlo with R = 999): the report's p-value against the exact one,
+    summed over every table team a can draw with its hypergeometric probability."""
+    import json
+    from importlib import resources
+
+    from survey.question_answers import collect_answers
+    from survey.report import _dedupe, build_report
+    from survey.spreadsheet import read_responses
+    from survey.team_splits import team_of
+    from survey.template import QuestionKind, resolve_template
+
+    core = resolve_template("icp-core")
+    sample = str(resources.files("survey.samples").joinpath("icp-sample-30.csv"))
+    people = _dedupe(read_responses(sample, core).responses)
+    report = json.loads(build_report(core, people).model_dump_json())
+    teams = [team_of(core, r) for r in people]
+    checked = 0
+    for split in report["team_comparisons"]:
+        q = core.question(split["question_id"])
+        if q.kind not in (QuestionKind.SINGLE, QuestionKind.SCALE):
+            continue
+        answers = collect_answers(q, people)
+        codes, patterns, metric, positions = _encode(q, answers.values)
+        team = np.array([teams[r] for r in answers.rows], dtype=object)
+        for pair in split["pairs"]:
+            a, b = codes[team == pair["team_a"]], codes[team == pair["team_b"]]
+            pooled = np.bincount(np.concatenate([a, b]), minlength=len(patterns))
+            tables = np.array(list(_tables(pooled.tolist(), len(a))), dtype=np.int64)
+            probability = multivariate_hypergeom(pooled, len(a)).pmf(tables)
+            d = _distance(metric, tables.astype(float), (pooled - tables).astype(float), positions)
+            exact = min(float(probability[d >= pair["distance"] - 1e-12].sum()), 1.0)
+            # p = (1 + hits) / 1000 with hits ~ Binomial(999, exact): neither tail beyond 1 in 1000
+            hits = round(pair["p_value"] * 1000) - 1
+            tail = min(binom.cdf(hits, 999, exact), binom.sf(hits - 1, 999, exact))
+            assert tail > 1e-3, (q.id, pair, exact, tail)
+            checked += 1
+    assert checked == 30  # 5 single-choice and 5 scale questions, 3 team pairs each
