@@ -167,7 +167,7 @@ def run(sizes: list[int], repeat: int, compute_size: int, timeout: float = 600) 
                 generate_csv(path, compute_size)
             product, floor = compute_only(path, repeat)
             c = table.add(f"compute only, {compute_size:,} respondents", product, floor, "s", "< 0.3 s", None,
-                          note="build_report (1,000 bootstrap resamples) on responses already read; "
+                          note="build_report (1,000 bootstrap resamples) on answers already read (AnswerColumns, as the CLI); "
                                "floor: the indices on columns already read")
             c.passed = product is not None and product < 0.3
     table.notes.append("ICP Align: `icp-bot report --answers FILE --format json` as a child process; floor: "
