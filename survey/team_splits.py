@@ -358,18 +358,25 @@ def team_splits(
     """Every question of ``scored`` answered by at least two shown teams, in question order,
     each with all its shown teams and its pair tests (q-values over all pairs of all questions)."""
     round_shown = visible_groups(Counter(team_of_row), min_group_size)
+    # teams as small integers once (the round's shown teams; -1 for the rest, pooled as None)
+    shown_names = sorted(round_shown)
+    number = {t: i for i, t in enumerate(shown_names)}
+    team_code = np.fromiter((number.get(t, -1) for t in team_of_row), dtype=np.int64, count=len(team_of_row))
     out: list[TeamSplit] = []
     keys: list[dict[str, object]] = []
     for pos, answers in enumerate(scored):
         q = answers.question
-        teams = [team_of_row[r] for r in answers.rows]
-        sizes: Counter[str | None] = Counter(t if t in round_shown else None for t in teams)
+        row_team = team_code[answers.rows]
+        counted = np.bincount(row_team + 1, minlength=len(shown_names) + 1)
+        sizes: Counter[str | None] = Counter({t: int(counted[i + 1]) for i, t in enumerate(shown_names)
+                                              if counted[i + 1]})
+        if counted[0]:
+            sizes[None] = int(counted[0])
         shown = sorted(visible_groups(sizes, min_group_size))
         if len(shown) < 2:
             continue
         codes, patterns, metric, positions = _encode(q, answers.values)
-        team_arr = np.array(teams, dtype=object)
-        members = {t: np.flatnonzero(team_arr == t) for t in shown}
+        members = {t: np.flatnonzero(row_team == number[t]) for t in shown}
         lines, typical = [], {}
         for t in shown:
             line, key = _team_answer(q, team_label(template, t), t, [answers.values[i] for i in members[t]])
