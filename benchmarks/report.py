@@ -8,7 +8,8 @@ Each run is a child process, timed on the wall clock, its peak RSS read from
 the floor runs ``python -m benchmarks._report_floor`` on the same file. Before the table is
 printed, the floor's indices are checked against the product's, question by question, to 1e-9.
 
-Compute only: ``survey.report.build_report`` on responses already read, in this process,
+Compute only: ``survey.report.build_report`` on answers already read (``AnswerColumns``, as the
+CLI reads them), in this process,
 beside the floor's ``indices`` on columns already read.
 """
 
@@ -120,11 +121,11 @@ def compute_only(csv_path: Path, repeat: int) -> tuple[float, float]:
     """Median seconds of build_report on responses already read, and of the floor's indices."""
     from benchmarks._report_floor import indices, load_questions, read_columns
     from survey.report import build_report
-    from survey.spreadsheet import read_responses
+    from survey.spreadsheet import read_answer_columns
     from survey.template import resolve_template
 
     template = resolve_template("icp-core")
-    responses = read_responses(str(csv_path), template).responses
+    responses = read_answer_columns(str(csv_path), template).columns  # what `icp-bot report` reads
     questions = load_questions(str(TEMPLATE))
     columns = read_columns(str(csv_path), questions)
     product, floor = [], []
@@ -166,7 +167,7 @@ def run(sizes: list[int], repeat: int, compute_size: int, timeout: float = 600) 
                 generate_csv(path, compute_size)
             product, floor = compute_only(path, repeat)
             c = table.add(f"compute only, {compute_size:,} respondents", product, floor, "s", "< 0.3 s", None,
-                          note="build_report (1,000 bootstrap resamples) on responses already read; "
+                          note="build_report (1,000 bootstrap resamples) on answers already read (AnswerColumns, as the CLI); "
                                "floor: the indices on columns already read")
             c.passed = product is not None and product < 0.3
     table.notes.append("ICP Align: `icp-bot report --answers FILE --format json` as a child process; floor: "

@@ -16,12 +16,12 @@ DEFAULT_HOST = "127.0.0.1"  # bot.server.DEFAULT_HOST; not imported so `icp-bot 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from survey.report import build_report
-    from survey.spreadsheet import RowError, SpreadsheetError, read_responses
+    from survey.spreadsheet import RowError, SpreadsheetError, read_answer_columns
     from survey.template import TemplateError, resolve_template
 
     try:
         template = resolve_template(args.template)
-        result = read_responses(args.answers, template, skip_invalid=args.skip_invalid)
+        result = read_answer_columns(args.answers, template, skip_invalid=args.skip_invalid)
     except (TemplateError, SpreadsheetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         if isinstance(exc, SpreadsheetError) and any(isinstance(e, RowError) for e in exc.errors):
@@ -41,7 +41,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         profile = _load_profile_json(args.profile, template) if args.profile else None
         if imported is None or (args.profile and profile is None):
             return 2
-    report = build_report(template, result.responses, min_group_size=args.min_group_size,
+    report = build_report(template, result.columns, min_group_size=args.min_group_size,
                           bootstrap=args.bootstrap, seed=args.seed, consensus_rule=args.consensus_rule)
     reality = None
     if imported is not None:
@@ -681,12 +681,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "min_group_size", 3) < 1:
         parser.error("--min-group-size must be at least 1")
-    from sqlalchemy.exc import OperationalError
-
     try:
         return args.func(args)
-    except OperationalError as exc:
+    except Exception as exc:
         # The database named by DATABASE_URL cannot be reached: say so, without a traceback.
+        # sqlalchemy is looked up, not imported: `icp-bot report` never loads it (0.5 s).
+        db_errors = sys.modules.get("sqlalchemy.exc")
+        if db_errors is None or not isinstance(exc, db_errors.OperationalError):
+            raise
         reason = str(exc.orig or exc).splitlines()[0]
         print(f"error: cannot use the database of DATABASE_URL ({reason}). Check the URL and that the "
               "server is running.", file=sys.stderr)

@@ -40,7 +40,6 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import rel_entr
 
 AGREEMENT_THRESHOLD = 0.70
 """Conventional reading: an index of 0.70 or more is agreement (LeBreton & Senter 2008)."""
@@ -134,7 +133,12 @@ def mean_pairwise_jaccard(set_counts, similarity, sum_w2=None) -> np.ndarray:
     n = c.sum(axis=-1)
     s2 = n if sum_w2 is None else np.asarray(sum_w2, dtype=float)
     denom = _pair_denominator(n, sum_w2)
-    total = ((c @ np.asarray(similarity, dtype=float)) * c).sum(axis=-1)
+    j = np.asarray(similarity, dtype=float)
+    # a few hundred distinct sets: numpy's own loop, not a BLAS call whose threads wait for a core
+    # on a loaded machine (15 ms a call instead of 0.3 ms); its sums in a fixed order
+    # (a single table, the point estimate, keeps its matrix-vector product)
+    cj = np.einsum("bs,st->bt", c, j, optimize=False) if c.ndim == 2 and j.shape[0] <= 256 else c @ j
+    total = (cj * c).sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (total - s2) / denom
     return np.where(denom > 0, np.clip(mean, 0.0, 1.0), np.nan)
@@ -196,12 +200,15 @@ def quantile_from_counts(value_counts, values, q) -> np.ndarray:
     # the value at 0-based position j is values[#{d: cum_d <= j}]
     last = len(v) - 1
     pos = np.concatenate([lo, hi], axis=-1)
-    # cum is non-decreasing along the last axis: #{d: cum_d <= j} is a binary search per row
+    # cum is non-decreasing along the last axis: #{d: cum_d <= j} is a binary search per row, all
+    # rows in one search: row r shifted by r * (max n + 1) keeps the concatenation sorted
+    # (counts are whole numbers, so the shifted values stay exact)
     flat_cum = cum.reshape(-1, cum.shape[-1])
     flat_pos = pos.reshape(flat_cum.shape[0], -1)  # pos has cum's batch shape (n comes from c)
-    found = np.empty(flat_pos.shape, dtype=np.intp)
-    for r in range(flat_cum.shape[0]):
-        found[r] = np.searchsorted(flat_cum[r], flat_pos[r], side="right")
+    rows, width = flat_cum.shape
+    shift = (float(flat_cum[:, -1].max()) + 1.0 if width and rows else 1.0) * np.arange(rows)[:, None]
+    found = np.searchsorted((flat_cum + shift).ravel(), (flat_pos + shift).ravel(), side="right")
+    found = found.reshape(flat_pos.shape) - np.arange(rows)[:, None] * width
     at = np.minimum(found.reshape(pos.shape), last)
     v_lo, v_hi = v[at[..., : qs.size]], v[at[..., qs.size :]]
     out = np.where(n > 0, v_lo + (h - lo) * (v_hi - v_lo), np.nan)
@@ -249,6 +256,27 @@ def emd_ordered(counts_a, counts_b, positions) -> np.ndarray:
         fa, fb = np.cumsum(a, axis=-1) / na, np.cumsum(b, axis=-1) / nb
     out = (np.abs(fa - fb)[..., :-1] * np.diff(x)).sum(axis=-1)
     return np.where((na[..., 0] > 0) & (nb[..., 0] > 0), out, np.nan)
+
+
+def rel_entr(x, y) -> np.ndarray:
+    """``scipy.special.rel_entr`` in numpy, its branches in the same order (x log1p((x - y) / y)
+    when x / y is within (0.5, 2), x log(x / y) when that ratio is a normal float, else
+    x (log x - log y); 0 where x = 0 <= y; inf where a side is negative or 0 < x, y = 0; NaN
+    propagates), so that a report does not import scipy.special (0.4-0.9 s, 30 MB)."""
+    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    out = np.full(x.shape, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        both = (x > 0) & (y > 0)
+        ratio = np.where(both, x / np.where(both, y, 1.0), 1.0)
+        near = both & (ratio > 0.5) & (ratio < 2)
+        normal = both & ~near & (ratio > np.finfo(float).tiny) & (ratio < np.inf)
+        far = both & ~near & ~normal
+        out[near] = x[near] * np.log1p((x[near] - y[near]) / y[near])
+        out[normal] = x[normal] * np.log(ratio[normal])
+        out[far] = x[far] * (np.log(x[far]) - np.log(y[far]))
+    out[(x == 0) & (y >= 0)] = 0.0
+    out[np.isnan(x) | np.isnan(y)] = np.nan
+    return out
 
 
 def jensenshannon(p, q, base: float = 2, axis: int = 0) -> np.ndarray:

@@ -70,33 +70,55 @@ def collect_answers(question: Question, responses: Sequence[Response]) -> Questi
 
     The canonical values a spreadsheet or the survey stored (an option id, a scale point as an
     int, a float) are taken as they are; anything else goes through ``answer_cleaner``."""
-    rows, values = [], []
-    clean = answer_cleaner(question)
     qid = question.id
-    kind = question.kind
-    option_ids = frozenset(o.id for o in question.options)
-    points = question.points or 0
-    for i, r in enumerate(responses):
-        v = r.answers.get(qid)
+    given = [(i, v) for i, r in enumerate(responses) if (v := r.answers.get(qid)) is not None]
+    return collect_column(question, [i for i, _ in given], [v for _, v in given])
+
+
+def collect_column(question: Question, rows: Sequence[int], values: Sequence) -> QuestionAnswers:
+    """``collect_answers`` of one question's column: ``values[k]`` given by respondent ``rows[k]``
+    (None: unanswered). A value already in canonical form (``canonical``) is kept as it is, a
+    multiple-choice answer is cleaned once per distinct set, anything else goes through
+    ``answer_cleaner``."""
+    kept_rows, kept = [], []
+    clean = answer_cleaner(question)
+    canonical = _canonical(question)
+    sets: dict[tuple, list | None] = {}
+    multi = question.kind == QuestionKind.MULTI
+    for i, v in zip(rows, values, strict=True):
         if v is None:
             continue
-        t = type(v)
-        if kind == QuestionKind.SINGLE and t is str:
-            if v not in option_ids:
-                continue
-        elif kind == QuestionKind.SCALE and t is int:
-            if not 1 <= v <= points:
-                continue
-        elif kind == QuestionKind.NUMBER and t is float:
-            if not math.isfinite(v):
-                continue
-        else:
-            v = clean(v)
+        fit = canonical(v)
+        if fit is None:
+            if multi and type(v) is list:
+                key = tuple(v)
+                if key not in sets:
+                    sets[key] = clean(v)
+                v = sets[key]
+            else:
+                v = clean(v)
             if v is None:
                 continue
-        rows.append(i)
-        values.append(v)
-    return QuestionAnswers(question, np.asarray(rows, dtype=np.int64), values)
+        elif not fit:
+            continue
+        kept_rows.append(i)
+        kept.append(v)
+    return QuestionAnswers(question, np.asarray(kept_rows, dtype=np.int64), kept)
+
+
+def _canonical(question: Question) -> Callable[[object], bool | None]:
+    """True when a value is canonical and fits ``question``, False when it is canonical and does
+    not fit (dropped), None when ``answer_cleaner`` must decide."""
+    kind = question.kind
+    if kind == QuestionKind.SINGLE:
+        option_ids = frozenset(o.id for o in question.options)
+        return lambda v: (v in option_ids) if type(v) is str else None
+    if kind == QuestionKind.SCALE:
+        points = question.points or 0
+        return lambda v: (1 <= v <= points) if type(v) is int else None  # type: ignore[operator]
+    if kind == QuestionKind.NUMBER:
+        return lambda v: math.isfinite(v) if type(v) is float else None  # type: ignore[arg-type]
+    return lambda v: None
 
 
 def summarize(question: Question, values: list, seed: int) -> ItemAgreement:

@@ -53,11 +53,12 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from survey.agreement import AGREEMENT_THRESHOLD, ItemAgreement, krippendorff_ordinal, rwg_j
+from survey.answer_columns import AnswerColumns
 from survey.answer_labels import consensus_label
 from survey.answers import Response
 from survey.consensus import RULE_TEXT, ConsensusRule, is_agreed
 from survey.profile import IcpProfile, profile_from_report
-from survey.question_answers import QuestionAnswers, collect_answers, summarize
+from survey.question_answers import QuestionAnswers, collect_answers, collect_column, summarize
 from survey.score import MIN_INTERVAL_N, bootstrap_resamples, percentile_interval, weighted_score
 from survey.snapshot import Snapshot
 from survey.team_splits import (
@@ -256,6 +257,34 @@ def _dedupe(responses: Sequence[Response]) -> list[Response]:
     return [latest[k] for k in sorted(latest)]
 
 
+def _sorted_columns(template: Template, data: AnswerColumns):
+    """(n, question -> its ``QuestionAnswers``, each respondent's team) with the respondents
+    sorted by id and the last row of a repeated id winning, as ``_dedupe`` does for responses."""
+    latest = {r: i for i, r in enumerate(data.respondents)}
+    order = [latest[k] for k in sorted(latest)]
+    position = np.full(len(data.respondents), -1, dtype=np.int64)
+    position[order] = np.arange(len(order))
+    tq = template.team_question
+    team_answer = dict.fromkeys(range(len(data.respondents)))
+    if tq is not None and tq.id in data.rows:
+        team_answer.update(zip(data.rows[tq.id], data.values[tq.id], strict=True))
+    teams = []
+    for i in order:
+        answer = team_answer[i]
+        teams.append(data.teams[i] or (answer if isinstance(answer, str) and answer else None))
+
+    def column(q: Question) -> QuestionAnswers:
+        if q.id not in data.rows:
+            return collect_column(q, [], [])
+        at = position[np.frombuffer(data.rows[q.id], dtype=np.int64)]
+        kept = np.flatnonzero(at >= 0)
+        kept = kept[np.argsort(at[kept], kind="stable")]
+        values = data.values[q.id]
+        return collect_column(q, at[kept].tolist(), [values[k] for k in kept.tolist()])
+
+    return len(order), column, teams
+
+
 def _question_result(
     q: Question, weight: float, answers: QuestionAnswers, min_group_size: int, hidden_round: bool,
     rule: ConsensusRule = "index",
@@ -344,7 +373,7 @@ def build_headline(report: AlignmentReport, template: Template) -> Headline:
 
 def build_report(
     template: Template,
-    responses: list[Response],
+    responses: list[Response] | AnswerColumns,
     *,
     min_group_size: int = 3,
     bootstrap: int = 1000,
@@ -354,7 +383,8 @@ def build_report(
     finished: int | None = None,
     snapshot: Snapshot | None = None,
 ) -> AlignmentReport:
-    """The alignment report of one round of ``template`` from the ``responses`` given.
+    """The alignment report of one round of ``template`` from the ``responses`` given (or the
+    same answers as ``AnswerColumns``, read from a spreadsheet: the same report).
 
     ``weights`` overrides the questions' own weights (question id -> weight >= 0) in the
     score. ``bootstrap`` resamples (0: no interval) are drawn with ``Generator(seed)``; no
@@ -375,14 +405,17 @@ def build_report(
     if rule not in RULE_TEXT:
         raise ValueError(f"consensus_rule must be one of {', '.join(RULE_TEXT)}")
 
-    people = _dedupe(responses)
-    n = len(people)
-    hidden_round = n < min_group_size
     questions = template.questions
+    if isinstance(responses, AnswerColumns):
+        n, columns, team_of_row = _sorted_columns(template, responses)
+    else:
+        people = _dedupe(responses)
+        n = len(people)
+    hidden_round = n < min_group_size
 
     collected: list[QuestionAnswers] = []
     for pos, q in enumerate(questions):
-        answers = collect_answers(q, people)
+        answers = columns(q) if isinstance(responses, AnswerColumns) else collect_answers(q, people)
         if q.kind != QuestionKind.TEXT and q.role != "team":
             answers.item = summarize(q, answers.values, seed + pos)
         collected.append(answers)
@@ -447,7 +480,8 @@ def build_report(
     if snapshot is not None and snapshot.open:
         report.teams_withheld = True
     else:
-        team_of_row = [team_of(template, r) for r in people]
+        if not isinstance(responses, AnswerColumns):
+            team_of_row = [team_of(template, r) for r in people]
         report.teams = team_sizes(team_of_row, min_group_size)
         report.team_comparisons = team_splits(template, shown, team_of_row, min_group_size, seed=seed)
         flagged = flagged_splits(report.team_comparisons)

@@ -14,7 +14,8 @@ import numpy as np
 from survey.question_answers import QuestionAnswers
 
 BOOTSTRAP_CELLS = 500_000
-"""Respondent x resample cells per bootstrap chunk: bounds memory at any n."""
+"""Respondent x resample cells per bootstrap chunk: bounds memory at any n (larger chunks were
+no faster: the multiplicities of a chunk stay in the cache)."""
 
 
 def weighted_score(indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -27,6 +28,10 @@ def weighted_score(indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
             total > 0, 100.0 * (np.where(defined, indices, 0.0) * w).sum(-1) / total, np.nan
         )
 
+
+BOOTSTRAP_MIN_CHUNK = 32
+BOOTSTRAP_MAX_CELLS = 2_000_000
+"""Large rounds get chunks of at least ``BOOTSTRAP_MIN_CHUNK`` resamples, up to this many cells."""
 
 MIN_INTERVAL_N = 5
 """No bootstrap interval below this many respondents: a resample of 3 or 4 people is mostly
@@ -59,10 +64,12 @@ def bootstrap_resamples(
     ``indices[r, j]`` is question j's index in resample r (NaN where undefined), so one
     resampling gives the score's interval and every question's.
 
-    Respondent multiplicities W (n x chunk, integers) come from one Generator(seed) stream;
-    each question's category counts are W summed over the answers of each category (one
-    ``np.add.reduceat`` over the answers grouped by category), then the question's kernel
-    gives the index of every resample at once.
+    Respondent multiplicities W (n x chunk, integers, uint8 unless one reaches 256) come from one
+    Generator(seed) stream; each question's category counts are W summed over the answers of each
+    category (one ``np.add.reduceat`` over the answers grouped by category, integer sums), then
+    the question's kernel gives the index of every resample at once. Every question needs the
+    same resamples (the score is their weighted mean), so each question's interval comes from
+    them too, at no extra cost.
     Memory is bounded by ``BOOTSTRAP_CELLS`` per chunk.
     """
     rng = np.random.default_rng(seed)
@@ -73,7 +80,11 @@ def bootstrap_resamples(
         order = np.argsort(item.codes, kind="stable")
         present, starts = np.unique(item.codes[order], return_index=True)
         groups.append((it.rows[order], present, starts, len(it.rows) == n))
-    chunk = max(1, min(replicates, BOOTSTRAP_CELLS // max(n, 1)))
+    # at least BOOTSTRAP_MIN_CHUNK resamples a chunk while that stays within BOOTSTRAP_MAX_CELLS
+    # (its arrays then stay below the peak of reading the spreadsheet):
+    # a chunk of 5 resamples (100,000 respondents) spent most of its time in per-call overhead
+    chunk = max(BOOTSTRAP_CELLS // max(n, 1), min(BOOTSTRAP_MIN_CHUNK, BOOTSTRAP_MAX_CELLS // max(n, 1)))
+    chunk = max(1, min(replicates, chunk))
     scores, all_indices = [], []
     for start in range(0, replicates, chunk):
         b = min(chunk, replicates - start)
@@ -84,14 +95,16 @@ def bootstrap_resamples(
         flat += np.arange(b, dtype=np.int32)[:, None]
         w = np.bincount(flat.ravel(), minlength=n * b).reshape(n, b)  # multiplicities, integers
         del flat
-        w2 = w * w
-        sum_w2_all = w2.sum(axis=0).astype(np.float64)
+        if w.max() < 256:  # always but on a tiny chance: an eighth of the memory to gather and sum
+            w = w.astype(np.uint8)
+        w2 = w.astype(np.uint16 if w.dtype == np.uint8 else np.int64) ** 2  # 255^2 fits uint16
+        sum_w2_all = w2.sum(axis=0, dtype=np.int64).astype(np.float64)
         indices = np.empty((b, len(items)))
         for j, (it, (rows, present, starts, full)) in enumerate(zip(items, groups, strict=True)):
             counts = np.zeros((b, it.item.n_categories))  # type: ignore[union-attr]
             if present.size:  # integer sums: exact in any order
-                counts[:, present] = np.add.reduceat(w[rows], starts, axis=0).T
-            sum_w2 = sum_w2_all if full else w2[it.rows].sum(axis=0).astype(np.float64)
+                counts[:, present] = np.add.reduceat(w[rows], starts, axis=0, dtype=np.int64).T
+            sum_w2 = sum_w2_all if full else w2[it.rows].sum(axis=0, dtype=np.int64).astype(np.float64)
             indices[:, j] = it.item.resample(counts, sum_w2)  # type: ignore[union-attr]
         scores.append(weighted_score(indices, weights))
         all_indices.append(indices)

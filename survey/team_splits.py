@@ -26,8 +26,10 @@ a distance between their answer distributions that suits the kind:
 
 A pair is **flagged** only when the difference is unlikely by chance and large enough to act
 on: a permutation test over respondents (the two teams' members relabelled at random; exact
-over all relabellings when there are at most ``PERMUTATIONS`` of them, else ``PERMUTATIONS``
-seeded ones, p = (1 + #{d* >= d}) / (1 + R), Phipson & Smyth 2010), then the
+over all relabellings when there are at most ``PERMUTATIONS`` of them, else R seeded ones,
+p = (1 + #{d* >= d}) / (1 + R), Phipson & Smyth 2010; each random relabelling is drawn as the
+multivariate hypergeometric table of team a's answer patterns it gives, which has the same
+distribution: ``pair_p_value``), then the
 Benjamini-Hochberg false discovery rate over every pair tested in the report
 (``scipy.stats.false_discovery_control``), flagged at q <= ``FDR_LEVEL``; and the distance
 reaches ``MIN_DISTANCE`` of its kind and the two teams' typical answers differ (another modal
@@ -66,9 +68,6 @@ SPLIT_THRESHOLD = MIN_DISTANCE["jensen-shannon"]
 
 MAX_NUMBER_BINS = 100
 """Above this many distinct number answers, ranks are binned (EMD within 1/100 of exact)."""
-
-PERMUTATION_CELLS = 2_000_000
-"""Relabelling x respondent cells per chunk of the permutation test: bounds memory."""
 
 OTHER_TEAMS = "other teams or none"
 UNASSIGNED = "unassigned"  # kept for callers; respondents without a team pool with OTHER_TEAMS
@@ -168,22 +167,32 @@ def team_sizes(team_of_row: list[str | None], min_group_size: int) -> dict[str, 
 # -- one question's per-respondent encoding ------------------------------------------------
 
 
-def _encode(question: Question, values: list) -> tuple[np.ndarray, str, np.ndarray | None]:
-    """(respondent x category matrix, metric, category positions for the EMD or None)."""
+def _encode(question: Question, values: list) -> tuple[np.ndarray, np.ndarray, str, np.ndarray | None]:
+    """(each respondent's answer pattern, pattern x category matrix, metric, category positions
+    for the EMD or None).
+
+    A pattern is what one respondent contributes to a team's category counts: one option, scale
+    point or rank bin (a row of the identity), or for multi one distinct chosen set (its
+    options). A team's counts are its pattern counts times the matrix, which is what lets the
+    permutation test draw pattern counts instead of relabelling people."""
     kind = question.kind
     if kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
         ids = [o.id for o in question.options]
         col = {i: k for k, i in enumerate(ids)}
-        e = np.zeros((len(values), len(ids)), dtype=np.uint8)  # 0/1: sums are exact in any dtype
-        for row, v in enumerate(values):
-            for item in v if kind == QuestionKind.MULTI else [v]:
-                e[row, col[item]] = 1.0
-        return e, "jensen-shannon", None
+        if kind == QuestionKind.SINGLE:
+            codes = np.fromiter((col[v] for v in values), dtype=np.int64, count=len(values))
+            return codes, np.eye(len(ids), dtype=np.int64), "jensen-shannon", None
+        pattern_of: dict[tuple[str, ...], int] = {}
+        codes = np.fromiter((pattern_of.setdefault(tuple(v), len(pattern_of)) for v in values),
+                            dtype=np.int64, count=len(values))
+        patterns = np.zeros((len(pattern_of), len(ids)), dtype=np.int64)
+        for chosen, row in pattern_of.items():
+            patterns[row, [col[item] for item in chosen]] = 1
+        return codes, patterns, "jensen-shannon", None
     if kind == QuestionKind.SCALE:
         points = question.points or 2
-        e = np.zeros((len(values), points), dtype=np.uint8)
-        e[np.arange(len(values)), np.asarray(values, dtype=int) - 1] = 1.0
-        return e, "earth mover's", np.arange(points) / (points - 1)
+        codes = np.asarray(values, dtype=np.int64) - 1
+        return codes, np.eye(points, dtype=np.int64), "earth mover's", np.arange(points) / (points - 1)
     x = np.asarray(values, dtype=float)
     ranks = _mid_ranks(x)  # mid-ranks over all answers to the question
     position = (ranks - 1) / max(len(values) - 1, 1)
@@ -195,9 +204,7 @@ def _encode(question: Question, values: list) -> tuple[np.ndarray, str, np.ndarr
         used = np.bincount(codes, minlength=MAX_NUMBER_BINS) > 0
         codes = np.cumsum(used)[codes] - 1
         distinct = sums[used] / np.bincount(codes)
-    e = np.zeros((len(values), distinct.size), dtype=np.uint8)
-    e[np.arange(len(values)), codes] = 1.0
-    return e, "earth mover's", distinct
+    return codes.astype(np.int64), np.eye(distinct.size, dtype=np.int64), "earth mover's", distinct
 
 
 def _mid_ranks(x: np.ndarray) -> np.ndarray:
@@ -233,58 +240,79 @@ def _distance(metric: str, a: np.ndarray, b: np.ndarray, positions: np.ndarray |
     return emd_ordered(a, b, positions)
 
 
-def _team_counts(masks: np.ndarray, owner: np.ndarray, cat: np.ndarray, k: int) -> np.ndarray:
-    """Category counts of the respondents selected by each row of ``masks`` (bool, b x n), from
-    the (respondent, category) pairs of the answers: integer bincounts, no matrix product."""
-    b = masks.shape[0]
-    picked = masks[:, owner]
-    idx = (np.arange(b)[:, None] * k + cat[None, :])[picked]
-    return np.bincount(idx, minlength=b * k).reshape(b, k).astype(float)
+def monte_carlo_relabellings(n: int, permutations: int = PERMUTATIONS) -> int:
+    """R, the random relabellings of a pair of ``n`` respondents: ``permutations``, but never
+    more than 1,000,000 / n (at least 199), the bound of the former respondent-level draws;
+    kept so that every p-value keeps the Monte Carlo resolution it had."""
+    return int(min(permutations, max(199, 1_000_000 // max(n, 1))))
+
+
+def pair_p_value(
+    codes: np.ndarray, patterns: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None,
+    observed: float, rng: np.random.Generator, permutations: int = PERMUTATIONS,
+) -> float:
+    """P-value of ``observed`` when the first ``n_a`` respondents of ``codes`` (team a; each
+    respondent's answer pattern, a row of ``patterns``) and the rest (team b) are relabelled at
+    random.
+
+    Exact over all C(n, n_a) relabellings of the respondents when they are at most
+    ``permutations`` (p = #{d* >= d} / C, the observed one included). Else
+    (1 + #{d* >= d}) / (1 + R) over R = ``monte_carlo_relabellings(n)`` seeded draws (Phipson &
+    Smyth 2010), each drawn as the table it gives rather than as a relabelling: the distance
+    depends on the relabelling only through team a's pattern counts, and under a uniformly
+    random relabelling with the team sizes fixed those counts are multivariate hypergeometric
+    (n_a drawn without replacement from the pooled pattern counts). So
+    ``rng.multivariate_hypergeometric(pooled, n_a, size=R)`` (method "marginals": K - 1
+    hypergeometric variates a draw) has the very null distribution of the relabellings, in
+    O(R x K) instead of O(R x n)."""
+    n = len(codes)
+    k = patterns.shape[1]
+    pooled = np.bincount(codes, minlength=len(patterns))
+    total = pooled @ patterns
+    tol = 1e-12
+    # C(n, n_a) >= n when 0 < n_a < n: no big-integer binomial when n alone rules exact out
+    exact = math.comb(n, n_a) if n <= permutations or n_a in (0, n) else permutations + 1
+    if exact <= permutations:
+        owner, cat = np.nonzero(patterns[codes])
+        masks = np.zeros((exact, n), dtype=bool)
+        for row, chosen in enumerate(combinations(range(n), n_a)):
+            masks[row, list(chosen)] = True
+        b = masks.shape[0]
+        idx = (np.arange(b)[:, None] * k + cat[None, :])[masks[:, owner]]
+        ca = np.bincount(idx, minlength=b * k).reshape(b, k).astype(float)
+        d = _distance(metric, ca, total - ca, positions)
+        return float(np.mean(d >= observed - tol))
+    r = monte_carlo_relabellings(n, permutations)
+    hits = int((null_distances(codes, patterns, n_a, metric, positions, rng, r) >= observed - tol).sum())
+    return (1 + hits) / (1 + r)
+
+
+def null_distances(
+    codes: np.ndarray, patterns: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None,
+    rng: np.random.Generator, size: int,
+) -> np.ndarray:
+    """The distances of ``size`` random relabellings of the pair (see ``pair_p_value``): team a's
+    pattern counts drawn multivariate hypergeometric, the rest team b's."""
+    pooled = np.bincount(codes, minlength=len(patterns))
+    present = np.flatnonzero(pooled)
+    drawn = rng.multivariate_hypergeometric(pooled[present], n_a, size=size, method="marginals")
+    ca = drawn @ patterns[present]  # integer products: exact
+    total = pooled @ patterns
+    return _distance(metric, ca.astype(float), (total - ca).astype(float), positions)
 
 
 def permutation_p_value(
     e: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None, observed: float,
     rng: np.random.Generator, permutations: int = PERMUTATIONS,
 ) -> float:
-    """P-value of ``observed`` when the first ``n_a`` rows of ``e`` (team a) and the rest (team b)
-    are relabelled at random: exact over all C(n, n_a) relabellings when they are at most
-    ``permutations`` (p = #{d* >= d} / C, the observed one included), else
-    (1 + #{d* >= d}) / (1 + R) over R seeded ones (Phipson & Smyth 2010), R = ``permutations``
-    but never more than 1,000,000 / n (at least 199): bounded work on very large rounds.
-
-    The random relabellings are ``rng.permuted`` rows of the label vector (its draws fix the
-    p-values); team a's category counts of all of them are one ``np.add.reduceat`` over the
-    relabelling matrix's columns grouped by category (integer sums; no BLAS threads)."""
-    n, k = e.shape
-    total = e.sum(axis=0)
-    tol = 1e-12
-    # C(n, n_a) >= n when 0 < n_a < n: no big-integer binomial when n alone rules exact out
-    exact = math.comb(n, n_a) if n <= permutations or n_a in (0, n) else permutations + 1
-    owner, cat = np.nonzero(e)
-    if exact <= permutations:
-        masks = np.zeros((exact, n), dtype=bool)
-        for row, chosen in enumerate(combinations(range(n), n_a)):
-            masks[row, list(chosen)] = True
-        ca = _team_counts(masks, owner, cat, k)
-        d = _distance(metric, ca, total - ca, positions)
-        return float(np.mean(d >= observed - tol))
-    permutations = int(min(permutations, max(199, 1_000_000 // max(n, 1))))
-    hits = 0
-    labels = np.zeros(n, dtype=bool)
-    labels[:n_a] = True
-    by_cat = np.argsort(cat, kind="stable")
-    present, starts = np.unique(cat[by_cat], return_index=True)
-    answer_owner = owner[by_cat]  # the answers' respondents, grouped by category
-    chunk = max(1, PERMUTATION_CELLS // max(n, len(owner), 1))
-    for start in range(0, permutations, chunk):
-        b = min(chunk, permutations - start)
-        masks = np.tile(labels, (b, 1))
-        rng.permuted(masks, axis=1, out=masks)
-        ca = np.zeros((b, k))
-        if present.size:
-            ca[:, present] = np.add.reduceat(masks[:, answer_owner].view(np.uint8), starts, axis=1, dtype=np.int64)
-        hits += int((_distance(metric, ca, total - ca, positions) >= observed - tol).sum())
-    return (1 + hits) / (1 + permutations)
+    """``pair_p_value`` of a respondent x category matrix ``e`` (its first ``n_a`` rows team a):
+    each distinct row is one answer pattern."""
+    e = np.asarray(e)
+    if not len(e):
+        return 1.0
+    patterns, codes = np.unique(e, axis=0, return_inverse=True)
+    return pair_p_value(codes.reshape(-1), patterns.astype(np.int64), n_a, metric, positions, observed,
+                        rng, permutations)
 
 
 def _team_answer(question: Question, label: str, team: str, values: list) -> tuple[TeamAnswer, object]:
@@ -330,18 +358,25 @@ def team_splits(
     """Every question of ``scored`` answered by at least two shown teams, in question order,
     each with all its shown teams and its pair tests (q-values over all pairs of all questions)."""
     round_shown = visible_groups(Counter(team_of_row), min_group_size)
+    # teams as small integers once (the round's shown teams; -1 for the rest, pooled as None)
+    shown_names = sorted(round_shown)
+    number = {t: i for i, t in enumerate(shown_names)}
+    team_code = np.fromiter((number.get(t, -1) for t in team_of_row), dtype=np.int64, count=len(team_of_row))
     out: list[TeamSplit] = []
     keys: list[dict[str, object]] = []
     for pos, answers in enumerate(scored):
         q = answers.question
-        teams = [team_of_row[r] for r in answers.rows]
-        sizes: Counter[str | None] = Counter(t if t in round_shown else None for t in teams)
+        row_team = team_code[answers.rows]
+        counted = np.bincount(row_team + 1, minlength=len(shown_names) + 1)
+        sizes: Counter[str | None] = Counter({t: int(counted[i + 1]) for i, t in enumerate(shown_names)
+                                              if counted[i + 1]})
+        if counted[0]:
+            sizes[None] = int(counted[0])
         shown = sorted(visible_groups(sizes, min_group_size))
         if len(shown) < 2:
             continue
-        e, metric, positions = _encode(q, answers.values)
-        team_arr = np.array(teams, dtype=object)
-        members = {t: np.flatnonzero(team_arr == t) for t in shown}
+        codes, patterns, metric, positions = _encode(q, answers.values)
+        members = {t: np.flatnonzero(row_team == number[t]) for t in shown}
         lines, typical = [], {}
         for t in shown:
             line, key = _team_answer(q, team_label(template, t), t, [answers.values[i] for i in members[t]])
@@ -350,9 +385,10 @@ def team_splits(
         rng = np.random.default_rng([seed, pos])
         pairs = []
         for a, b in combinations(shown, 2):
-            ea, eb = e[members[a]], e[members[b]]
-            observed = float(_distance(metric, ea.sum(0), eb.sum(0), positions))
-            p = permutation_p_value(np.vstack([ea, eb]), len(ea), metric, positions, observed, rng, permutations)
+            ca, cb = (np.bincount(codes[members[t]], minlength=len(patterns)) @ patterns for t in (a, b))
+            observed = float(_distance(metric, ca, cb, positions))
+            p = pair_p_value(np.concatenate([codes[members[a]], codes[members[b]]]), patterns, len(members[a]),
+                             metric, positions, observed, rng, permutations)
             pairs.append(PairTest(team_a=a, team_b=b, distance=observed, p_value=p,
                                   typical_differ=_typical_answers_differ(q, typical[a], typical[b])))
         out.append(TeamSplit(question_id=q.id, prompt=q.prompt, name=q.name, metric=metric, teams=lines,

@@ -46,9 +46,10 @@ class TextSummary(BaseModel):
 def frequent_terms(texts: Sequence[str]) -> list[tuple[str, int]]:
     """Most frequent terms, each counted once per answer, English stop words left out."""
     counts: Counter[str] = Counter()
-    for text in texts:
-        words = {w.removesuffix("'s") for w in _WORD.findall(text.lower())}
-        counts.update(w for w in words if len(w) >= 3 and w not in STOP_WORDS)
+    for text, times in Counter(texts).items():  # the same answer twice: its terms found once
+        for w in {w.removesuffix("'s") for w in _WORD.findall(text.lower())}:
+            if len(w) >= 3 and w not in STOP_WORDS:
+                counts[w] += times
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
 
 

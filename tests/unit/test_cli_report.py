@@ -524,4 +524,22 @@ def test_sample_team_splits_match_the_hand_calculation(sample_json):
         (s for s in sample_json["team_comparisons"] if any(p["flagged"] for p in s["pairs"])),
         key=lambda s: -max(p["distance"] for p in s["pairs"] if p["flagged"]))]
     assert sample_json["splits_total"] == len(flagged) == 6
-    assert sum(p["flagged"] for p, _ in all_pairs) == 15
+    assert sum(p["flagged"] for p, _ in all_pairs) == 14
+
+
+def test_the_report_command_imports_neither_the_database_nor_scipy():
+    """`icp-bot report` on a spreadsheet loads numpy and pydantic only: sqlalchemy (0.5 s) and
+    scipy.special (0.4-0.9 s) were most of its start-up."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import io, json, sys, contextlib; from bot.cli import main; "
+            f"out = io.StringIO(); sys.stdout, real = out, sys.stdout; rc = main(['report', '--answers', {str(SAMPLE)!r}, "
+            "'--format', 'json']); sys.stdout = real; "
+            "print(json.dumps([rc, len(out.getvalue()), [m for m in ('sqlalchemy', 'scipy', 'slack_bolt', 'slack_sdk') "
+            "if m in sys.modules]]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    rc, length, heavy = json.loads(done.stdout.strip().splitlines()[-1])
+    assert rc == 0 and length > 1000
+    assert heavy == []

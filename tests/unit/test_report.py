@@ -217,6 +217,7 @@ def test_bootstrap_does_not_depend_on_chunking(small, monkeypatch):
     responses = six() * 1  # 6 respondents
     whole = build_report(small, responses, bootstrap=300, seed=5).score_interval
     monkeypatch.setattr(survey.score, "BOOTSTRAP_CELLS", 7)  # one resample per chunk
+    monkeypatch.setattr(survey.score, "BOOTSTRAP_MIN_CHUNK", 1)
     assert build_report(small, responses, bootstrap=300, seed=5).score_interval == whole
 
 
@@ -760,3 +761,51 @@ def test_no_hidden_pool_is_ever_smaller_than_the_threshold(sizes, m):
     small_pool = sum(c for t, c in sizes.items() if t not in big)
     if small_pool == 0 or small_pool >= m:
         assert shown == big
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_answer_columns_give_the_same_report_as_responses(small, seed):
+    """``AnswerColumns`` (what ``icp-bot report`` reads) and ``Response`` objects give one report:
+    respondents sorted by id, the last of a repeated id winning, answers that do not fit dropped,
+    a team assigned or answered."""
+    from survey.answer_columns import AnswerColumns
+
+    rnd = random.Random(seed)
+    people = six()
+    people += [resp(f"V{i}", team=rnd.choice(["sales", "support"]), size=rnd.choice(["smb", "mid", "bogus"]),
+                    industry=rnd.choice([["retail"], ["software", "retail"], ["nope"]]),
+                    innovation=rnd.choice([1, 2, 5, 9]), deal=float(rnd.randint(1, 90_000)),
+                    sentence=rnd.choice(["Retail", "  ", "SaaS"]))
+               for i in range(30)]
+    people += [Response(respondent=f"W{i}", team="success", answers={"size": "mid", "risk": 3, "team": "sales"})
+               for i in range(3)]  # assigned teams win over the answer
+    people.append(resp("U2", team="support", size="smb", innovation=1))  # a repeated id: this one wins
+    shuffled = people[:]
+    rnd.shuffle(shuffled)
+    columns = AnswerColumns()
+    for r in shuffled:
+        columns.add(r.respondent, r.team, dict(r.answers))
+    from_columns = build_report(small, columns, bootstrap=200, seed=4)
+    from_responses = build_report(small, shuffled, bootstrap=200, seed=4)
+    assert from_columns.model_dump_json() == from_responses.model_dump_json()
+    assert from_columns.respondents == 39 and from_columns.team_comparisons
+
+
+def test_the_spreadsheet_reads_into_columns_with_the_same_rows_errors_and_warnings():
+    from survey.answer_columns import AnswerColumns
+    from survey.spreadsheet import parse_answer_columns, parse_responses
+
+    core = load_builtin("icp-core")
+    text = ("respondent,team,company_size,innovation_attitude,deal_size,value_drivers,Timestamp\n"
+            "a,Sales,1-10,4,25000,spend;tenure,x\n"
+            "b,,51-200,2,\"30,000\",,y\n"
+            "c,Support,nonsense,9,5,,z\n"
+            "a,Sales,1-10,4,1,,w\n")
+    rows = parse_responses(text, core, skip_invalid=True)
+    cols = parse_answer_columns(text, core, skip_invalid=True)
+    assert [str(e) for e in cols.errors] == [str(e) for e in rows.errors] and len(rows.errors) == 2
+    assert cols.warnings == rows.warnings
+    expected = AnswerColumns()
+    for r in rows.responses:
+        expected.add(r.respondent, r.team, r.answers)
+    assert cols.columns == expected and len(cols.columns) == 2

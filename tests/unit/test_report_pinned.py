@@ -61,3 +61,15 @@ def test_jensen_shannon_is_scipys_to_the_last_bit():
                                   equal_nan=True)
             assert np.array_equal(jensenshannon(a[0], b[0], base=2), scipy_js(a[0], b[0], base=2),
                                   equal_nan=True)
+
+
+def test_rel_entr_is_scipys_to_the_last_bit():
+    import numpy as np
+    from scipy.special import rel_entr as scipy_rel_entr
+
+    from survey.agreement import rel_entr
+
+    rng = np.random.default_rng(8)
+    x = np.concatenate([rng.random(5000) * rng.choice([1e-300, 1e-3, 1.0, 1e6], 5000), [0, 0, 0, 1, -1, np.nan]])
+    y = np.concatenate([rng.random(5000) * rng.choice([1e-300, 1e-3, 1.0, 1e6], 5000), [0, 1, -1, 0, 1, 1]])
+    assert np.array_equal(rel_entr(x, y), scipy_rel_entr(x, y), equal_nan=True)

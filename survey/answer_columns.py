@@ -1,0 +1,41 @@
+"""A round's answers by question, for reports of large spreadsheets.
+
+``AnswerColumns`` holds one list of (row, value) per question instead of a ``Response`` per
+respondent: ``build_report`` reads either. At 100,000 respondents a pydantic ``Response`` with
+its answers dict was most of the report's memory. Pure Python (no numpy), so the spreadsheet
+reader stays light to import.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+
+from survey.answers import AnswerValue
+
+
+@dataclass
+class AnswerColumns:
+    """``respondents[i]`` answered ``values[q][k]`` to question ``q`` where ``rows[q][k] == i``;
+    ``teams[i]`` is the team a leader assigned (the spreadsheet's team column), or None."""
+
+    respondents: list[str] = field(default_factory=list)
+    teams: list[str | None] = field(default_factory=list)
+    rows: dict[str, array] = field(default_factory=dict)
+    values: dict[str, list[AnswerValue]] = field(default_factory=dict)
+
+    def add(self, respondent: str, team: str | None, answers: dict[str, AnswerValue]) -> None:
+        """One respondent's canonical answers (as a ``Response`` would hold them)."""
+        row = len(self.respondents)
+        self.respondents.append(respondent)
+        self.teams.append(team)
+        for qid, value in answers.items():
+            rows = self.rows.get(qid)
+            if rows is None:
+                rows = self.rows[qid] = array("q")
+                self.values[qid] = []
+            rows.append(row)
+            self.values[qid].append(value)
+
+    def __len__(self) -> int:
+        return len(self.respondents)
