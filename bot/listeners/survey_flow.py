@@ -43,9 +43,10 @@ def _closes_text(step: survey_steps.Step) -> str | None:
     return date_token(step.closes_at.timestamp(), step.closes_at.strftime("%a %d %b, %H:%M UTC"))
 
 
-def _step_view(step: survey_steps.Step, mode: str):
-    return survey_modal.section_view(step.template, step.section, round_id=step.round_id, answers=step.shown,
-                                     mode=mode, closes_text=_closes_text(step))
+def _step_view(step: survey_steps.Step, mode: str) -> dict:
+    # the cached dict form of survey_modal.section_view: a step's ack is the hot path
+    return survey_modal.section_payload(step.template, step.section, round_id=step.round_id, answers=step.shown,
+                                        mode=mode, closes_text=_closes_text(step))
 
 
 def _open(mode: Literal["answer", "edit"], block_action: BlockAction, requester: Requester, runtime: Runtime,
