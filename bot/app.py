@@ -20,7 +20,7 @@ from bot import listeners
 from bot.middleware import ContextFiller
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
-from bot.runtime import Runtime, utcnow
+from bot.runtime import AfterAck, Runtime, utcnow
 from bot.services.access import Leaders
 from bot.settings import Mode, Settings
 from bot.slack_client import make_client, outbox_client
@@ -72,7 +72,9 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
         )
     pacer = pacer or Pacer()
     outbox = outbox or outbox_sender(settings, db, mode, pacer=pacer)
-    runtime = Runtime(db=db, leaders=Leaders(db), outbox=outbox, pacer=pacer, clock=clock or utcnow)
+    # An injected listener executor (tests) runs everything inline, the after-ack work too.
+    runtime = Runtime(db=db, leaders=Leaders(db), outbox=outbox, pacer=pacer, clock=clock or utcnow,
+                      after_ack=AfterAck(inline=listener_executor is not None))
     app.use(ContextFiller(runtime))
     listeners.register(app, lifecycle_events=mode != Mode.OAUTH)
     app.error(log_listener_error)

@@ -22,7 +22,7 @@ from bot.middleware import Requester
 from bot.payloads import BlockAction, MalformedPayload, ViewClosed, ViewSubmission, parse
 from bot.runtime import Runtime
 from bot.services import survey_steps
-from bot.services.home import publish_home
+from bot.services.home import publish_home_later
 from bot.views import messages, survey_modal
 from bot.views.forms import SurveyStepMetadata, read_metadata, read_row_id
 from bot.views.notices import notice_view
@@ -141,7 +141,7 @@ def step_submitted(ack: Ack, view_submission: ViewSubmission, requester: Request
             client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except SlackApiError as exc:
             log.info("could not turn the invitation into a receipt: %s", exc.response.get("error"))
-    publish_home(runtime, client, requester.team_id, requester.user_id)
+    publish_home_later(runtime, client, requester.team_id, requester.user_id)
 
 
 def _mark_started(client: WebClient, kept: survey_steps.Kept, round_id: int) -> None:
@@ -170,7 +170,7 @@ def step_closed(ack: Ack, body: dict, context: BoltContext, runtime: Runtime, cl
         ack()
     if kept is not None and kept.saved:
         _mark_started(client, kept, round_id)
-        publish_home(runtime, client, team_id, user_id)
+        publish_home_later(runtime, client, team_id, user_id)
 
 
 def _keep_closed(body: dict, context: BoltContext,
