@@ -134,6 +134,10 @@ def step_submitted(ack: Ack, view_submission: ViewSubmission, requester: Request
         ack(response_action="update", view=_step_view(result.next, meta.mode))
         return
     ack(response_action="update", view=survey_modal.done_view(result.next.template, _closes_text(result.next)))
+    if not result.completed_now:
+        # An edit of finished answers: the receipt and App Home already say "done", and the
+        # leaders' counts did not move, so nothing the person sees changes.
+        return
     if result.invitation is not None:
         channel, ts = result.invitation
         text, blocks = messages.receipt_blocks(meta.round, result.next.title, result.next.closes_at)
