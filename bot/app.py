@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
@@ -27,6 +27,7 @@ from bot.runtime import AfterAck, Runtime, utcnow
 from bot.services.access import Leaders
 from bot.settings import Mode, Settings
 from bot.slack_client import make_client, outbox_client
+from bot.views import survey_modal
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,32 @@ class PromptAck(Ack):
             self._set.set()
 
 
+_here = threading.local()  # .inline: run the next listener of this thread's request in it
+
+
+class ListenerPool(ThreadPoolExecutor):
+    """bolt's listener executor: a thread pool, except for a request ``PromptAckMiddleware``
+    marks as a survey step, whose listener runs in the dispatching thread.
+
+    A step's listener does its work before the ack and leaves the rest to the after-ack worker,
+    so running it where the request already is saves two thread hand-overs per step (to a
+    listener thread and back), each a wait for the GIL on a busy process."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        if not getattr(_here, "inline", False):
+            return super().submit(fn, *args, **kwargs)
+        _here.inline = False
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # bolt's runner handles a listener's errors itself
+            done.set_exception(exc)
+        return done
+
+
 class PromptAckMiddleware(Middleware):
-    """Gives each request a ``PromptAck`` (bolt creates its ``ack`` on first use)."""
+    """Gives each request a ``PromptAck`` (bolt creates its ``ack`` on first use), and marks a
+    survey step to run in the dispatching thread (``ListenerPool``)."""
 
     def __init__(self, wait: float = ACK_WAIT) -> None:
         self.wait = wait
@@ -78,7 +103,13 @@ class PromptAckMiddleware(Middleware):
     def process(self, *, req: BoltRequest, resp: BoltResponse,
                 next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - bolt's name
         req.context["ack"] = PromptAck(self.wait)
-        return next()
+        body = req.body
+        _here.inline = isinstance(body, dict) and body.get("type") == "view_submission" \
+            and isinstance(body.get("view"), dict) and body["view"].get("callback_id") == survey_modal.CALLBACK_ID
+        try:
+            return next()
+        finally:
+            _here.inline = False
 
 
 def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, client: WebClient | None = None,
@@ -92,8 +123,7 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
     tests (an executor that runs listeners inline makes a dispatch return once everything it
     caused is done).
     """
-    executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS,
-                                                       thread_name_prefix="icp-listener")
+    executor = listener_executor or ListenerPool(max_workers=LISTENER_THREADS, thread_name_prefix="icp-listener")
     if mode == Mode.OAUTH:
         from storage.slack_oauth import (  # cryptography: OAuth only
             installation_store,

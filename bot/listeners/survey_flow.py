@@ -138,14 +138,19 @@ def step_submitted(ack: Ack, view_submission: ViewSubmission, requester: Request
         # An edit of finished answers: the receipt and App Home already say "done", and the
         # leaders' counts did not move, so nothing the person sees changes.
         return
-    if result.invitation is not None:
+    if result.invitation is not None:  # on the after-ack worker: a step's listener ends at its ack
         channel, ts = result.invitation
         text, blocks = messages.receipt_blocks(meta.round, result.next.title, result.next.closes_at)
-        try:
-            client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            log.info("could not turn the invitation into a receipt: %s", exc.response.get("error"))
+        runtime.after_ack.submit(("receipt", channel, ts), lambda: _receipt(client, channel, ts, text, blocks))
     publish_home_later(runtime, client, requester.team_id, requester.user_id)
+
+
+def _receipt(client: WebClient, channel: str, ts: str, text: str, blocks: list) -> None:
+    """The invitation becomes a receipt ("your answers are saved")."""
+    try:
+        client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        log.info("could not turn the invitation into a receipt: %s", exc.response.get("error"))
 
 
 def _mark_started(client: WebClient, kept: survey_steps.Kept, round_id: int) -> None:
