@@ -17,13 +17,16 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.exc import DBAPIError
 
 from storage.answers import check_value, upsert_statement
 from storage.models import Answer, RoundParticipant, SurveyRound
@@ -91,11 +94,73 @@ def _statements(dialect: str) -> dict[str, Any]:
     return {"read": read, "answers": answers, "upsert": upsert, "clear": clear, "complete": complete}
 
 
+class _OnCursor:
+    """A statement compiled once for SQLite and run on the DBAPI cursor of the unit of work's
+    connection, with SQLAlchemy's own type conversions (the same JSON text and datetime
+    format as every other write): Core's execution (cache key, context, result objects) cost
+    ten times the statement itself, 0.7 ms of a step's 0.9 ms in the database layer."""
+
+    def __init__(self, stmt: Any, dialect: Any, column_keys: list[str] | None = None):
+        compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup or ())
+        self.binds = [compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                      for name in self.names]
+        self.results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                        for column in getattr(stmt, "selected_columns", ())]
+
+    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(value if bind is None else bind(value)
+                     for bind, value in zip(self.binds, (values[name] for name in self.names), strict=True))
+
+    def rows(self, cursor: Any, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        cursor.execute(self.sql, self.params(values))
+        return [tuple(value if result is None else result(value) for result, value in zip(self.results, row, strict=True))
+                for row in cursor.fetchall()]
+
+
+@cache
+def _on_cursor(dialect: Any) -> dict[str, _OnCursor]:
+    statements = _statements(dialect.name)
+    return {"read": _OnCursor(statements["read"], dialect), "answers": _OnCursor(statements["answers"], dialect),
+            "upsert": _OnCursor(statements["upsert"], dialect, list(_UPSERT_KEYS)),
+            "complete": _OnCursor(statements["complete"], dialect)}
+
+
+_UPSERT_KEYS = ("round_id", "user_id", "question_id", "value", "updated_at")
+
+
+def _cursor(connection: Connection) -> Any | None:
+    """The DBAPI cursor for the statements above (SQLite only; PostgreSQL runs them through Core)."""
+    if connection.dialect.name != "sqlite":
+        return None
+    return connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+@contextmanager
+def _raw_errors(statement: str) -> Iterator[None]:
+    """sqlite3's errors as SQLAlchemy's (callers catch ``OperationalError`` for a lock not got)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+
 def read_step(connection: Connection, round_id: int, user_id: str
               ) -> tuple[StepRound | None, StepPerson | None, dict[str, AnswerValue]]:
     """The round, the person (None if not invited) and the person's answers."""
-    statements = _statements(connection.dialect.name)
     key = {"round_id": round_id, "user_id": user_id}
+    cursor = _cursor(connection)
+    if cursor is not None:
+        raw = _on_cursor(connection.dialect)
+        with _raw_errors(raw["read"].sql):
+            rows = raw["read"].rows(cursor, key)
+            row = rows[0] if rows else None
+            if row is None or row[len(_ROUND_COLUMNS)] is None:
+                return (StepRound(*row[:len(_ROUND_COLUMNS)]) if row else None), None, {}
+            answers = dict(raw["answers"].rows(cursor, key))
+        return StepRound(*row[:len(_ROUND_COLUMNS)]), StepPerson(*row[len(_ROUND_COLUMNS):]), answers
+    statements = _statements(connection.dialect.name)
     row = connection.execute(statements["read"], key).first()
     if row is None:
         return None, None, {}
@@ -116,7 +181,12 @@ def write_answers(connection: Connection, round_id: int, user_id: str,
     rows = [{"round_id": round_id, "user_id": user_id, "question_id": qid, "value": value, "updated_at": at}
             for qid, value in answers.items() if value is not None]
     cleared = [qid for qid, value in answers.items() if value is None]
-    if rows:
+    cursor = _cursor(connection) if rows else None
+    if cursor is not None:
+        upsert = _on_cursor(connection.dialect)["upsert"]
+        with _raw_errors(upsert.sql):
+            cursor.executemany(upsert.sql, [upsert.params(row) for row in rows])
+    elif rows:
         connection.execute(statements["upsert"], rows)
     if cleared:
         connection.execute(statements["clear"], {"round_id": round_id, "user_id": user_id, "question_ids": cleared})
@@ -124,6 +194,11 @@ def write_answers(connection: Connection, round_id: int, user_id: str,
 
 def mark_completed(connection: Connection, round_id: int, user_id: str, *, at: datetime) -> bool:
     """Record that the person finished; True the first time (later edits keep the first date)."""
-    result = connection.execute(_statements(connection.dialect.name)["complete"],
-                                {"p_round": round_id, "p_user": user_id, "at": at})
-    return result.rowcount == 1
+    values = {"p_round": round_id, "p_user": user_id, "at": at}
+    cursor = _cursor(connection)
+    if cursor is not None:
+        complete = _on_cursor(connection.dialect)["complete"]
+        with _raw_errors(complete.sql):
+            cursor.execute(complete.sql, complete.params(values))
+        return cursor.rowcount == 1
+    return connection.execute(_statements(connection.dialect.name)["complete"], values).rowcount == 1
