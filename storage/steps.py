@@ -148,7 +148,8 @@ def _raw_errors(statement: str) -> Iterator[None]:
 
 def read_step(connection: Connection, round_id: int, user_id: str
               ) -> tuple[StepRound | None, StepPerson | None, dict[str, AnswerValue]]:
-    """The round, the person (None if not invited) and the person's answers."""
+    """The round, the person (None if not invited) and the person's answers, in a write unit of
+    work (on PostgreSQL the round row is locked FOR SHARE until it ends)."""
     key = {"round_id": round_id, "user_id": user_id}
     cursor = _cursor(connection)
     if cursor is not None:

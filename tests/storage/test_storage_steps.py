@@ -30,7 +30,7 @@ def test_a_step_stores_what_the_orm_repository_stores_and_reads_it_back(db, open
     with db.connection() as c:
         steps.write_answers(c, open_round.id, "U2", VALUES, at=AT)
     assert [r[1:] for r in _raw_rows(db, open_round.id, "U2")] == [r[1:] for r in _raw_rows(db, open_round.id, "U1")]
-    with db.connection(read_only=True) as c:
+    with db.connection() as c:  # read_step belongs to a write unit of work (FOR SHARE on PostgreSQL)
         rnd, person, known = steps.read_step(c, open_round.id, "U2")
     assert known == VALUES
     with db.session(read_only=True) as s:
@@ -71,7 +71,7 @@ def test_completion_is_recorded_once_with_its_time(db, open_round):
 def test_strangers_and_unknown_rounds_read_as_none(db, open_round):
     with db.session() as s:
         s.execute(update(SurveyRound).where(SurveyRound.id == open_round.id).values(closes_at=AT))
-    with db.connection(read_only=True) as c:
+    with db.connection() as c:  # read_step belongs to a write unit of work (FOR SHARE on PostgreSQL)
         rnd, person, known = steps.read_step(c, open_round.id, "U9")
         assert rnd is not None and rnd.closes_at == AT and person is None and known == {}
         assert steps.read_step(c, open_round.id + 99, "U1") == (None, None, {})
