@@ -3,6 +3,7 @@ bolt middleware (``bot.middleware``) as the ``runtime`` argument."""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections import OrderedDict
@@ -32,8 +33,11 @@ class AfterAck:
     acks waiting for them) never queue behind Slack calls that show nothing new. A job that
     is already running is not merged: the new one runs after it, so the last state is always
     published. ``inline=True`` runs each job at once in the caller (tests: a dispatch returns
-    with everything done).
+    with everything done). When the process exits, jobs still waiting get ``EXIT_WAIT`` seconds
+    to run (as bolt's listener pool finishes its work), so a receipt is not lost to a restart.
     """
+
+    EXIT_WAIT = 5.0
 
     def __init__(self, *, inline: bool = False, name: str = "icp-after-ack"):
         self._inline = inline
@@ -52,6 +56,7 @@ class AfterAck:
             if self._worker is None:
                 self._worker = threading.Thread(target=self._work, name=self._name, daemon=True)
                 self._worker.start()
+                atexit.register(self.wait_idle, self.EXIT_WAIT)
             self._wake.notify()
 
     def wait_idle(self, timeout: float | None = None) -> bool:

@@ -63,3 +63,21 @@ def test_inline_runs_in_the_caller():
     ran = []
     worker.submit("k", lambda: ran.append(threading.current_thread().name))
     assert ran == [threading.current_thread().name]
+
+
+def test_waiting_jobs_run_before_the_process_exits(tmp_path):
+    """A receipt queued just before a restart still goes out: the worker is drained at exit."""
+    import subprocess
+    import sys
+
+    done = tmp_path / "done"
+    script = (
+        "import atexit, sys, threading\n"
+        "from bot.runtime import AfterAck\n"
+        "gate = threading.Event()\n"
+        "worker = AfterAck()\n"
+        "worker.submit('k', lambda: (gate.wait(5), open(sys.argv[1], 'w').write('sent')))\n"
+        "atexit.register(gate.set)  # runs first at exit (atexit is last in, first out)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(done)], check=True, timeout=30)
+    assert done.read_text() == "sent"
