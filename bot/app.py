@@ -8,11 +8,14 @@ middleware that hands it to them (``bot.middleware``), and wires the listeners
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime
 
-from slack_bolt import App
+from slack_bolt import Ack, App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
@@ -20,13 +23,17 @@ from bot import listeners
 from bot.middleware import ContextFiller
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
-from bot.runtime import Runtime, utcnow
+from bot.runtime import AfterAck, Runtime, utcnow
 from bot.services.access import Leaders
 from bot.settings import Mode, Settings
 from bot.slack_client import make_client, outbox_client
+from bot.views import survey_modal
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+ACK_WAIT = 3.0
+"""Seconds a dispatching thread waits for a listener's ack: bolt's own ``ack_timeout``."""
 
 LISTENER_THREADS = 64
 """bolt's listener pool (its default is 5). A listener keeps its thread after its ack while it
@@ -34,6 +41,78 @@ waits for Slack (views.open, views.publish, chat.update); a request whose listen
 thread is not acked, and Slack gives up after 3 seconds. With Slack answering in 4 s, 16 threads
 left some of 31 concurrent requests unacked (tests/e2e/test_slow_slack.py); 64 ack them all.
 Threads waiting on a socket hold no GIL and cost little; the pool starts them on demand."""
+
+
+class PromptAck(Ack):
+    """bolt's ``ack`` that wakes the dispatching thread the moment the listener calls it.
+
+    bolt's thread runner waits for an ack by polling ``ack.response`` every 10 ms, so every
+    request held its dispatch thread for at least 10 ms, however fast the listener acked (with
+    4 dispatch threads: at most 400 requests a second, and up to 10 ms on every ack). Here
+    reading ``response`` from the thread that dispatched the request waits on an event until
+    the ack is set (or until bolt's ack timeout), so the loop ends at the first check. Any
+    other thread (the listener) reads it without waiting."""
+
+    def __init__(self, wait: float) -> None:
+        self._set = threading.Event()
+        self._dispatcher = threading.get_ident()
+        self._until = time.monotonic() + wait
+        self._response: BoltResponse | None = None
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def response(self) -> BoltResponse | None:
+        if self._response is None and threading.get_ident() == self._dispatcher:
+            self._set.wait(max(0.0, self._until - time.monotonic()))
+        return self._response
+
+    @response.setter
+    def response(self, value: BoltResponse | None) -> None:
+        self._response = value
+        if value is not None:
+            self._set.set()
+
+
+_here = threading.local()  # .inline: run the next listener of this thread's request in it
+
+
+class ListenerPool(ThreadPoolExecutor):
+    """bolt's listener executor: a thread pool, except for a request ``PromptAckMiddleware``
+    marks as a survey step, whose listener runs in the dispatching thread.
+
+    A step's listener does its work before the ack and leaves the rest to the after-ack worker,
+    so running it where the request already is saves two thread hand-overs per step (to a
+    listener thread and back), each a wait for the GIL on a busy process."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        if not getattr(_here, "inline", False):
+            return super().submit(fn, *args, **kwargs)
+        _here.inline = False
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # bolt's runner handles a listener's errors itself
+            done.set_exception(exc)
+        return done
+
+
+class PromptAckMiddleware(Middleware):
+    """Gives each request a ``PromptAck`` (bolt creates its ``ack`` on first use), and marks a
+    survey step to run in the dispatching thread (``ListenerPool``)."""
+
+    def __init__(self, wait: float = ACK_WAIT) -> None:
+        self.wait = wait
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse,
+                next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - bolt's name
+        req.context["ack"] = PromptAck(self.wait)
+        body = req.body
+        _here.inline = isinstance(body, dict) and body.get("type") == "view_submission" \
+            and isinstance(body.get("view"), dict) and body["view"].get("callback_id") == survey_modal.CALLBACK_ID
+        try:
+            return next()
+        finally:
+            _here.inline = False
 
 
 def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, client: WebClient | None = None,
@@ -47,8 +126,7 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
     tests (an executor that runs listeners inline makes a dispatch return once everything it
     caused is done).
     """
-    executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS,
-                                                       thread_name_prefix="icp-listener")
+    executor = listener_executor or ListenerPool(max_workers=LISTENER_THREADS, thread_name_prefix="icp-listener")
     if mode == Mode.OAUTH:
         from storage.slack_oauth import (  # cryptography: OAuth only
             installation_store,
@@ -75,7 +153,10 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
         )
     pacer = pacer or Pacer()
     outbox = outbox or outbox_sender(settings, db, mode, pacer=pacer)
-    runtime = Runtime(db=db, leaders=Leaders(db), outbox=outbox, pacer=pacer, clock=clock or utcnow)
+    # An injected listener executor (tests) runs everything inline, the after-ack work too.
+    runtime = Runtime(db=db, leaders=Leaders(db), outbox=outbox, pacer=pacer, clock=clock or utcnow,
+                      after_ack=AfterAck(inline=listener_executor is not None))
+    app.use(PromptAckMiddleware())
     app.use(ContextFiller(runtime))
     listeners.register(app, lifecycle_events=mode != Mode.OAUTH)
     app.error(log_listener_error)

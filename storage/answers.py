@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import JSON, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage._sql import insert, is_postgresql
+from storage._sql import is_postgresql
 from storage.errors import NotParticipant
 from storage.models import Answer, RoundParticipant, utcnow
 from storage.rounds import lock_open_round
@@ -39,7 +41,7 @@ def save_answers(
     and NotParticipant for someone not invited; in all these cases nothing is written.
     """
     for question_id, value in answers.items():
-        _check_value(question_id, value)
+        check_value(question_id, value)
     lock_open_round(session, round_id)
     if session.get(RoundParticipant, (round_id, user_id)) is None:
         raise NotParticipant(round_id, user_id)
@@ -51,16 +53,10 @@ def save_answers(
     ]
     cleared = [qid for qid, value in answers.items() if value is None]
     if rows:
-        # Rows as executemany parameters, not as VALUES: one compiled statement for every
-        # submission (a VALUES list is a new statement, compiled again, per row count).
-        stmt = insert(session, Answer)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["round_id", "user_id", "question_id"],
-            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-            # An identical resubmission leaves the row (and its updated_at) alone.
-            where=Answer.value.is_distinct_from(stmt.excluded.value),
-        )
-        session.connection().execute(stmt, rows)
+        # Rows as executemany parameters of one statement built once per dialect: a VALUES
+        # list would be a new statement per row count, and building the upsert (its
+        # ``excluded`` alias) anew cost as much as running it.
+        session.connection().execute(upsert_statement(session.get_bind().dialect.name), rows)
     if cleared:
         session.execute(
             delete(Answer).where(
@@ -71,7 +67,20 @@ def save_answers(
         )
 
 
-def _check_value(question_id: str, value: object) -> None:
+@cache
+def upsert_statement(dialect: str):
+    """``INSERT .. ON CONFLICT DO UPDATE`` of answer rows (executemany parameters); an identical
+    resubmission leaves the row, and its ``updated_at``, alone."""
+    table = Answer.__table__
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=["round_id", "user_id", "question_id"],
+        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+        where=table.c.value.is_distinct_from(stmt.excluded.value),
+    )
+
+
+def check_value(question_id: str, value: object) -> None:
     """Only canonical answer values (see survey.answers) may be stored."""
     ok = value is None or (
         isinstance(value, str | int | float) and not isinstance(value, bool)

@@ -41,7 +41,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -180,34 +180,54 @@ class Database:
         Do not open a write session inside another one in the same thread: on SQLite the
         inner one waits for the outer one's write lock until ``busy_timeout``.
         """
-        if self._writers is None or read_only:
-            with self._session(read_only=read_only, lock_timeout=lock_timeout) as session:
+        with self._queued(read_only, lock_timeout):
+            with self._sessions.begin() as session:
+                opts = self._options(read_only, lock_timeout)
+                if opts:
+                    self._started(session.connection(execution_options=opts), lock_timeout)
                 yield session
+
+    @contextmanager
+    def connection(self, *, read_only: bool = False, lock_timeout: float | None = None) -> Iterator[Connection]:
+        """The same unit of work as ``session()`` on a Core connection, without an ORM session.
+
+        For the hot path (a survey step): statements built once and executed on a connection
+        cost a fraction of ORM ``session.get`` and identity-map bookkeeping."""
+        with self._queued(read_only, lock_timeout), self.engine.connect() as connection:
+            opts = self._options(read_only, lock_timeout)
+            if opts:
+                connection.execution_options(**opts)  # before BEGIN: the begin hook reads them
+            with connection.begin():
+                self._started(connection, lock_timeout)
+                yield connection
+
+    @contextmanager
+    def _queued(self, read_only: bool, lock_timeout: float | None) -> Iterator[None]:
+        """A SQLite writer waits here, in this process's queue, before ``BEGIN IMMEDIATE``."""
+        if self._writers is None or read_only:
+            yield
             return
         wait = SQLITE_BUSY_TIMEOUT_MS / 1000 if lock_timeout is None else lock_timeout
         if not self._writers.acquire(timeout=wait):
             raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
         try:
-            with self._session(read_only=False, lock_timeout=lock_timeout) as session:
-                yield session
+            yield
         finally:
             self._writers.release()
 
-    @contextmanager
-    def _session(self, *, read_only: bool, lock_timeout: float | None) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            opts: dict[str, Any] = {}
-            if read_only:
-                opts[READ_ONLY] = True
-                if self.dialect == "postgresql":
-                    opts["postgresql_readonly"] = True
-            if lock_timeout is not None:
-                opts[LOCK_TIMEOUT] = int(lock_timeout * 1000)
-            if opts:
-                connection = session.connection(execution_options=opts)
-                if lock_timeout is not None and self.dialect == "postgresql":
-                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_timeout * 1000)}")
-            yield session
+    def _options(self, read_only: bool, lock_timeout: float | None) -> dict[str, Any]:
+        opts: dict[str, Any] = {}
+        if read_only:
+            opts[READ_ONLY] = True
+            if self.dialect == "postgresql":
+                opts["postgresql_readonly"] = True
+        if lock_timeout is not None:
+            opts[LOCK_TIMEOUT] = int(lock_timeout * 1000)
+        return opts
+
+    def _started(self, connection: Connection, lock_timeout: float | None) -> None:
+        if lock_timeout is not None and self.dialect == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_timeout * 1000)}")
 
     @staticmethod
     def is_read_only(session: Session) -> bool:

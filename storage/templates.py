@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from storage._sql import insert
@@ -126,6 +126,19 @@ def get_stored_template(session: Session, template_id: int) -> StoredTemplate:
     stored = _stored(row)
     _BY_ID.setdefault(engine, {})[template_id] = stored
     return stored
+
+
+def template_on(connection: Connection, template_id: int) -> Template:
+    """``get_template`` on a Core connection (``Database.connection``), from the same cache."""
+    cached = _BY_ID.get(connection.engine, {}).get(template_id)
+    if cached is not None:
+        return cached.template
+    row = connection.execute(select(TemplateRecord.__table__).where(TemplateRecord.id == template_id)).first()
+    if row is None:
+        raise NotFound(f"no template with row id {template_id}")
+    stored = _stored(row)
+    _BY_ID.setdefault(connection.engine, {})[template_id] = stored
+    return stored.template
 
 
 def get_template(session: Session, template_id: int) -> Template:

@@ -24,7 +24,10 @@ from bot.listeners import (
 def register(app: App, *, lifecycle_events: bool) -> None:
     """Wire every listener; ``lifecycle_events`` False where bolt's own token revocation
     listeners take those events (OAuth mode)."""
-    for module in (commands, leader_forms, report_actions, round_actions, survey_flow, pulse_actions, home):
+    # bolt tries every listener in this order until one matches (each try builds its matcher's
+    # arguments): the survey's steps, the requests that come most, are tried first. No two
+    # listeners match the same request, so the order changes nothing else.
+    for module in (survey_flow, commands, leader_forms, report_actions, round_actions, pulse_actions, home):
         module.register(app)
     if lifecycle_events:
         lifecycle.register(app)

@@ -22,7 +22,7 @@ from bot.middleware import Requester
 from bot.payloads import BlockAction, MalformedPayload, ViewClosed, ViewSubmission, parse
 from bot.runtime import Runtime
 from bot.services import delivery, survey_steps
-from bot.services.home import publish_home
+from bot.services.home import publish_home_later
 from bot.views import messages, survey_modal
 from bot.views.forms import SurveyStepMetadata, read_metadata, read_row_id
 from bot.views.notices import notice_view
@@ -43,9 +43,10 @@ def _closes_text(step: survey_steps.Step) -> str | None:
     return date_token(step.closes_at.timestamp(), step.closes_at.strftime("%a %d %b, %H:%M UTC"))
 
 
-def _step_view(step: survey_steps.Step, mode: str):
-    return survey_modal.section_view(step.template, step.section, round_id=step.round_id, answers=step.shown,
-                                     mode=mode, closes_text=_closes_text(step))
+def _step_view(step: survey_steps.Step, mode: str) -> dict:
+    # the cached dict form of survey_modal.section_view: a step's ack is the hot path
+    return survey_modal.section_payload(step.template, step.section, round_id=step.round_id, answers=step.shown,
+                                        mode=mode, closes_text=_closes_text(step))
 
 
 def _open(mode: Literal["answer", "edit"], block_action: BlockAction, requester: Requester, runtime: Runtime,
@@ -133,12 +134,21 @@ def step_submitted(ack: Ack, view_submission: ViewSubmission, requester: Request
         ack(response_action="update", view=_step_view(result.next, meta.mode))
         return
     ack(response_action="update", view=survey_modal.done_view(result.next.template, _closes_text(result.next)))
-    if result.invitation is not None:  # the receipt goes through the outbox: retried, once
-        channel, ts = result.invitation
-        if delivery.queue_receipt(runtime.db, requester.team_id, meta.round, requester.user_id, channel, ts,
-                                  now=runtime.now()):
-            runtime.outbox.kick()
-    publish_home(runtime, client, requester.team_id, requester.user_id)
+    if not result.completed_now:
+        # An edit of finished answers: the receipt and App Home already say "done", and the
+        # leaders' counts did not move, so nothing the person sees changes.
+        return
+    if result.invitation is not None:  # the receipt goes through the outbox (retried, once), queued
+        channel, ts = result.invitation  # on the after-ack worker: a step's listener ends at its ack
+        team_id, user_id, round_id = requester.team_id, requester.user_id, meta.round
+        runtime.after_ack.submit(("receipt", channel, ts),
+                                 lambda: _queue_receipt(runtime, team_id, round_id, user_id, channel, ts))
+    publish_home_later(runtime, client, requester.team_id, requester.user_id)
+
+
+def _queue_receipt(runtime: Runtime, team_id: str, round_id: int, user_id: str, channel: str, ts: str) -> None:
+    if delivery.queue_receipt(runtime.db, team_id, round_id, user_id, channel, ts, now=runtime.now()):
+        runtime.outbox.kick()
 
 
 def _mark_started(client: WebClient, kept: survey_steps.Kept, round_id: int) -> None:
@@ -167,7 +177,7 @@ def step_closed(ack: Ack, body: dict, context: BoltContext, runtime: Runtime, cl
         ack()
     if kept is not None and kept.saved:
         _mark_started(client, kept, round_id)
-        publish_home(runtime, client, team_id, user_id)
+        publish_home_later(runtime, client, team_id, user_id)
 
 
 def _keep_closed(body: dict, context: BoltContext,

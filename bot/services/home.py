@@ -58,3 +58,10 @@ def publish_home(runtime: Runtime, client: WebClient, team_id: str | None, user_
         client.views_publish(user_id=user_id, view=build_home(runtime, client, team_id, user_id))
     except SlackApiError as exc:
         log.info("could not publish App Home: %s", exc.response.get("error"))
+
+
+def publish_home_later(runtime: Runtime, client: WebClient, team_id: str | None, user_id: str) -> None:
+    """``publish_home`` on the after-ack worker, coalesced per person (``Runtime.after_ack``):
+    for a listener on the survey's hot path, whose ack must not wait behind App Home."""
+    if team_id:
+        runtime.after_ack.submit(("home", team_id, user_id), lambda: publish_home(runtime, client, team_id, user_id))

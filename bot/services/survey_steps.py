@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.views import messages
-from storage import answers, outbox, rounds, templates
+from storage import answers, outbox, rounds, steps, templates
 from storage.db import Database
 from storage.errors import NotParticipant, RoundClosed
 from storage.models import RoundParticipant, SurveyRound
@@ -147,18 +147,26 @@ def _stale_hidden(template: Template, stored: dict[str, Any]) -> dict[str, None]
 def _admit(session: Session, team_id: str | None, user_id: str, round_id: int,
            now: datetime) -> tuple[SurveyRound, RoundParticipant]:
     rnd = rounds.get_round(session, round_id)
+    participant = rounds.get_participant(session, round_id, user_id) if rnd is not None else None
+    _check_admitted(rnd, participant, team_id, user_id, round_id, now)
+    assert rnd is not None and participant is not None
+    return rnd, participant
+
+
+def _check_admitted(rnd: SurveyRound | steps.StepRound | None,
+                    participant: RoundParticipant | steps.StepPerson | None,
+                    team_id: str | None, user_id: str, round_id: int, now: datetime) -> None:
+    """Raise Refused unless the person takes part in this open round of their workspace."""
     if rnd is None:
         raise Refused(NO_ROUND)
-    participant = rounds.get_participant(session, round_id, user_id)
     if rnd.team_id != team_id or participant is None:
         log.warning("refused survey access: user %s, round %s, team %s", user_id, round_id, team_id)
         raise Refused(NOT_PARTICIPANT)
     if not rnd.is_open or (rnd.closes_at is not None and rnd.closes_at <= now):
         raise Refused(CLOSED)
-    return rnd, participant
 
 
-def _step(rnd: SurveyRound, participant: RoundParticipant, template: Template, section: int,
+def _step(rnd: SurveyRound | steps.StepRound, participant: RoundParticipant | steps.StepPerson, template: Template, section: int,
           stored: dict[str, Any]) -> Step:
     invitation = (participant.dm_channel, participant.invite_ts) \
         if participant.dm_channel and participant.invite_ts else None
@@ -194,10 +202,11 @@ def record_step(db: Database, team_id: str | None, user_id: str, round_id: int, 
     second transaction (and the read of the round, the person and the answers twice)."""
     first: str | None = None  # the step's first shown question, once known
     try:
-        with db.session(lock_timeout=STEP_LOCK_WAIT) as session:
-            rnd, participant = _admit(session, team_id, user_id, round_id, now)
-            template = templates.get_template(session, rnd.template_id)
-            known = answers.answers_of(session, round_id, user_id)
+        with db.connection(lock_timeout=STEP_LOCK_WAIT) as connection:
+            rnd, participant, known = steps.read_step(connection, round_id, user_id)
+            _check_admitted(rnd, participant, team_id, user_id, round_id, now)
+            assert rnd is not None and participant is not None
+            template = templates.template_on(connection, rnd.template_id)
             if not 0 <= section < len(template.sections):
                 raise Refused(OUT_OF_DATE)
             questions = shown_in(template, section, known)
@@ -211,15 +220,12 @@ def record_step(db: Database, team_id: str | None, user_id: str, round_id: int, 
             cleared = dict.fromkeys(q.id for q in questions if q.id not in values)
             after = {k: v for k, v in {**known, **values}.items() if k not in cleared}
             stale = _stale_hidden(template, after)
-            answers.save_answers(session, round_id, user_id, {**cleared, **stale, **values}, at=now)
+            steps.write_answers(connection, round_id, user_id, {**cleared, **stale, **values}, at=now)
             stored = {k: v for k, v in after.items() if k not in stale}  # what is in the database now
             ahead = next_section(template, section, stored)
             finished = ahead is None and not missing_required(template, stored)
-            completed_now = finished and rounds.mark_completed(session, round_id, user_id, at=now)
-    except RoundClosed:
-        raise Refused(CLOSED_WHILE_ANSWERING) from None
-    except NotParticipant:
-        raise Refused(NOT_PARTICIPANT) from None
+            completed_now = finished and participant.completed_at is None \
+                and steps.mark_completed(connection, round_id, user_id, at=now)
     except OperationalError as exc:  # a lock not granted in time: rolled back, so nothing is saved
         log.warning("survey step of round %s not saved in time: %s", round_id, exc.orig)
         raise Busy(first or _first_question_of(db, round_id, section)) from None

@@ -24,6 +24,7 @@ button says so), and in an edit a "Jump to" menu moves to another step, saving t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -215,6 +216,103 @@ def section_view(
         blocks=blocks,
         notify_on_close=True,
     )
+
+
+# -- the same modal as a dict, built from parts made once per template ---------------------------
+#
+# A step's ack carries the next modal. Built as slack_sdk objects, every option of every scale
+# is an object validated and turned into a dict again on each step (a sixth of a step's CPU).
+# ``section_payload`` is ``section_view(...).to_dict()`` from dicts made once per template
+# (each question's block without a value, the modal's frame), filling in only what changes:
+# the person's saved values, the progress line and the metadata. tests/unit/test_views.py
+# checks the two against each other for every step of the built-in templates.
+
+_PARTS_LIMIT = 64
+_parts: dict[int, tuple[Template, dict[Any, Any]]] = {}  # id(template) -> (template, parts)
+_parts_guard = threading.Lock()
+
+
+def _template_parts(template: Template) -> dict[Any, Any]:
+    """The cache of one template's parts (templates are immutable; the entry keeps it alive,
+    so its id cannot be reused while the entry exists)."""
+    entry = _parts.get(id(template))
+    if entry is not None and entry[0] is template:
+        return entry[1]
+    with _parts_guard:
+        if len(_parts) >= _PARTS_LIMIT:
+            _parts.clear()
+        parts: dict[Any, Any] = {}
+        _parts[id(template)] = (template, parts)
+        return parts
+
+
+def _blank_block(template: Template, question: Question) -> dict[str, Any]:
+    parts = _template_parts(template)
+    block = parts.get(question.id)
+    if block is None:
+        block = parts[question.id] = question_block(question).to_dict()
+    return block
+
+
+def _filled_block(template: Template, question: Question, value: Any) -> dict[str, Any]:
+    """``question_block(question, value).to_dict()``; never mutates the cached block."""
+    block = _blank_block(template, question)
+    if value is None:
+        return block
+    element = dict(block["element"])
+    kind = question.kind
+    if kind in (QuestionKind.SINGLE, QuestionKind.SCALE):
+        chosen = next((o for o in element["options"] if o["value"] == str(value)), None)
+        if chosen is not None:
+            element["initial_option"] = chosen
+    elif kind == QuestionKind.MULTI:
+        wanted = set(value or [])
+        chosen_many = [o for o in element["options"] if o["value"] in wanted]
+        if chosen_many:
+            element["initial_options"] = chosen_many
+    elif kind == QuestionKind.NUMBER:
+        element["initial_value"] = _num(value, not question.integer)
+    elif value:
+        element["initial_value"] = value
+    return {**block, "element": element}
+
+
+def _frame(template: Template, section_index: int, mode: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The modal's fields that depend on the step alone, and the blocks between the progress
+    line and the questions (the jump menu, the description)."""
+    parts = _template_parts(template)
+    key = ("frame", section_index, mode)
+    frame = parts.get(key)
+    if frame is None:
+        view = section_view(template, section_index, round_id=1, answers=None, mode=mode).to_dict()
+        section = template.sections[section_index]
+        middle = view["blocks"][1:1 + (mode == "edit" and len(template.sections) > 1) + bool(section.description)]
+        fixed = {k: v for k, v in view.items() if k not in ("blocks", "private_metadata")}
+        frame = parts[key] = (fixed, middle)
+    return frame
+
+
+def section_payload(
+    template: Template,
+    section_index: int,
+    *,
+    round_id: int,
+    answers: Mapping[str, Any] | None = None,
+    mode: str = "answer",
+    closes_text: str | None = None,
+) -> dict[str, Any]:
+    """``section_view(...).to_dict()``, built from cached parts (see above)."""
+    answers = answers or {}
+    fixed, middle = _frame(template, section_index, mode)
+    total = len(template.sections)
+    step = f"*Step {section_index + 1} of {total}* · about {minutes_left(template, section_index, answers)} min left"
+    step += f" · {ANONYMOUS}"
+    if closes_text and section_index == 0:
+        step += f" · open until {closes_text}"
+    blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(step, 3000)}]}, *middle]
+    blocks += [_filled_block(template, q, answers.get(q.id)) for q in shown_questions(template, section_index, answers)]
+    metadata = SurveyStepMetadata(round=round_id, section=section_index, mode=mode)
+    return {**fixed, "private_metadata": metadata.dump(), "blocks": blocks}
 
 
 def done_view(template: Template, closes_text: str | None) -> View:

@@ -163,6 +163,7 @@ def test_edit_from_receipt_prefills_and_replaces(world, open_round):
 
     sim.click(user, receipt, "survey_edit")
     view = open_modal(sim, user, SECTION_CALLBACK)
+    refreshes = len(fake.calls_to("chat.update")) + len(fake.calls_to("views.publish"))
     assert question_ids(view) == ["value_drivers", "top20_revenue_share"]  # edit starts at the first section
     assert float(input_element(view, "top20_revenue_share")["initial_value"]) == 70
     assert json.loads(view.private_metadata)["mode"] == "edit"
@@ -175,6 +176,8 @@ def test_edit_from_receipt_prefills_and_replaces(world, open_round):
         assert ack.response_action == "update", dict(ack)
         view = fake.current_view(user)
     assert view.callback_id == "survey_done"
+    # the receipt and App Home already said "done": an edit refreshes neither
+    assert len(fake.calls_to("chat.update")) + len(fake.calls_to("views.publish")) == refreshes
     # every question came back pre-filled with the stored answer
     assert seen["company_size"]["initial_option"]["value"] == "51-200"
     assert sorted(o["value"] for o in seen["value_drivers"]["initial_options"]) == ["spend", "tenure"]

@@ -129,3 +129,42 @@ def test_every_section_modal_fits_slack_limits_and_prefills():
     view = survey_modal.section_view(template, who, round_id=7, answers=answers).to_dict()
     size = next(b for b in view["blocks"] if b.get("block_id") == "q:company_size")
     assert size["element"]["initial_option"]["value"] == "51-200"
+
+
+def _answer_sets(template) -> list[dict]:
+    """Saved answers that exercise every way a value is pre-filled: none, the longest, the first
+    and last options, numbers with and without decimals, values no longer among the options."""
+    from survey.template import QuestionKind
+    from tests.survey_length import longest_answers
+
+    first, last, odd = {}, {}, {}
+    for q in template.questions:
+        if q.kind == QuestionKind.SINGLE:
+            first[q.id], last[q.id], odd[q.id] = q.options[0].id, q.options[-1].id, "gone"
+        elif q.kind == QuestionKind.SCALE:
+            first[q.id], last[q.id], odd[q.id] = 1, q.points, 99
+        elif q.kind == QuestionKind.MULTI:
+            first[q.id], last[q.id], odd[q.id] = [q.options[0].id], [o.id for o in q.options], ["gone"]
+        elif q.kind == QuestionKind.NUMBER:
+            first[q.id], last[q.id], odd[q.id] = q.min if q.min is not None else 0, 12.5, 3.0
+        else:
+            first[q.id], last[q.id], odd[q.id] = "x", "Mid-size software companies", ""
+    return [{}, longest_answers(template), first, last, odd]
+
+
+def test_the_cached_section_payload_is_the_section_view():
+    """The ack's modal, built from cached parts, is exactly the slack_sdk-built view, for every
+    step, mode and kind of saved answer of the built-in templates (twice: cold, then cached)."""
+    from survey.template import BUILTIN_TEMPLATES
+
+    for key in BUILTIN_TEMPLATES:
+        template = load_builtin(key)
+        for answers in _answer_sets(template):
+            for index in range(len(template.sections)):
+                for mode in ("answer", "edit"):
+                    for closes in (None, "<!date^1700000000^{date_short}|Tue 14 Nov>"):
+                        expected = survey_modal.section_view(template, index, round_id=41, answers=answers,
+                                                             mode=mode, closes_text=closes).to_dict()
+                        for _ in range(2):
+                            assert survey_modal.section_payload(template, index, round_id=41, answers=answers,
+                                                                mode=mode, closes_text=closes) == expected
