@@ -207,7 +207,7 @@ def parse_answer(question: Question, raw: Any) -> AnswerValue | None:
             raw = raw[0]
         return _match_option(question, str(raw))
     if kind == QuestionKind.MULTI:
-        items = raw.split(";") if isinstance(raw, str) else list(raw)
+        items = raw.split(";") if isinstance(raw, str) else list(raw) if isinstance(raw, (list, tuple, set)) else [raw]
         chosen = sorted({_match_option(question, str(i)) for i in items if str(i).strip()})
         if not chosen:
             return None
