@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.views import View
 
-from bot.listeners.guards import leaders_only
+from bot.listeners.guards import leaders_only, open_view
 from bot.listeners.round_commands import open_start_modal
 from bot.middleware import Requester
 from bot.payloads import BlockAction
@@ -43,8 +43,8 @@ def home_report(ack: Ack, body: dict, block_action: BlockAction, requester: Requ
     else:
         blocks = report_blocks.report_blocks(result.report, result.round.title, previous_score=result.previous_score,
                                              for_channel=False)
-    client.views_open(trigger_id=block_action.trigger_id, view=View(
-        type="modal", title=plain("Alignment report", 24), close=plain("Close", 24), blocks=blocks))
+    open_view(client, block_action.trigger_id, View(
+        type="modal", title=plain("Alignment report", 24), close=plain("Close", 24), blocks=blocks), "App Home's report")
 
 
 def register(app: App) -> None:
