@@ -11,13 +11,14 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime
+from urllib.parse import urlparse
 
 from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot import listeners
-from bot.middleware import ContextFiller
+from bot.middleware import RESPONSE_HOSTS, ContextFiller
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
 from bot.runtime import Runtime, utcnow
@@ -73,7 +74,7 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
     pacer = pacer or Pacer()
     outbox = outbox or outbox_sender(settings, db, mode, pacer=pacer)
     runtime = Runtime(db=db, leaders=Leaders(db), outbox=outbox, pacer=pacer, clock=clock or utcnow)
-    app.use(ContextFiller(runtime))
+    app.use(ContextFiller(runtime, response_hosts=(*RESPONSE_HOSTS, urlparse(settings.slack_api_url).netloc)))
     listeners.register(app, lifecycle_events=mode != Mode.OAUTH)
     app.error(log_listener_error)
     return app

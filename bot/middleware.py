@@ -11,7 +11,8 @@ bolt passes the context's keys to listeners by name, so a listener declares what
 
 An event Slack delivers again (its retry header, or an event id already seen) is acknowledged
 and not handled twice. A payload from a workspace other than the one the app's token belongs to (single-workspace
-mode) is refused the same way: a signed request names the team it likes, the token does not.
+mode) is refused the same way: a signed request names the team it likes, the token does not;
+and so is one whose ``response_url`` is not Slack's (``RESPONSE_HOSTS``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlparse
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
@@ -33,6 +35,10 @@ from storage import workspaces
 from storage.workspaces import WorkspaceSettings
 
 log = logging.getLogger(__name__)
+
+# Where Slack's response_urls point (bolt's respond() POSTs there). create_app adds the host of
+# the configured Web API, so that a Slack stand-in (tests, the demo) answers its own.
+RESPONSE_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
 
 
 class Requester:
@@ -105,9 +111,19 @@ class ContextFiller(Middleware):
     this middleware exists to stop (an empty ``actions`` list, a view without a type).
     """
 
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, response_hosts: Iterable[str] = RESPONSE_HOSTS):
         self.runtime = runtime
         self._events = SeenEvents()
+        self._response_hosts = frozenset(response_hosts)
+
+    def _foreign_response_url(self, model: Any) -> bool:
+        url = getattr(model, "response_url", None)
+        if url is None:
+            return False
+        try:
+            return urlparse(url).netloc not in self._response_hosts
+        except ValueError:
+            return True
 
     def process(self, *, req: BoltRequest, resp: BoltResponse,
                 next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - bolt's name
@@ -129,6 +145,9 @@ class ContextFiller(Middleware):
             if _foreign_team(context, team_id):
                 log.warning("refused a %s payload from workspace %s, which this app is not installed in",
                             key, team_id)
+                return BoltResponse(status=200, body="")
+            if self._foreign_response_url(model):
+                log.warning("refused a %s payload whose response_url is not Slack's", key)
                 return BoltResponse(status=200, body="")
             context[key] = model
             context["requester"] = Requester(self.runtime, context.client, team_id or "", user_id)

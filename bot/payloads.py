@@ -32,7 +32,7 @@ class SlashCommand(_Model):
     command: str = "/icp-check"
     text: str = ""
     trigger_id: str | None = None
-    response_url: ResponseUrl | None = None
+    response_url: ResponseUrl  # Slack always sends one; every subcommand answers through it
     enterprise_id: str | None = None
 
     @property
