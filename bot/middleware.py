@@ -21,7 +21,6 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from functools import cached_property
 from typing import Any
 from urllib.parse import urlparse
 
@@ -42,22 +41,32 @@ RESPONSE_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
 
 
 class Requester:
-    """The person behind a request."""
+    """The person behind a request; ``is_leader`` and ``workspace`` asked once, when first read.
+
+    Cached by hand, not with ``functools.cached_property``: before Python 3.12 that holds one
+    lock per class while it computes, so one leader check waiting on a slow users.info held up
+    every other request's (tests/e2e/test_trust_cases.py)."""
 
     def __init__(self, runtime: Runtime, client: WebClient, team_id: str, user_id: str):
         self._runtime = runtime
         self._client = client
         self.team_id = team_id
         self.user_id = user_id
+        self._is_leader: bool | None = None
+        self._workspace: WorkspaceSettings | None = None
 
-    @cached_property
+    @property
     def is_leader(self) -> bool:
-        return self._runtime.leaders.is_leader(self._client, self.team_id, self.user_id)
+        if self._is_leader is None:
+            self._is_leader = self._runtime.leaders.is_leader(self._client, self.team_id, self.user_id)
+        return self._is_leader
 
-    @cached_property
+    @property
     def workspace(self) -> WorkspaceSettings:
-        with self._runtime.db.session(read_only=True) as session:
-            return workspaces.settings_of(session, self.team_id)
+        if self._workspace is None:
+            with self._runtime.db.session(read_only=True) as session:
+                self._workspace = workspaces.settings_of(session, self.team_id)
+        return self._workspace
 
 
 def _parse(body: dict[str, Any]) -> tuple[str, Any, str | None, str] | None:
