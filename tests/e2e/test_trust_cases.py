@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 import pytest
 from slack_sdk import WebClient
@@ -93,3 +94,14 @@ def test_listeners_waiting_on_a_slow_slack_do_not_block_other_acks(fake, db, mon
             fake.wait_for(lambda r=response: fake.responses(r.response_url), timeout=10)
     finally:
         release.set()
+
+
+@pytest.mark.parametrize("url", ["https://evil.example/hooks", "http://127.0.0.1:1/x", "file:///etc/passwd", "-1e-309"])
+def test_a_response_url_that_is_not_slacks_reaches_no_listener(world, url):
+    """bolt's respond() would POST to it: a forged response_url must not make the bot call out."""
+    fake, sim = world.fake, world.sim
+    form = {"token": "t", "team_id": fake.team_id, "user_id": LEADER, "command": "/icp-check", "text": "help",
+            "channel_id": "D" + LEADER, "response_url": url, "trigger_id": fake.new_trigger_id(LEADER)}
+    fake.reset_calls()
+    assert sim._post(urlencode(form), "application/x-www-form-urlencoded").status == 200
+    assert fake.calls == []  # not even the leader check: no listener ran
