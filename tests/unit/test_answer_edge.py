@@ -117,6 +117,8 @@ def test_export_writes_values_stored_before_the_checks():
 
 
 def test_prepare_export_of_a_round_with_a_stored_surrogate(db: Database):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's jsonb never held a lone surrogate: it refuses one")
     team = "T0001"
     with db.session() as s:
         workspaces.get_or_create_workspace(s, team)
