@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime
+from urllib.parse import urlparse
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
@@ -20,7 +21,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot import listeners
-from bot.middleware import ContextFiller
+from bot.middleware import RESPONSE_HOSTS, ContextFiller
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
 from bot.runtime import AfterAck, Runtime, utcnow
@@ -157,7 +158,7 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
     runtime = Runtime(db=db, leaders=Leaders(db), outbox=outbox, pacer=pacer, clock=clock or utcnow,
                       after_ack=AfterAck(inline=listener_executor is not None))
     app.use(PromptAckMiddleware())
-    app.use(ContextFiller(runtime))
+    app.use(ContextFiller(runtime, response_hosts=(*RESPONSE_HOSTS, urlparse(settings.slack_api_url).netloc)))
     listeners.register(app, lifecycle_events=mode != Mode.OAUTH)
     app.error(log_listener_error)
     return app

@@ -11,7 +11,8 @@ bolt passes the context's keys to listeners by name, so a listener declares what
 
 An event Slack delivers again (its retry header, or an event id already seen) is acknowledged
 and not handled twice. A payload from a workspace other than the one the app's token belongs to (single-workspace
-mode) is refused the same way: a signed request names the team it likes, the token does not.
+mode) is refused the same way: a signed request names the team it likes, the token does not;
+and so is one whose ``response_url`` is not Slack's (``RESPONSE_HOSTS``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from functools import cached_property
+from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlparse
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
@@ -34,24 +35,38 @@ from storage.workspaces import WorkspaceSettings
 
 log = logging.getLogger(__name__)
 
+# Where Slack's response_urls point (bolt's respond() POSTs there). create_app adds the host of
+# the configured Web API, so that a Slack stand-in (tests, the demo) answers its own.
+RESPONSE_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
+
 
 class Requester:
-    """The person behind a request."""
+    """The person behind a request; ``is_leader`` and ``workspace`` asked once, when first read.
+
+    Cached by hand, not with ``functools.cached_property``: before Python 3.12 that holds one
+    lock per class while it computes, so one leader check waiting on a slow users.info held up
+    every other request's (tests/e2e/test_trust_cases.py)."""
 
     def __init__(self, runtime: Runtime, client: WebClient, team_id: str, user_id: str):
         self._runtime = runtime
         self._client = client
         self.team_id = team_id
         self.user_id = user_id
+        self._is_leader: bool | None = None
+        self._workspace: WorkspaceSettings | None = None
 
-    @cached_property
+    @property
     def is_leader(self) -> bool:
-        return self._runtime.leaders.is_leader(self._client, self.team_id, self.user_id)
+        if self._is_leader is None:
+            self._is_leader = self._runtime.leaders.is_leader(self._client, self.team_id, self.user_id)
+        return self._is_leader
 
-    @cached_property
+    @property
     def workspace(self) -> WorkspaceSettings:
-        with self._runtime.db.session(read_only=True) as session:
-            return workspaces.settings_of(session, self.team_id)
+        if self._workspace is None:
+            with self._runtime.db.session(read_only=True) as session:
+                self._workspace = workspaces.settings_of(session, self.team_id)
+        return self._workspace
 
 
 def _parse(body: dict[str, Any]) -> tuple[str, Any, str | None, str] | None:
@@ -105,9 +120,19 @@ class ContextFiller(Middleware):
     this middleware exists to stop (an empty ``actions`` list, a view without a type).
     """
 
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, response_hosts: Iterable[str] = RESPONSE_HOSTS):
         self.runtime = runtime
         self._events = SeenEvents()
+        self._response_hosts = frozenset(response_hosts)
+
+    def _foreign_response_url(self, model: Any) -> bool:
+        url = getattr(model, "response_url", None)
+        if url is None:
+            return False
+        try:
+            return urlparse(url).netloc not in self._response_hosts
+        except ValueError:
+            return True
 
     def process(self, *, req: BoltRequest, resp: BoltResponse,
                 next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - bolt's name
@@ -129,6 +154,9 @@ class ContextFiller(Middleware):
             if _foreign_team(context, team_id):
                 log.warning("refused a %s payload from workspace %s, which this app is not installed in",
                             key, team_id)
+                return BoltResponse(status=200, body="")
+            if self._foreign_response_url(model):
+                log.warning("refused a %s payload whose response_url is not Slack's", key)
                 return BoltResponse(status=200, body="")
             context[key] = model
             context["requester"] = Requester(self.runtime, context.client, team_id or "", user_id)

@@ -8,9 +8,13 @@ Field names follow Slack's payloads: slash commands (form fields), ``block_actio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+# bolt's respond() POSTs to the payload's response_url as it is: anything but an http(s) URL
+# raises in the listener, so such a payload is refused here.
+ResponseUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2000)]
 
 
 class _Model(BaseModel):
@@ -28,7 +32,7 @@ class SlashCommand(_Model):
     command: str = "/icp-check"
     text: str = ""
     trigger_id: str | None = None
-    response_url: str | None = None
+    response_url: ResponseUrl  # Slack always sends one; every subcommand answers through it
     enterprise_id: str | None = None
 
     @property
@@ -89,7 +93,7 @@ class BlockAction(_Model):
     channel: _Ref | None = None
     message: _Message | None = None
     view: ViewRef | None = None
-    response_url: str | None = None
+    response_url: ResponseUrl | None = None
 
     @property
     def action(self) -> Action:

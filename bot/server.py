@@ -98,6 +98,8 @@ def verified_request(verifier: SignatureVerifier, raw_body: bytes, headers: dict
         raise Refused(400, f"signed body is not a Slack payload ({type(exc).__name__})") from exc
     if not isinstance(request.body, dict):
         raise Refused(400, "signed body is not a JSON object")
+    if not isinstance(request.body.get("event", {}), dict):  # bolt's own middleware reads event.type
+        raise Refused(400, "signed body's event is not a JSON object")
     return request
 
 

@@ -14,6 +14,11 @@ number     float (int if        number, "50,000", "$50k", "1.5m", "12%",
            ``integer``)         "5E+06", "1.5e3"
 text       stripped str         str up to ``max_length``
 =========  ===================  ================================================
+
+A raw value of the wrong type (a dict or a number for a text answer, a dict for a choice) and
+a text with a character no database column or export can hold (NUL, or a lone UTF-16
+surrogate such as a JSON ``"\\ud800"``) are refused with a message naming the fault, never
+stored: a signed payload can carry any JSON value.
 """
 
 from __future__ import annotations
@@ -66,6 +71,52 @@ def _is_blank(raw: Any) -> bool:
     if isinstance(raw, (list, tuple, set)) and not raw:
         return True
     return isinstance(raw, float) and math.isnan(raw)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL refuses NUL in text and jsonb; UTF-8 has no surrogates
+
+
+def unstorable_character(text: str) -> str | None:
+    """``U+XXXX`` of the first character of ``text`` that is refused (see the module docstring)."""
+    match = _UNSTORABLE.search(text)
+    return None if match is None else f"U+{ord(match.group()):04X}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every refused character replaced by U+FFFD: for echoing a bad value in a
+    message, and for writing a value stored before these checks (an export never fails)."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _check_text(question_id: str, text: str) -> str:
+    bad = unstorable_character(text)
+    if bad is not None:
+        raise AnswerError(question_id, f"contains a character that cannot be saved ({bad}); please retype it")
+    return text
+
+
+_SCALARS = (str, int, float)
+_WRONG_TYPE = {QuestionKind.TEXT: "must be text", QuestionKind.NUMBER: "must be a number",
+               QuestionKind.SCALE: "must be a number"}
+
+
+def _check_type(question: Question, raw: Any) -> Any:
+    """``raw`` if its type can be an answer to ``question``; strings are checked for characters."""
+    qid = question.id
+    wrong = AnswerError(qid, _WRONG_TYPE.get(question.kind, "must be one of the options"))
+    choice = question.kind in (QuestionKind.SINGLE, QuestionKind.MULTI)
+    if isinstance(raw, (list, tuple, set)) and choice:
+        for item in raw:
+            if isinstance(item, bool) or not isinstance(item, _SCALARS):
+                raise wrong
+            if isinstance(item, str):
+                _check_text(qid, item)
+        return raw
+    if isinstance(raw, bool) or not isinstance(raw, _SCALARS):
+        raise wrong
+    if question.kind == QuestionKind.TEXT and not isinstance(raw, str):
+        raise wrong
+    return _check_text(qid, raw) if isinstance(raw, str) else raw
 
 
 def _squeeze(text: str) -> str:
@@ -146,6 +197,7 @@ def parse_answer(question: Question, raw: Any) -> AnswerValue | None:
     """Validate one raw value; None when blank (the caller decides if that is allowed)."""
     if _is_blank(raw):
         return None
+    raw = _check_type(question, raw)
     qid = question.id
     kind = question.kind
     if kind == QuestionKind.SINGLE:
@@ -155,7 +207,7 @@ def parse_answer(question: Question, raw: Any) -> AnswerValue | None:
             raw = raw[0]
         return _match_option(question, str(raw))
     if kind == QuestionKind.MULTI:
-        items = raw.split(";") if isinstance(raw, str) else list(raw)
+        items = raw.split(";") if isinstance(raw, str) else list(raw) if isinstance(raw, (list, tuple, set)) else [raw]
         chosen = sorted({_match_option(question, str(i)) for i in items if str(i).strip()})
         if not chosen:
             return None

@@ -39,6 +39,7 @@ from survey.answers import (
     Response,
     is_shown,
     parse_answer,
+    unstorable_character,
 )
 from survey.template import Question, QuestionKind, Template
 
@@ -310,6 +311,12 @@ def parse_responses(
         if not respondent:
             errors.append(RowError(line, None, "the respondent cell is empty"))
             continue
+        label_faults = [f"{column}: contains a character that cannot be saved ({bad})"
+                        for column, index in ((RESPONDENT_COLUMN, respondent_index), (TEAM_COLUMN, team_index))
+                        if index is not None and (bad := unstorable_character(row[index]))]
+        if label_faults:
+            errors.append(RowError(line, None, "; ".join(label_faults)))
+            continue
         if respondent in seen:
             errors.append(RowError(line, respondent, f"respondent already answered on line {seen[respondent]}"))
             continue
@@ -365,11 +372,27 @@ def parse_answer_columns(
 def _read_text(path: str | Path) -> str:
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SpreadsheetError(str(path), [f"not UTF-8 text (byte {exc.start}); save the sheet as CSV UTF-8"]) from exc
+        data = path.read_bytes()
     except OSError as exc:
         raise SpreadsheetError(str(path), [f"cannot read the file ({exc.strerror})"]) from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpreadsheetError(str(path), [f"{_where_bytes(data, exc.start)}: not UTF-8 text (byte {exc.start}, "
+                                           f"0x{data[exc.start]:02X}); save the sheet as CSV UTF-8"]) from exc
+
+
+def _where_bytes(data: bytes, offset: int) -> str:
+    """"line N, column NAME" of byte ``offset`` of a CSV file, read from the valid text before it
+    (a quoted cell with a line break counts as one more line, as csv's own line numbers do)."""
+    before = data[:offset].decode("utf-8-sig", errors="replace")
+    line = before.count("\n") + 1
+    delimiter = _delimiter(before if "\n" in before else before + "\n")
+    header = next(csv.reader(io.StringIO(before.split("\n", 1)[0]), delimiter=delimiter), [])
+    current = before.rsplit("\n", 1)[-1]
+    index = len(next(csv.reader(io.StringIO(current), delimiter=delimiter), [""])) - 1
+    column = header[index].strip() if line > 1 and 0 <= index < len(header) else None
+    return f"line {line}" + (f", column {column}" if column else "")
 
 
 def read_answer_columns(path: str | Path, template: Template, *, skip_invalid: bool = False) -> ColumnsResult:

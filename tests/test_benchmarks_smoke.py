@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from benchmarks import fanout, report, startup, survey_steps
+from benchmarks import fanout, report, soak, startup, survey_steps
 from benchmarks.common import Row, Table
 
 pytestmark = pytest.mark.system  # runs each benchmark in its quick mode
@@ -56,6 +56,23 @@ def test_startup_quick(capsys):
     rows = _numbers(table, ["start-up to first ack", "idle RSS"])
     assert rows[1].value > 1 and rows[1].floor > 1
     assert "| start-up to first ack |" in capsys.readouterr().out
+
+
+def test_soak_quick(capsys):
+    """20 s of the soak: requests made, none failed, every acked answer found in the database."""
+    table = soak.main(["--quick"])
+    rows = {r.what: r for r in table.rows}
+    assert rows["requests"].value > 20
+    assert rows["errors (non-200 or past 3 s)"].value == 0, rows["errors (non-200 or past 3 s)"].note
+    lost = rows["answers lost"]
+    assert lost.value == 0 and int(lost.note.split()[0]) > 0  # answers were acked, and all are stored
+    assert rows["RSS at start"].value > 1 and rows["RSS at end"].value > 1
+    assert "| answers lost | 0 |" in capsys.readouterr().out
+
+
+def test_soak_slope_is_least_squares():
+    assert soak.slope_per_hour([(0, 100.0), (1800, 101.0), (3600, 102.0)]) == pytest.approx(2.0)
+    assert soak.slope_per_hour([(0, 1.0)]) is None
 
 
 def test_limits_floor_follows_the_fake_tiers():

@@ -8,6 +8,7 @@ with what was wrong and the right usage.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from bot.middleware import Requester
 from bot.payloads import SlashCommand
 from bot.runtime import Runtime
 from bot.views import leader_messages
+
+log = logging.getLogger(__name__)
 
 COMMAND = "/icp-check"
 
@@ -55,9 +58,23 @@ def _allowed(requester: Requester) -> list[str]:
             if name in SUBCOMMANDS and (SUBCOMMANDS[name].everyone or requester.is_leader)]
 
 
+def _answering(respond: Respond) -> Respond:
+    """``respond``, with a response_url that cannot be reached (gone, or not Slack's) one log
+    line rather than an exception after the ack."""
+    def send(**kwargs):
+        try:
+            return respond(**kwargs)
+        except OSError as exc:  # urllib's URLError included
+            log.warning("could not answer through the command's response_url: %s", type(exc).__name__)
+            return None
+
+    return send  # type: ignore[return-value]
+
+
 def icp_check(ack: Ack, slash_command: SlashCommand, requester: Requester, runtime: Runtime,
               client: WebClient, respond: Respond) -> None:
     ack()
+    respond = _answering(respond)
     words = slash_command.words
     name = words[0].lower() if words else "help"
     subcommand = SUBCOMMANDS.get(name)

@@ -6,6 +6,9 @@ message's response_url, else a DM: a click in App Home or a modal has no respons
 view is never overwritten for someone who is not its owner); a form submission from anyone
 else gets that notice in the modal, and nothing is saved.
 
+``open_view(client, trigger_id, view, what)``: a modal opened from a click or a command; a
+trigger Slack refuses is one log line, never an exception after the ack.
+
 ``form_submission(title)``: a view submission is acknowledged exactly once: if the listener
 fails before it acknowledged, the person sees "Something went wrong on our side" in the
 modal rather than Slack's connection error.
@@ -23,9 +26,24 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
 from bot.views.notices import notice_view
 
 log = logging.getLogger(__name__)
+
+
+def open_view(client: WebClient, trigger_id: str, view: Any, what: str) -> str | None:
+    """``views.open``; Slack's error code, logged in one line, when it refuses the trigger (expired,
+    used already, or never Slack's: a replayed or hand-made click), else None."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "unknown")
+        log.warning("views.open failed for %s: %s", what, error)
+        return error
+    return None
 
 Listener = Callable[..., None]
 

@@ -12,7 +12,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
-from bot.listeners.subcommand import Call, round_arg, trigger_of
+from bot.listeners.subcommand import TRIGGER_HINT, Call, round_arg, trigger_of
 from bot.services import prospects, ratification
 from bot.services.export import ExportRefused, prepare_export
 from bot.views import profile_modals
@@ -21,8 +21,6 @@ from survey.template import BUILTIN_TEMPLATES
 
 log = logging.getLogger(__name__)
 
-TRIGGER_HINT = {"expired_trigger_id": "Slack's form trigger expired; please run the command again.",
-                "invalid_trigger_id": "Slack's form trigger expired; please run the command again."}
 
 
 def _open(call: Call, view: View) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.listeners.subcommand import Call, UsageError, round_arg, trigger_of
+from bot.listeners.guards import open_view
+from bot.listeners.subcommand import TRIGGER_HINT, Call, UsageError, round_arg, trigger_of
 from bot.services import leadership, reminders, round_launch
 from bot.services.profiles import load_icp
 from bot.services.reporting import round_report
@@ -51,15 +52,17 @@ def profile(call: Call) -> None:
 
 
 def start(call: Call) -> None:
-    open_start_modal(call.runtime, call.client, call.team_id, trigger_of(call))
+    error = open_start_modal(call.runtime, call.client, call.team_id, trigger_of(call))
+    if error is not None:
+        call.reply(TRIGGER_HINT.get(error, f"Slack refused to open the form ({error})."))
 
 
-def open_start_modal(runtime, client, team_id: str, trigger_id: str) -> None:
+def open_start_modal(runtime, client, team_id: str, trigger_id: str) -> str | None:
     """The start-a-round form, with the workspace's templates and user groups to choose from."""
     choices, groups, today, hours = round_launch.start_form_choices(runtime.db, client, team_id, runtime.now())
     view = leader_modals.start_round_view(list(choices.items()), groups, today + timedelta(days=7),
                                           f"ICP survey {today:%B %Y}", working_hours=hours)
-    client.views_open(trigger_id=trigger_id, view=view)
+    return open_view(client, trigger_id, view, "the start form")
 
 
 def status(call: Call) -> None:

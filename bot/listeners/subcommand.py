@@ -17,6 +17,10 @@ from bot.runtime import Runtime
 ROUND_ARG = re.compile(r"#?([0-9]{1,18})")  # ASCII digits only, and within a 64-bit row id
 
 
+TRIGGER_HINT = {"expired_trigger_id": "Slack's form trigger expired; please run the command again.",
+                "invalid_trigger_id": "Slack's form trigger expired; please run the command again."}
+
+
 class UsageError(ValueError):
     """A bad argument; the message says what was wrong."""
 

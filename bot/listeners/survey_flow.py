@@ -18,6 +18,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.listeners.guards import open_view
 from bot.middleware import Requester
 from bot.payloads import BlockAction, MalformedPayload, ViewClosed, ViewSubmission, parse
 from bot.runtime import Runtime
@@ -61,7 +62,7 @@ def _open(mode: Literal["answer", "edit"], block_action: BlockAction, requester:
         view = _step_view(step, mode)
     except survey_steps.Refused as exc:
         view = notice_view(TITLE, str(exc))
-    client.views_open(trigger_id=block_action.trigger_id, view=view)
+    open_view(client, block_action.trigger_id, view, "a survey button")
 
 
 def start_clicked(ack: Ack, block_action: BlockAction, requester: Requester, runtime: Runtime,

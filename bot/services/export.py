@@ -44,7 +44,7 @@ from typing import Any
 from bot.services.reporting import report_inputs
 from storage import rounds, templates, workspaces
 from storage.db import Database
-from survey.answers import Response
+from survey.answers import Response, printable
 from survey.spreadsheet import FORMULA_STARTS, RESPONDENT_COLUMN, TEAM_COLUMN
 from survey.template import Question, QuestionKind, Template
 
@@ -75,11 +75,11 @@ def format_cell(question: Question, value: Any) -> str:
         return ""
     if question.kind == QuestionKind.MULTI:
         items = value if isinstance(value, (list, tuple, set)) else [value]
-        return ";".join(str(v) for v in items)
+        return ";".join(printable(str(v)) for v in items)
     if question.kind in (QuestionKind.SCALE, QuestionKind.NUMBER) and not isinstance(value, bool) \
             and isinstance(value, (int, float)):
         return format_number(value)
-    text = str(value)
+    text = printable(str(value))  # a value stored before the answers' checks cannot break the file
     if question.kind == QuestionKind.TEXT and text.startswith(FORMULA_STARTS):
         return "'" + text
     return text

@@ -101,7 +101,8 @@ def _answer(question: Question) -> st.SearchStrategy:
         if question.integer:
             return st.integers(int(low), int(high))
         return st.floats(low, high, allow_nan=False, allow_infinity=False)
-    return st.text(min_size=1, max_size=question.max_length or 500).filter(lambda s: s.strip() == s)
+    no_nul = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))  # refused when read back
+    return st.text(no_nul, min_size=1, max_size=question.max_length or 500).filter(lambda s: s.strip() == s)
 
 
 @st.composite
