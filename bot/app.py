@@ -98,7 +98,7 @@ def outbox_sender(settings: Settings, db: Database, mode: Mode, *, pacer: Pacer 
         def client_for_team(team_id: str) -> WebClient | None:
             return client
 
-    return OutboxSender(db, client_for_team, pacer=pacer, inline=inline)
+    return OutboxSender(db, client_for_team, pacer=pacer, inline=inline, workers=settings.icp_outbox_workers)
 
 
 def log_listener_error(error: Exception, body: dict) -> None:

@@ -367,7 +367,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         except TokenKeyError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    pacer = Pacer()  # one pacer for the listeners, the outbox and the scheduler
+    pacer = Pacer(limits=settings.pacing_limits())  # one pacer for the listeners, the outbox and the scheduler
     outbox = outbox_sender(settings, db, mode, pacer=pacer)
     app = create_app(settings, db=db, mode=mode, pacer=pacer, outbox=outbox)
     outbox.start()  # first resumes whatever a crash or a restart left in the outbox

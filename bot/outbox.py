@@ -31,16 +31,22 @@ sender wins, so several replicas can drain one PostgreSQL outbox without doublin
 
 from __future__ import annotations
 
+import heapq
 import http.client
+import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.pacing import Pacer
@@ -59,6 +65,12 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=10)
 BACKOFF_MAX = timedelta(minutes=15)
 IDLE_WAKE_SECONDS = 30.0
+WORKERS = 8  # calls in flight at once (ICP_OUTBOX_WORKERS)
+AHEAD = 2  # claimed ahead of the calls in flight: workers x AHEAD messages at most
+HORIZON = 2.0  # seconds: a workspace whose next slot is further off is not claimed from
+RATE_LIMITED_TRIES = 4  # 429s of one claim before it goes back to the outbox with the Retry-After
+POLL_WHILE_SENDING = 1.0  # seconds: a long pass looks for messages that fell due meanwhile
+NOTIFY_CHANNEL = "icp_outbox"
 PASSING_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "request_timeout",
                             "service_unavailable"})
 METADATA_EVENT = "icp_align_outbox"
@@ -97,33 +109,76 @@ class DrainResult:
         return self
 
 
+@dataclass
+class _Outcome:
+    """What one call came back with: exactly one of these is set."""
+
+    response: Any = None
+    found: tuple[str, str] | None = None  # an uncertain post found in its conversation
+    error: SlackApiError | None = None
+    lost: Exception | None = None  # no answer: the call may or may not have reached Slack
+
+
+def retry_after_of(exc: SlackApiError) -> float | None:
+    """The Retry-After of a 429 answer, in seconds; None for any other answer."""
+    if (getattr(exc.response, "status_code", 200) or 200) != 429:
+        return None
+    headers = exc.response.headers or {}
+    header = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return float(header[0] if isinstance(header, list) else header or 1)
+    except ValueError:
+        return 1.0
+
+
 class OutboxSender:
     """Drains the outbox: in a daemon thread (``start``), or in the caller (``inline=True``,
-    for tests and one-off commands)."""
+    for tests and one-off commands).
+
+    A pass keeps up to ``workers`` calls in flight, so that the rate is the pacer's and not
+    one call's latency: it claims a few messages ahead (one transaction a batch), books
+    each one's slot with the pacer, starts each call at its slot on a thread of its own, and
+    settles the calls that came back together (one transaction). A workspace whose slots are
+    more than ``HORIZON`` ahead is left out of the next claims, so that one large fan-out
+    does not hold back the other workspaces' messages. On PostgreSQL a ``kick`` also wakes
+    the senders of the other processes (``NOTIFY``)."""
 
     def __init__(self, db: Database, client_for_team: ClientForTeam, *, pacer: Pacer | None = None,
-                 clock: Callable[[], datetime] = _utcnow, lease: timedelta = LEASE, inline: bool = False):
+                 clock: Callable[[], datetime] = _utcnow, lease: timedelta = LEASE, inline: bool = False,
+                 workers: int = WORKERS):
+        if workers < 1:
+            raise ValueError("the outbox needs at least one worker")
         self.db = db
         self.client_for_team = client_for_team
         self.pacer = pacer or Pacer()
         self.clock = clock
         self.lease = lease
         self.inline = inline
+        self.workers = workers
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
         self._drain_lock = threading.Lock()
 
     # -- running ---------------------------------------------------------------------------
 
     def kick(self) -> None:
-        """Something was enqueued: send it now (inline) or wake the thread (started on demand)."""
+        """Something was enqueued: send it now (inline) or wake the thread (started on demand),
+        and the other processes' senders (PostgreSQL)."""
         if self.inline:
             self.drain()
             return
         if self._thread is None:
             self.start()
         self._wake.set()
+        if self.db.dialect == "postgresql":
+            try:
+                with self.db.engine.connect() as conn:
+                    conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+                    conn.commit()
+            except Exception:  # the others still find it on their next pass
+                log.warning("outbox: could not notify the other senders", exc_info=True)
 
     def start(self) -> None:
         """Start the sending thread; it first resumes whatever a crash or a restart left due."""
@@ -131,6 +186,9 @@ class OutboxSender:
             return
         self._thread = threading.Thread(target=self._run, name="icp-outbox", daemon=True)
         self._thread.start()
+        if self.db.dialect == "postgresql":
+            self._listener = threading.Thread(target=self._listen, name="icp-outbox-listen", daemon=True)
+            self._listener.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -147,6 +205,22 @@ class OutboxSender:
             self._wake.wait(self._seconds_to_next())
             self._wake.clear()
 
+    def _listen(self) -> None:
+        """PostgreSQL: wake this sender when another process enqueued something (LISTEN)."""
+        while not self._stop.is_set():
+            try:
+                raw = self.db.engine.raw_connection()
+                raw.detach()  # a connection of its own for as long as the process runs
+                conn = raw.driver_connection
+                conn.autocommit = True
+                conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                while not self._stop.is_set():
+                    for _ in conn.notifies(timeout=1.0):
+                        self._wake.set()
+            except Exception:
+                log.warning("outbox: listening for the other senders failed; trying again", exc_info=True)
+                self._stop.wait(5.0)
+
     def _seconds_to_next(self) -> float:
         try:
             with self.db.session(read_only=True) as session:
@@ -160,28 +234,10 @@ class OutboxSender:
     # -- one pass ----------------------------------------------------------------------------
 
     def drain(self, max_messages: int | None = None) -> DrainResult:
-        """Send every message due now (and the undelivered notices that follows from them)."""
-        result = DrainResult()
-        with self._drain_lock:
-            clients: dict[str, WebClient | None] = {}
-
-            def room() -> bool:
-                return max_messages is None or result.sent + result.gave_up + result.retried < max_messages
-
-            while room():
-                with self.db.session(read_only=True) as session:
-                    ids = outbox.due(session, self.clock(), limit=50)
-                if not ids:
-                    result.reported += self._report_undelivered()
-                    with self.db.session(read_only=True) as session:
-                        if not outbox.due(session, self.clock(), limit=1):
-                            return result
-                    continue
-                for message_id in ids:
-                    if not room():
-                        break
-                    result += self._send_one(message_id, clients)
-        return result
+        """Send every message due now (and the undelivered notices that follow from them);
+        at most ``max_messages`` claims."""
+        with self._drain_lock, ThreadPoolExecutor(self.workers, thread_name_prefix="icp-outbox-call") as pool:
+            return _Pass(self, pool, max_messages).run()
 
     def _client(self, team_id: str, clients: dict[str, WebClient | None]) -> WebClient | None:
         if team_id not in clients:
@@ -192,35 +248,42 @@ class OutboxSender:
                 clients[team_id] = None
         return clients[team_id]
 
-    def _send_one(self, message_id: int, clients: dict[str, WebClient | None]) -> DrainResult:
+    def _claim(self, limit: int, skip_teams: set[str]) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due messages in one transaction."""
         now = self.clock()
+        claimed = []
         with self.db.session() as session:
-            message = outbox.claim(session, message_id, now, self.lease)
-            if message is None:
-                return DrainResult()
-            session.expunge(message)
-        if self._no_longer_needed(message):
-            with self.db.session() as session:
-                outbox.give_up(session, message.id, error="no longer needed")
-            return DrainResult()
-        client = self._client(message.team_id, clients)
-        if client is None:
-            return self._give_up(message, "not_installed")
-        if message.uncertain and message.method == "chat.postMessage":
-            found = self._find_posted(client, message)
-            if found is not None:
-                self._settle_sent(message, *found)
-                log.info("outbox: %s was posted before its answer got lost; not sent again", message.key)
-                return DrainResult(found_sent=1)
-        self.pacer.wait(f"{message.team_id}:{message.method}")
+            for message_id in outbox.due_except(session, now, limit=limit, skip_teams=sorted(skip_teams)):
+                message = outbox.claim(session, message_id, now, self.lease)
+                if message is not None:
+                    session.expunge(message)
+                    claimed.append(message)
+        return claimed
+
+    def _attempt(self, client: WebClient, message: OutboxMessage) -> _Outcome:
+        """One call to Slack, on a worker thread; never raises."""
         try:
-            response = self._call(client, message)
+            if message.uncertain and message.method == "chat.postMessage":
+                found = self._find_posted(client, message)
+                if found is not None:
+                    return _Outcome(found=found)
+            return _Outcome(response=self._call(client, message))
         except SlackApiError as exc:
-            return self._failed(message, exc)
+            return _Outcome(error=exc)
         except (OSError, http.client.HTTPException) as exc:  # timeouts, lost connections (URLError too)
-            return self._retry(message, f"connection: {exc!r}", uncertain=True)
-        self._settle_sent(message, response.get("channel"), response.get("ts"))
-        return DrainResult(sent=1)
+            return _Outcome(lost=exc)
+        except Exception as exc:  # a bug of ours: the message is retried, the pass goes on
+            log.exception("outbox: sending %s raised", message.key)
+            return _Outcome(lost=exc)
+
+    @staticmethod
+    def pacing_keys(message: OutboxMessage) -> tuple[str, ...]:
+        """The pacer's keys of a message: its workspace's method, and for a post its channel."""
+        keys = (f"{message.team_id}:{message.method}",)
+        if message.method == "chat.postMessage":
+            channel = (message.payload.get("args") or {}).get("channel") or message.target
+            keys += (f"{message.team_id}:chat.postMessage:{channel}",)
+        return keys
 
     def _no_longer_needed(self, message: OutboxMessage) -> bool:
         """A reminder planned for later whose round closed, or whose person finished, meanwhile."""
@@ -263,11 +326,33 @@ class OutboxSender:
     # -- settling ----------------------------------------------------------------------------
 
     def _settle_sent(self, message: OutboxMessage, channel: str | None, ts: str | None) -> None:
-        with self.db.session() as session:
+        self._settle_all_sent([(message, channel, ts)])
+
+    def _settle_all_sent(self, sent: list[tuple[OutboxMessage, str | None, str | None]]) -> None:
+        """Mark ``sent`` sent, each with what it completes: one transaction for all of them, or
+        one each when that fails (a message left unsettled is found in its conversation once
+        its lease runs out, never sent twice)."""
+        def settle(session: Session, message: OutboxMessage, channel: str | None, ts: str | None) -> None:
             outbox.mark_sent(session, message.id, channel=channel, ts=ts, at=self.clock())
             on_sent = ON_SENT.get(message.kind)
             if on_sent is not None:
                 on_sent(session, message, channel, ts)
+
+        try:
+            with self.db.session() as session:
+                for item in sent:
+                    settle(session, *item)
+            return
+        except Exception:
+            if len(sent) == 1:
+                raise
+            log.exception("outbox: settling %d sent messages together failed; one at a time", len(sent))
+        for item in sent:
+            try:
+                with self.db.session() as session:
+                    settle(session, *item)
+            except Exception:
+                log.exception("outbox: %s was sent but could not be marked sent", item[0].key)
 
     def _failed(self, message: OutboxMessage, exc: SlackApiError) -> DrainResult:
         error = str(exc.response.get("error") or "unknown")
@@ -276,10 +361,7 @@ class OutboxSender:
             return self._give_up(message, error)
         if status >= 500:
             return self._retry(message, f"HTTP {status}: {error}", uncertain=True)
-        retry_after = None
-        if status == 429:
-            header = (exc.response.headers or {}).get("Retry-After") or (exc.response.headers or {}).get("retry-after")
-            retry_after = float(header[0] if isinstance(header, list) else header or 1)
+        retry_after = retry_after_of(exc)
         return self._retry(message, error, uncertain=error in PASSING_ERRORS and error != "ratelimited",
                            after=timedelta(seconds=retry_after) if retry_after else None)
 
@@ -312,3 +394,119 @@ class OutboxSender:
                 outbox.mark_reported(session, batch.message_ids)
                 written += 1
         return written
+
+
+class _Pass:
+    """One pass of ``OutboxSender.drain``: claim ahead, call at each slot, settle in batches."""
+
+    def __init__(self, sender: OutboxSender, pool: ThreadPoolExecutor, max_messages: int | None):
+        self.sender, self.pool, self.max_messages = sender, pool, max_messages
+        self.result = DrainResult()
+        self.clients: dict[str, WebClient | None] = {}
+        self.queue: list[tuple[float, int, OutboxMessage, WebClient, tuple[str, ...]]] = []  # by slot
+        self.running: dict[Future, tuple[OutboxMessage, WebClient, tuple[str, ...]]] = {}
+        self.rate_limited: dict[int, int] = {}  # message id -> 429s in this claim
+        self.claimed = 0
+        self.exhausted_at: float | None = None  # when a claim last found nothing more due
+        self._order = itertools.count()
+
+    def run(self) -> DrainResult:
+        sender = self.sender
+        while True:
+            self._claim_more()
+            self._start_due()
+            if not self.queue and not self.running:
+                if self.exhausted_at is None and self._room():
+                    continue  # a kick came in meanwhile, or messages are still due
+                reported = sender._report_undelivered()
+                self.result.reported += reported
+                if reported and self._room():
+                    self.exhausted_at = None
+                    continue  # the undelivered notices go out in this pass too
+                return self.result
+            self._wait_and_settle()
+
+    def _room(self) -> bool:
+        return self.max_messages is None or self.claimed < self.max_messages
+
+    def _claim_more(self) -> None:
+        sender = self.sender
+        want = sender.workers * AHEAD - len(self.queue) - len(self.running)
+        if self.max_messages is not None:
+            want = min(want, self.max_messages - self.claimed)
+        if want <= 0:
+            return
+        if self.exhausted_at is not None and not sender._wake.is_set() \
+                and time.monotonic() - self.exhausted_at < POLL_WHILE_SENDING:
+            return
+        sender._wake.clear()
+        busy = {message.team_id for _, _, message, _, keys in self.queue
+                if sender.pacer.backlog(keys[0]) > HORIZON}
+        batch = sender._claim(want, busy)
+        self.claimed += len(batch)
+        self.exhausted_at = time.monotonic() if len(batch) < want and not busy else None
+        if busy and len(batch) < want:
+            self.exhausted_at = time.monotonic() - POLL_WHILE_SENDING + 0.1  # look again soon
+        for message in batch:
+            self._queue(message)
+
+    def _queue(self, message: OutboxMessage) -> None:
+        sender = self.sender
+        if sender._no_longer_needed(message):
+            with sender.db.session() as session:
+                outbox.give_up(session, message.id, error="no longer needed")
+            return
+        client = sender._client(message.team_id, self.clients)
+        if client is None:
+            self.result += sender._give_up(message, "not_installed")
+            return
+        keys = sender.pacing_keys(message)
+        slot = time.monotonic() + sender.pacer.reserve(*keys)
+        heapq.heappush(self.queue, (slot, next(self._order), message, client, keys))
+
+    def _start_due(self) -> None:
+        now = time.monotonic()
+        while self.queue and self.queue[0][0] <= now and len(self.running) < self.sender.workers:
+            _, _, message, client, keys = heapq.heappop(self.queue)
+            self.running[self.pool.submit(self.sender._attempt, client, message)] = (message, client, keys)
+
+    def _wait_and_settle(self) -> None:
+        next_slot = self.queue[0][0] - time.monotonic() if self.queue else None
+        if not self.running:
+            self.sender._wake.wait(max(0.0, min(next_slot or 0.0, POLL_WHILE_SENDING)))
+            return
+        timeout = None if next_slot is None or len(self.running) >= self.sender.workers else max(0.0, next_slot)
+        if self.exhausted_at is not None:
+            timeout = min(timeout if timeout is not None else POLL_WHILE_SENDING, POLL_WHILE_SENDING)
+        done, _ = wait_for_futures(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
+        self._settle([(self.running.pop(future), future.result()) for future in done])
+
+    def _settle(self, outcomes: list[tuple[tuple[OutboxMessage, WebClient, tuple[str, ...]], _Outcome]]) -> None:
+        sender, sent = self.sender, []
+        for (message, client, keys), outcome in outcomes:
+            if outcome.found is not None:
+                sent.append((message, *outcome.found))
+                log.info("outbox: %s was posted before its answer got lost; not sent again", message.key)
+                self.result.found_sent += 1
+            elif outcome.response is not None:
+                sent.append((message, outcome.response.get("channel"), outcome.response.get("ts")))
+                for key in keys:
+                    sender.pacer.went_through(key)
+                self.result.sent += 1
+            elif outcome.error is not None:
+                retry_after = retry_after_of(outcome.error)
+                tries = self.rate_limited.get(message.id, 0) + 1
+                if retry_after is not None:
+                    sender.pacer.penalize(keys[0], retry_after)
+                    log.info("outbox: Slack answered 429 to %s (Retry-After %s s); slowing down", message.key,
+                             retry_after)
+                if retry_after is not None and tries < RATE_LIMITED_TRIES:
+                    self.rate_limited[message.id] = tries
+                    slot = time.monotonic() + sender.pacer.reserve(*keys)
+                    heapq.heappush(self.queue, (slot, next(self._order), message, client, keys))
+                else:
+                    self.result += sender._failed(message, outcome.error)
+            elif outcome.lost is not None:
+                self.result += sender._retry(message, f"connection: {outcome.lost!r}", uncertain=True)
+        if sent:
+            sender._settle_all_sent(sent)

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     # rotating (the first encrypts, all decrypt). SecretStr: never shown in a repr or a log.
     icp_encryption_key: SecretStr | None = None
     icp_allow_plaintext_tokens: bool = False
+    # Pacing (bot.pacing): chat.postMessage per workspace and per channel. Slack documents the
+    # rates ("several hundred messages per minute", "1 per second per channel"), not the bursts.
+    icp_post_per_minute: float = Field(default=300, gt=0)
+    icp_post_burst: int = Field(default=300, ge=1)
+    icp_post_channel_per_minute: float = Field(default=60, gt=0)
+    icp_post_channel_burst: int = Field(default=3, ge=1)
+    icp_outbox_workers: int = Field(default=8, ge=1, le=64)  # calls in flight at once
 
     @field_validator("slack_bot_token", "slack_app_token")
     @classmethod
@@ -103,6 +110,13 @@ class Settings(BaseSettings):
     def encryption_key(self) -> str | None:
         """ICP_ENCRYPTION_KEY's value, for storage.slack_oauth.installation_store."""
         return self.icp_encryption_key.get_secret_value() if self.icp_encryption_key else None
+
+    def pacing_limits(self) -> dict:
+        """The limits for ``bot.pacing.Pacer(limits=...)``."""
+        from bot.pacing import Limit
+
+        return {"chat.postMessage": Limit(self.icp_post_per_minute, self.icp_post_burst),
+                "chat.postMessage:channel": Limit(self.icp_post_channel_per_minute, self.icp_post_channel_burst)}
 
     def require(self, mode: Mode) -> None:
         """Raise SettingsError naming every variable that ``mode`` needs and lacks."""

@@ -4,9 +4,10 @@ A 429 is retried after its Retry-After (Slack did not process the call), a dropp
 connection and a 5xx a couple of times; everything else (``channel_not_found``,
 ``user_not_found``...) is an answer, not a fault to retry, and is handled by the caller.
 
-``outbox_client`` retries only 429s: after a 5xx or a lost connection a message may have been
-posted all the same, and re-posting blindly would send it twice; the outbox decides instead
-(``bot.outbox``).
+``outbox_client`` retries nothing: after a 5xx or a lost connection a message may have been
+posted all the same, and re-posting blindly would send it twice; and a 429 must reach the
+outbox's pacer, which holds the whole workspace for the Retry-After and slows down, instead of
+one call sleeping while the others go on hitting the limit (``bot.outbox``, ``bot.pacing``).
 """
 
 from __future__ import annotations
@@ -33,5 +34,4 @@ def make_client(base_url: str, token: str | None = None, *, timeout: int = 15) -
 
 
 def outbox_client(base_url: str, token: str | None = None, *, timeout: int = 15) -> WebClient:
-    return WebClient(token=token, base_url=base_url, timeout=timeout,
-                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])

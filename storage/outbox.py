@@ -156,3 +156,12 @@ def pending_count(session: Session, round_id: int | None = None, kind: str | Non
     if kind is not None:
         stmt = stmt.where(OutboxMessage.kind == kind)
     return int(session.scalar(stmt) or 0)
+
+
+def due_except(session: Session, now: datetime, *, limit: int, skip_teams: Sequence[str] = ()) -> list[int]:
+    """``due``, leaving out the workspaces in ``skip_teams`` (a sender whose pacing holds
+    them back claims other workspaces' messages meanwhile)."""
+    stmt = select(OutboxMessage.id).where(_claimable(now))
+    if skip_teams:
+        stmt = stmt.where(OutboxMessage.team_id.not_in(list(skip_teams)))
+    return list(session.scalars(stmt.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)))

@@ -6,6 +6,14 @@ an outage), each wanted person is looked up with users.info instead (Tier 4, pac
 ``USERS_INFO_PER_MINUTE``), never the whole workspace: deleted accounts, bots and Slackbot
 are not humans, and someone users.info cannot find is not reachable, so left out like them.
 Any other users.info error is raised, and the round is not started.
+
+An audience of user groups (and a few named people) needs no users.list at all when the
+round does not need everyone's time zone (invitations sent now, not in working hours): Slack
+keeps only active members in a user group, so each group's members are read once
+(usergroups.users.list, Tier 2) and the named people are looked up with users.info. The first
+invitation then goes out after a handful of calls, not after ``N / 200`` Tier 2 pages. A
+member Slack cannot reach after all is given up by the outbox and counted in the leader's
+"could not be delivered" DM.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ NOT_FOUND = {"user_not_found", "user_not_visible"}
 """users.info errors that mean the person cannot be reached: left out of the audience."""
 USERS_INFO_PER_MINUTE = 100  # Tier 4
 USERS_INFO_BURST = 20
+LOOKUP_LIMIT = USERS_INFO_BURST  # more named people than this: one users.list is cheaper
 
 
 @dataclass
@@ -100,11 +109,13 @@ def usergroup_handles(client: WebClient) -> dict[str, str]:
 
 
 def resolve_audience(client: WebClient, *, users: list[str], usergroups: list[str], channels: list[str],
-                     team_groups: list[str]) -> Audience:
+                     team_groups: list[str], need_time_zones: bool = True) -> Audience:
     """The round's audience: named users, user groups' and channels' members, humans only.
 
     ``team_groups`` are user groups whose handle becomes the team of their members (the
     first group listed wins); people in none of them answer the team question themselves.
+    Without ``need_time_zones``, an audience of user groups and at most ``LOOKUP_LIMIT`` named
+    people is read without users.list (the groups' members' time zones are then unknown: None).
     """
     members: dict[str, list[str]] = {}  # each user group fetched once
 
@@ -119,7 +130,12 @@ def resolve_audience(client: WebClient, *, users: list[str], usergroups: list[st
     for channel in channels:
         wanted += _paginate(client.conversations_members, "members", channel=channel)
     unique = list(dict.fromkeys(u for u in wanted if u))
-    humans = _humans_among(client, unique)
+    if not need_time_zones and usergroups and not channels and len(users) <= LOOKUP_LIMIT:
+        named = _humans_looked_up(client, list(dict.fromkeys(users))) if users else {}
+        in_groups = set(unique) - set(users)
+        humans = {**dict.fromkeys(in_groups), **named}
+    else:
+        humans = _humans_among(client, unique)
     user_ids = [u for u in unique if u in humans]
     handles = usergroup_handles(client) if team_groups else {}
     teams: dict[str, str | None] = dict.fromkeys(user_ids)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.outbox import LEASE, OutboxSender
+from bot.outbox import LEASE, RATE_LIMITED_TRIES, OutboxSender
 from bot.pacing import Pacer
 from bot.services import fanout
 from bot.slack_client import outbox_client
@@ -114,15 +114,26 @@ def test_a_sender_killed_mid_fan_out_is_resumed_by_the_next_one(db, fake, clock)
     assert _invitations(fake) == dict.fromkeys(STAFF, 1) and _invited(db, round_id) == set(STAFF)
 
 
-def test_rate_limited_beyond_the_clients_retries_then_sent_once(db, fake, clock):
-    _round_with_invitations(db, STAFF[:2])
-    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=4)  # the client retries 3 times
+def test_a_429_holds_the_workspace_for_its_retry_after_and_the_message_goes_out_once(db, fake, clock):
+    _round_with_invitations(db, STAFF[:1])
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=2)
+    sender = _sender(db, fake, clock)
+    assert sender.drain().sent == 1  # tried again in the same pass, after the Retry-After
+    bucket = sender.pacer.bucket(f"{TEAM}:chat.postMessage")
+    assert bucket.rate < bucket.configured_rate  # and slower for a while
+    assert _invitations(fake) == dict.fromkeys(STAFF[:1], 1)
+
+
+def test_rate_limited_again_and_again_goes_back_to_the_outbox_then_sent_once(db, fake, clock):
+    _round_with_invitations(db, STAFF[:1])
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=RATE_LIMITED_TRIES)
     sender = _sender(db, fake, clock)
     first = sender.drain()
-    assert first.retried == 1 and first.sent == 1
+    assert (first.retried, first.sent) == (1, 0)
+    assert sender.drain().sent == 0  # due again only after the backoff
     clock.now += timedelta(seconds=30)
     assert sender.drain().sent == 1
-    assert _invitations(fake) == dict.fromkeys(STAFF[:2], 1)
+    assert _invitations(fake) == dict.fromkeys(STAFF[:1], 1)
 
 
 def test_unreachable_people_are_given_up_and_the_leader_told_once(db, fake, clock):
