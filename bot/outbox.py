@@ -66,7 +66,8 @@ BACKOFF_BASE = timedelta(seconds=10)
 BACKOFF_MAX = timedelta(minutes=15)
 IDLE_WAKE_SECONDS = 30.0
 WORKERS = 8  # calls in flight at once (ICP_OUTBOX_WORKERS)
-AHEAD = 2  # claimed ahead of the calls in flight: workers x AHEAD messages at most
+AHEAD = 4  # claimed ahead of the calls in flight: workers x AHEAD messages at most, in claims of workers
+SETTLE_AFTER = 0.1  # seconds: calls that came back are settled together, at most this late
 HORIZON = 2.0  # seconds: a workspace whose next slot is further off is not claimed from
 RATE_LIMITED_TRIES = 4  # 429s of one claim before it goes back to the outbox with the Retry-After
 POLL_WHILE_SENDING = 1.0  # seconds: a long pass looks for messages that fell due meanwhile
@@ -251,13 +252,11 @@ class OutboxSender:
     def _claim(self, limit: int, skip_teams: set[str]) -> list[OutboxMessage]:
         """Claim up to ``limit`` due messages in one transaction."""
         now = self.clock()
-        claimed = []
         with self.db.session() as session:
-            for message_id in outbox.due_except(session, now, limit=limit, skip_teams=sorted(skip_teams)):
-                message = outbox.claim(session, message_id, now, self.lease)
-                if message is not None:
-                    session.expunge(message)
-                    claimed.append(message)
+            ids = outbox.due_except(session, now, limit=limit, skip_teams=sorted(skip_teams))
+            claimed = outbox.claim_all(session, ids, now, self.lease)
+            for message in claimed:
+                session.expunge(message)
         return claimed
 
     def _attempt(self, client: WebClient, message: OutboxMessage) -> _Outcome:
@@ -329,19 +328,25 @@ class OutboxSender:
         self._settle_all_sent([(message, channel, ts)])
 
     def _settle_all_sent(self, sent: list[tuple[OutboxMessage, str | None, str | None]]) -> None:
-        """Mark ``sent`` sent, each with what it completes: one transaction for all of them, or
-        one each when that fails (a message left unsettled is found in its conversation once
-        its lease runs out, never sent twice)."""
-        def settle(session: Session, message: OutboxMessage, channel: str | None, ts: str | None) -> None:
-            outbox.mark_sent(session, message.id, channel=channel, ts=ts, at=self.clock())
-            on_sent = ON_SENT.get(message.kind)
-            if on_sent is not None:
-                on_sent(session, message, channel, ts)
+        """Mark ``sent`` sent, each with what it completes: one transaction for all of them
+        (invitations: one statement each for the messages and the participants), or one each
+        when that fails (a message left unsettled is found in its conversation once its lease
+        runs out, never sent twice)."""
+        def settle(session: Session, batch: list[tuple[OutboxMessage, str | None, str | None]]) -> None:
+            outbox.mark_all_sent(session, [(m.id, channel, ts) for m, channel, ts in batch], at=self.clock())
+            invited = []
+            for message, channel, ts in batch:
+                on_sent = ON_SENT.get(message.kind)
+                if on_sent is _invitation_sent:  # the same as the hook, for the whole batch
+                    if message.round_id is not None and channel and ts:
+                        invited.append((message.round_id, message.payload["user_id"], channel, ts))
+                elif on_sent is not None:
+                    on_sent(session, message, channel, ts)
+            rounds.mark_all_invited(session, invited)
 
         try:
             with self.db.session() as session:
-                for item in sent:
-                    settle(session, *item)
+                settle(session, sent)
             return
         except Exception:
             if len(sent) == 1:
@@ -350,7 +355,7 @@ class OutboxSender:
         for item in sent:
             try:
                 with self.db.session() as session:
-                    settle(session, *item)
+                    settle(session, [item])
             except Exception:
                 log.exception("outbox: %s was sent but could not be marked sent", item[0].key)
 
@@ -408,6 +413,8 @@ class _Pass:
         self.rate_limited: dict[int, int] = {}  # message id -> 429s in this claim
         self.claimed = 0
         self.exhausted_at: float | None = None  # when a claim last found nothing more due
+        self.done: list[tuple[tuple[OutboxMessage, WebClient, tuple[str, ...]], _Outcome]] = []
+        self.done_since = 0.0
         self._order = itertools.count()
 
     def run(self) -> DrainResult:
@@ -416,6 +423,9 @@ class _Pass:
             self._claim_more()
             self._start_due()
             if not self.queue and not self.running:
+                self._settle_done()
+                if self.queue:
+                    continue  # rate limited: booked again
                 if self.exhausted_at is None and self._room():
                     continue  # a kick came in meanwhile, or messages are still due
                 reported = sender._report_undelivered()
@@ -434,8 +444,8 @@ class _Pass:
         want = sender.workers * AHEAD - len(self.queue) - len(self.running)
         if self.max_messages is not None:
             want = min(want, self.max_messages - self.claimed)
-        if want <= 0:
-            return
+        if want <= 0 or (want < sender.workers and (self.queue or self.running)):
+            return  # claims come in batches, not one per call that came back
         if self.exhausted_at is not None and not sender._wake.is_set() \
                 and time.monotonic() - self.exhausted_at < POLL_WHILE_SENDING:
             return
@@ -478,11 +488,18 @@ class _Pass:
         timeout = None if next_slot is None or len(self.running) >= self.sender.workers else max(0.0, next_slot)
         if self.exhausted_at is not None:
             timeout = min(timeout if timeout is not None else POLL_WHILE_SENDING, POLL_WHILE_SENDING)
+        if self.done:
+            timeout = min(timeout if timeout is not None else SETTLE_AFTER, SETTLE_AFTER)
         done, _ = wait_for_futures(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
-        self._settle([(self.running.pop(future), future.result()) for future in done])
+        if done and not self.done:
+            self.done_since = time.monotonic()
+        self.done += [(self.running.pop(future), future.result()) for future in done]
+        if len(self.done) >= self.sender.workers or time.monotonic() - self.done_since >= SETTLE_AFTER:
+            self._settle_done()
 
-    def _settle(self, outcomes: list[tuple[tuple[OutboxMessage, WebClient, tuple[str, ...]], _Outcome]]) -> None:
-        sender, sent = self.sender, []
+    def _settle_done(self) -> None:
+        """Settle the calls that came back: the sent ones in one transaction."""
+        sender, sent, outcomes, self.done = self.sender, [], self.done, []
         for (message, client, keys), outcome in outcomes:
             if outcome.found is not None:
                 sent.append((message, *outcome.found))
