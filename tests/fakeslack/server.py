@@ -46,6 +46,13 @@ from .workspace import Channel, Ephemeral, Message, User, Usergroup, ViewRecord
 __all__ = ["Call", "FakeSlack", "SlackApiFailure"]
 
 
+class _Server(ThreadingHTTPServer):
+    """Slack takes many connections at once: a listen backlog of socketserver's 5 would drop
+    the SYNs of a client with more calls in flight (each dropped one costs a 1 s retransmit)."""
+
+    request_queue_size = 128
+
+
 class Call(NamedTuple):
     method: str
     params: dict[str, Any]
@@ -132,7 +139,7 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
         if self._httpd is not None:
             return self
         handler = type("BoundHandler", (FakeSlackHandler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _Server(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
