@@ -128,7 +128,7 @@ class HousekeepingResult:
 
 
 def run_housekeeping(db: Database, client_for_team: ClientForTeam, now: datetime,
-                     pacer: Pacer | None = None) -> HousekeepingResult:
+                     pacer: Pacer | None = None, on_enqueued: Callable[[], None] | None = None) -> HousekeepingResult:
     """Close the rounds due to close, finish interrupted closes, send due reminders."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
@@ -145,7 +145,7 @@ def run_housekeeping(db: Database, client_for_team: ClientForTeam, now: datetime
         _guarded(result, "close", round_id, lambda rid=round_id: _close_round(db, clients, rid, now, pacer, result))
 
     try:
-        result.digests = enqueue_due_digests(db, now)
+        result.digests = enqueue_due_digests(db, now, on_enqueued)
     except Exception as exc:
         log.exception("could not enqueue the due digests")
         result.errors.append(f"digests: {exc!r}")
