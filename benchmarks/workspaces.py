@@ -199,12 +199,14 @@ def _rows(table: Table, n: int, worker_counts: list[int], results: dict[int, lis
         return median([r[key] for r in results[workers]])
 
     pair = (lambda key: (med(many, key), med(one, key))) if many != one else (lambda key: (med(one, key), None))
-    table.add(f"first digest, {n:,} workspaces", *pair("first"), "s", "-", None)
-    last = table.add(f"last digest, {n:,} workspaces", *pair("last"), "s", "-", None,
+    first = table.add(f"first digest, {n:,} workspaces", *pair("first"), "s", "within 4 s of due", None,
+                      note="housekeeping runs every second, so up to 1 s of it is the wait for the next run")
+    first.passed = first.value is not None and first.value <= 4 and (first.floor is None or first.floor <= 4)
+    last = table.add(f"last digest, {n:,} workspaces", *pair("last"), "s", "faster with 2 workers", None,
                      note="each run: " + "; ".join(
                          f"{w} worker(s) " + ", ".join(f"{r['last']:.1f} s" for r in results[w] if r["last"])
                          for w in worker_counts))
-    last.passed = all(r["missing"] == 0 for rs in results.values() for r in rs)
+    last.passed = last.ratio is not None and last.ratio < 1
     bad = sum(r["missing"] + r["doubled"] for rs in results.values() for r in rs)
     table.add(f"digests missing / doubled, {n:,} workspaces", float(bad), None, "count", "0", bad == 0,
               note=f"{sum(r['missing'] for rs in results.values() for r in rs)} missing, "
