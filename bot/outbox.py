@@ -209,10 +209,12 @@ class OutboxSender:
     def _listen(self) -> None:
         """PostgreSQL: wake this sender when another process enqueued something (LISTEN)."""
         while not self._stop.is_set():
+            conn = None
             try:
                 raw = self.db.engine.raw_connection()
-                raw.detach()  # a connection of its own for as long as the process runs
-                conn = raw.driver_connection
+                conn = raw.driver_connection  # psycopg's own connection
+                raw.detach()  # out of the pool: this thread keeps it for as long as it listens
+                raw.rollback()
                 conn.autocommit = True
                 conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 while not self._stop.is_set():
@@ -221,6 +223,12 @@ class OutboxSender:
             except Exception:
                 log.warning("outbox: listening for the other senders failed; trying again", exc_info=True)
                 self._stop.wait(5.0)
+            finally:
+                if conn is not None:
+                    try:
+                        conn.close()
+                    except Exception:
+                        log.debug("outbox: closing the listening connection failed", exc_info=True)
 
     def _seconds_to_next(self) -> float:
         try:

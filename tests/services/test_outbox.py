@@ -163,3 +163,30 @@ def test_two_senders_at_once_send_each_message_once(db, fake, clock):
     for t in threads:
         t.join(timeout=60)
     assert _invitations(fake) == dict.fromkeys(STAFF, 1) and _invited(db, round_id) == set(STAFF)
+
+
+def test_on_postgresql_a_kick_wakes_the_senders_of_the_other_processes(db, fake, clock):
+    """Another process's sender, asleep for its idle 30 s, sends at once when this one kicks."""
+    if db.dialect != "postgresql":
+        pytest.skip("LISTEN/NOTIFY: PostgreSQL only")
+    client = outbox_client(fake.api_url, fake.bot_token)
+    elsewhere = OutboxSender(db, lambda team_id: client, pacer=Pacer(rate_per_second=1000, burst=1000))
+    here = OutboxSender(db, lambda team_id: None)  # this process: it only enqueues and kicks
+    here._thread = threading.current_thread()  # as if started: kick() must not start a sender here
+    elsewhere.start()
+    try:
+        fake.wait_for(lambda: not elsewhere._drain_lock.locked()  # its first pass is over: asleep
+                      and any("LISTEN" in (q or "") for q in _queries(db)), timeout=10)
+        _round_with_invitations(db, STAFF[:2])
+        here.kick()
+        fake.wait_for(lambda: _invitations(fake) == dict.fromkeys(STAFF[:2], 1), timeout=10)
+    finally:
+        elsewhere.stop()
+
+
+def _queries(db: Database) -> list[str]:
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        return list(conn.execute(text("SELECT query FROM pg_stat_activity WHERE datname = current_database()"))
+                    .scalars())
