@@ -72,6 +72,7 @@ HORIZON = 2.0  # seconds: a workspace whose next slot is further off is not clai
 RATE_LIMITED_TRIES = 4  # 429s of one claim before it goes back to the outbox with the Retry-After
 POLL_WHILE_SENDING = 1.0  # seconds: a long pass looks for messages that fell due meanwhile
 NOTIFY_CHANNEL = "icp_outbox"
+NOTIFY_EVERY = 0.25  # seconds between two NOTIFYs of one process
 PASSING_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "request_timeout",
                             "service_unavailable"})
 METADATA_EVENT = "icp_align_outbox"
@@ -161,6 +162,10 @@ class OutboxSender:
         self._thread: threading.Thread | None = None
         self._listener: threading.Thread | None = None
         self._drain_lock = threading.Lock()
+        self._notify_lock = threading.Lock()
+        self._notified_at = float("-inf")
+        self._notify_timer: threading.Timer | None = None
+        self._pool: ThreadPoolExecutor | None = None  # the sending thread's, kept between passes
 
     # -- running ---------------------------------------------------------------------------
 
@@ -174,12 +179,32 @@ class OutboxSender:
             self.start()
         self._wake.set()
         if self.db.dialect == "postgresql":
-            try:
-                with self.db.engine.connect() as conn:
-                    conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-                    conn.commit()
-            except Exception:  # the others still find it on their next pass
-                log.warning("outbox: could not notify the other senders", exc_info=True)
+            self._notify_others()
+
+    def _notify_others(self) -> None:
+        """NOTIFY the other processes' senders, at most once per ``NOTIFY_EVERY`` (a burst of
+        kicks, such as a digest per workspace, wakes them once, and once more at its end)."""
+        with self._notify_lock:
+            now = time.monotonic()
+            if now - self._notified_at < NOTIFY_EVERY:
+                if self._notify_timer is None:
+                    self._notify_timer = threading.Timer(NOTIFY_EVERY - (now - self._notified_at), self._notify_late)
+                    self._notify_timer.daemon = True
+                    self._notify_timer.start()
+                return
+            self._notified_at = now
+        try:
+            with self.db.engine.connect() as conn:
+                conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+                conn.commit()
+        except Exception:  # the others still find it on their next pass
+            log.warning("outbox: could not notify the other senders", exc_info=True)
+
+    def _notify_late(self) -> None:
+        with self._notify_lock:
+            self._notify_timer = None
+            self._notified_at = float("-inf")
+        self._notify_others()
 
     def start(self) -> None:
         """Start the sending thread; it first resumes whatever a crash or a restart left due."""
@@ -198,6 +223,7 @@ class OutboxSender:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="icp-outbox-call")
         while not self._stop.is_set():
             try:
                 self.drain()
@@ -205,6 +231,7 @@ class OutboxSender:
                 log.exception("outbox pass failed")
             self._wake.wait(self._seconds_to_next())
             self._wake.clear()
+        self._pool.shutdown(wait=False)
 
     def _listen(self) -> None:
         """PostgreSQL: wake this sender when another process enqueued something (LISTEN)."""
@@ -245,8 +272,11 @@ class OutboxSender:
     def drain(self, max_messages: int | None = None) -> DrainResult:
         """Send every message due now (and the undelivered notices that follow from them);
         at most ``max_messages`` claims."""
-        with self._drain_lock, ThreadPoolExecutor(self.workers, thread_name_prefix="icp-outbox-call") as pool:
-            return _Pass(self, pool, max_messages).run()
+        with self._drain_lock:
+            if self._pool is not None and threading.current_thread() is self._thread:
+                return _Pass(self, self._pool, max_messages).run()
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="icp-outbox-call") as pool:
+                return _Pass(self, pool, max_messages).run()
 
     def _client(self, team_id: str, clients: dict[str, WebClient | None]) -> WebClient | None:
         if team_id not in clients:
