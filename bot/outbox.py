@@ -458,6 +458,8 @@ class _Pass:
     def run(self) -> DrainResult:
         sender = self.sender
         while True:
+            if sender._stop.is_set() and self.queue:
+                self._give_back(len(self.queue))  # stopping: the calls in flight finish, the rest is left due
             self._claim_more()
             self._start_due()
             if not self.queue and not self.running:
@@ -508,9 +510,35 @@ class _Pass:
         if client is None:
             self.result += sender._give_up(message, "not_installed")
             return
-        keys = sender.pacing_keys(message)
-        slot = time.monotonic() + sender.pacer.reserve(*keys)
-        heapq.heappush(self.queue, (slot, next(self._order), message, client, keys))
+        self._book(message, client, sender.pacing_keys(message))
+
+    def _book(self, message: OutboxMessage, client: WebClient, keys: tuple[str, ...]) -> None:
+        """Queue ``message`` at its pacer slot; a slot later than half the lease (a long
+        Retry-After) is not waited for while holding the claim: the message goes back to the
+        outbox, due at that slot."""
+        sender = self.sender
+        delay = sender.pacer.reserve(*keys)
+        if delay > sender.lease.total_seconds() / 2:
+            sender.pacer.release(*keys)
+            with sender.db.session() as session:
+                outbox.retry_later(session, message.id, error="paced past half its lease",
+                                   due_at=sender.clock() + timedelta(seconds=delay), uncertain=False)
+            return
+        heapq.heappush(self.queue, (time.monotonic() + delay, next(self._order), message, client, keys))
+
+    def _give_back(self, count: int) -> None:
+        """The ``count`` latest-queued messages back to the outbox, due now (unclaimed, not
+        uncertain: they were never sent), and their pacer slots freed."""
+        sender = self.sender
+        self.queue.sort()
+        kept, back = self.queue[:-count], self.queue[-count:]
+        self.queue = kept
+        heapq.heapify(self.queue)
+        with sender.db.session() as session:
+            for _, _, message, _, keys in back:
+                outbox.retry_later(session, message.id, error="given back unsent", due_at=sender.clock(),
+                                   uncertain=False)
+                sender.pacer.release(*keys)
 
     def _start_due(self) -> None:
         now = time.monotonic()
@@ -557,8 +585,7 @@ class _Pass:
                              retry_after)
                 if retry_after is not None and tries < RATE_LIMITED_TRIES:
                     self.rate_limited[message.id] = tries
-                    slot = time.monotonic() + sender.pacer.reserve(*keys)
-                    heapq.heappush(self.queue, (slot, next(self._order), message, client, keys))
+                    self._book(message, client, keys)
                 else:
                     self.result += sender._failed(message, outcome.error)
             elif outcome.lost is not None:

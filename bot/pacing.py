@@ -99,6 +99,11 @@ class TokenBucket:
             self._sleep(delay)
         return delay
 
+    def release(self) -> None:
+        """Give back a token booked with ``reserve`` and not used."""
+        with self._lock:
+            self._tokens = min(self.burst, self._tokens + 1)
+
     def penalize(self, retry_after: float) -> None:
         """Slack answered 429: nothing goes out for ``retry_after`` s, then at a lower rate."""
         with self._lock:
@@ -167,6 +172,10 @@ class Pacer:
 
     def wait(self, key: str) -> float:
         return self.bucket(key).wait()
+
+    def release(self, *keys: str) -> None:
+        for key in keys:
+            self.bucket(key).release()
 
     def penalize(self, key: str, retry_after: float) -> None:
         self.bucket(key).penalize(retry_after)

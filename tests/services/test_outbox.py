@@ -136,6 +136,19 @@ def test_rate_limited_again_and_again_goes_back_to_the_outbox_then_sent_once(db,
     assert _invitations(fake) == dict.fromkeys(STAFF[:1], 1)
 
 
+def test_a_retry_after_longer_than_half_the_lease_is_waited_for_in_the_outbox_not_holding_the_claim(db, fake, clock):
+    _round_with_invitations(db, STAFF[:1])
+    fake.fail_next("chat.postMessage", status=429, retry_after=int(LEASE.total_seconds()))
+    first = _sender(db, fake, clock).drain()  # returns at once: nothing waits two minutes holding the claim
+    assert (first.sent, first.retried) == (0, 0)
+    with db.session(read_only=True) as s:
+        message = outbox.find(s, f"{TEAM}:invite:{STAFF[0]}:round-1")
+        assert message.status == "pending" and message.due_at >= NOW + LEASE / 2
+    clock.now += LEASE + timedelta(seconds=1)
+    assert _sender(db, fake, clock).drain().sent == 1  # another process, past the Retry-After
+    assert _invitations(fake) == dict.fromkeys(STAFF[:1], 1)
+
+
 def test_unreachable_people_are_given_up_and_the_leader_told_once(db, fake, clock):
     gone = ["U0GONE1", "U0GONE2"]  # not in the workspace: chat.postMessage answers channel_not_found
     round_id = _round_with_invitations(db, STAFF[:3] + gone)
