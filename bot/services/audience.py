@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.pacing import TokenBucket
+from bot.pacing import TIERS, TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,20 @@ class Audience:
     skipped: int = 0
 
 
-def _paginate(method, key: str, **kwargs) -> list:
+def _tier(tier: int) -> TokenBucket:
+    """A bucket at a Web API tier's documented rate and burst (``bot.pacing.TIERS``): one
+    launch's users.list pages and group reads; a 429 beyond it is retried after its
+    Retry-After by the client (``bot.slack_client``)."""
+    limit = TIERS[tier]
+    return TokenBucket(limit.per_minute / 60, limit.burst)
+
+
+def _paginate(method, key: str, bucket: TokenBucket | None = None, **kwargs) -> list:
     items: list = []
     cursor = None
     while True:
+        if bucket is not None:
+            bucket.wait()
         response = method(cursor=cursor, limit=200, **kwargs) if cursor else method(limit=200, **kwargs)
         items += response.get(key, [])
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
@@ -65,7 +75,7 @@ def _is_human(user: dict) -> bool:
 def _humans_listed(client: WebClient) -> dict[str, str | None]:
     """Active human members of the workspace and their time zones (users.list, paginated:
     one call per 200)."""
-    return {m["id"]: m.get("tz") for m in _paginate(client.users_list, "members") if _is_human(m)}
+    return {m["id"]: m.get("tz") for m in _paginate(client.users_list, "members", _tier(2)) if _is_human(m)}
 
 
 def _humans_looked_up(client: WebClient, wanted: list[str]) -> dict[str, str | None]:
@@ -118,9 +128,11 @@ def resolve_audience(client: WebClient, *, users: list[str], usergroups: list[st
     people is read without users.list (the groups' members' time zones are then unknown: None).
     """
     members: dict[str, list[str]] = {}  # each user group fetched once
+    group_reads = _tier(2)
 
     def group_members(group: str) -> list[str]:
         if group not in members:
+            group_reads.wait()
             members[group] = _group_members(client, group)
         return members[group]
 
