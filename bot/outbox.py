@@ -439,6 +439,11 @@ class OutboxSender:
         return written
 
 
+def _conversation(keys: tuple[str, ...]) -> str | None:
+    """The pacing key of the conversation a post goes to (None for other methods)."""
+    return keys[1] if len(keys) > 1 else None
+
+
 class _Pass:
     """One pass of ``OutboxSender.drain``: claim ahead, call at each slot, settle in batches."""
 
@@ -452,6 +457,7 @@ class _Pass:
         self.claimed = 0
         self.exhausted_at: float | None = None  # when a claim last found nothing more due
         self.done: list[tuple[tuple[OutboxMessage, WebClient, tuple[str, ...]], _Outcome]] = []
+        self.busy: dict[str, int] = {}  # pacing key of a conversation (or method) -> calls in flight
         self.done_since = 0.0
         self._order = itertools.count()
 
@@ -541,13 +547,25 @@ class _Pass:
                 sender.pacer.release(*keys)
 
     def _start_due(self) -> None:
-        now = time.monotonic()
+        """Start the calls whose slot has come, but one at a time per channel: two messages to one
+        conversation (an invitation and the summary to a leader) arrive in the order enqueued."""
+        now, held = time.monotonic(), []
         while self.queue and self.queue[0][0] <= now and len(self.running) < self.sender.workers:
-            _, _, message, client, keys = heapq.heappop(self.queue)
+            entry = heapq.heappop(self.queue)
+            _, _, message, client, keys = entry
+            conversation = _conversation(keys)
+            if conversation in self.busy:
+                held.append(entry)
+                continue
+            if conversation is not None:
+                self.busy[conversation] = self.busy.get(conversation, 0) + 1
             self.running[self.pool.submit(self.sender._attempt, client, message)] = (message, client, keys)
+        for entry in held:
+            heapq.heappush(self.queue, entry)
 
     def _wait_and_settle(self) -> None:
-        next_slot = self.queue[0][0] - time.monotonic() if self.queue else None
+        slots = [slot for slot, _, _, _, keys in self.queue if _conversation(keys) not in self.busy]
+        next_slot = min(slots) - time.monotonic() if slots else None  # one held for its conversation waits for a call
         if not self.running:
             self.sender._wake.wait(max(0.0, min(next_slot or 0.0, POLL_WHILE_SENDING)))
             return
@@ -559,7 +577,14 @@ class _Pass:
         done, _ = wait_for_futures(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
         if done and not self.done:
             self.done_since = time.monotonic()
-        self.done += [(self.running.pop(future), future.result()) for future in done]
+        for future in done:
+            message, client, keys = self.running.pop(future)
+            conversation = _conversation(keys)
+            if conversation is not None:
+                self.busy[conversation] -= 1
+                if not self.busy[conversation]:
+                    del self.busy[conversation]
+            self.done.append(((message, client, keys), future.result()))
         if len(self.done) >= self.sender.workers or time.monotonic() - self.done_since >= SETTLE_AFTER:
             self._settle_done()
 

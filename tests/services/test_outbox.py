@@ -149,6 +149,16 @@ def test_a_retry_after_longer_than_half_the_lease_is_waited_for_in_the_outbox_no
     assert _invitations(fake) == dict.fromkeys(STAFF[:1], 1)
 
 
+def test_messages_to_one_conversation_arrive_in_the_order_enqueued(db, fake, clock):
+    _round_with_invitations(db, STAFF)  # calls in flight to the others meanwhile
+    with db.session() as s:
+        for n in range(6):
+            outbox.enqueue(s, key=f"{TEAM}:note:{LEADER}:{n}", team_id=TEAM, kind="note", method="chat.postMessage",
+                           target=LEADER, payload={"args": {"channel": LEADER, "text": f"note {n}"}}, at=NOW)
+    assert _sender(db, fake, clock).drain().sent == 18
+    assert [m.text for m in fake.messages(LEADER)] == [f"note {n}" for n in range(6)]
+
+
 def test_unreachable_people_are_given_up_and_the_leader_told_once(db, fake, clock):
     gone = ["U0GONE1", "U0GONE2"]  # not in the workspace: chat.postMessage answers channel_not_found
     round_id = _round_with_invitations(db, STAFF[:3] + gone)
