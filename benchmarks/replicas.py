@@ -1,7 +1,8 @@
 """Survey steps acked per second with 1 and 2 ``icp-bot run --http`` replicas on one PostgreSQL.
 
 The machinery of ``benchmarks.survey_steps`` (fake Slack in this process, rounds opened with
-the storage layer, the separate load-generator process ``benchmarks._loadgen``). The load
+the storage layer, the separate load-generator process ``benchmarks._loadgen``). Each replica
+count gets a new empty database on the server given (dropped afterwards). The load
 balancer is the load generator itself: client ``i`` keeps its keep-alive connection to
 replica ``i mod k``, as an L4 balancer or a keep-alive HTTP proxy would pin it; the replicas
 share nothing but the database (the scheduler runs in each, under its advisory lock, and
@@ -18,9 +19,12 @@ PostgreSQL only: without ``--database-url`` it says so and exits.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -132,12 +136,41 @@ class Replicas(World):
         self.db.dispose()
 
 
+@contextmanager
+def fresh_database(database_url: str) -> Iterator[str]:
+    """A new empty database on the server of ``database_url`` for one replica count (so that
+    neither count inherits the other's rounds), dropped afterwards; ``database_url`` itself
+    where the user may not create databases."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import normalize_url
+
+    url = normalize_url(database_url)
+    name = f"icp_replicas_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except SQLAlchemyError:
+        admin.dispose()
+        yield database_url
+        return
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def measure(replicas: int, levels: list[int], steps: int, repeat: int, database_url: str,
             quick: bool) -> dict[int, dict[str, Any]]:
     """level -> runs and lost answers, for ``replicas`` replicas."""
     out: dict[int, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix=f"icp-replicas-{replicas}-") as tmp:
-        world = Replicas(Path(tmp), database_url, max(levels), replicas, quick)
+    with tempfile.TemporaryDirectory(prefix=f"icp-replicas-{replicas}-") as tmp, \
+            fresh_database(database_url) as url:
+        world = Replicas(Path(tmp), url, max(levels), replicas, quick)
         try:
             for level in levels:
                 runs, lost = [], 0
