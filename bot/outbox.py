@@ -229,6 +229,8 @@ class OutboxSender:
                 self.drain()
             except Exception:  # the next pass tries again; never let the thread die
                 log.exception("outbox pass failed")
+            if self._stop.is_set():  # a pass may have taken the wake that stop() set
+                break
             self._wake.wait(self._seconds_to_next())
             self._wake.clear()
         self._pool.shutdown(wait=False)
@@ -490,7 +492,7 @@ class _Pass:
         want = sender.workers * AHEAD - len(self.queue) - len(self.running)
         if self.max_messages is not None:
             want = min(want, self.max_messages - self.claimed)
-        if want <= 0 or (want < sender.workers and (self.queue or self.running)):
+        if sender._stop.is_set() or want <= 0 or (want < sender.workers and (self.queue or self.running)):
             return  # claims come in batches, not one per call that came back
         if self.exhausted_at is not None and not sender._wake.is_set() \
                 and time.monotonic() - self.exhausted_at < POLL_WHILE_SENDING:

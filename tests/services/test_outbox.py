@@ -188,6 +188,16 @@ def test_two_senders_at_once_send_each_message_once(db, fake, clock):
     assert _invitations(fake) == dict.fromkeys(STAFF, 1) and _invited(db, round_id) == set(STAFF)
 
 
+def test_a_started_sender_stops_when_asked_after_sending(db, fake, clock):
+    _round_with_invitations(db, STAFF[:3])
+    client = outbox_client(fake.api_url, fake.bot_token)
+    sender = OutboxSender(db, lambda team_id: client, pacer=Pacer(rate_per_second=1000, burst=1000))
+    sender.kick()  # starts the thread
+    fake.wait_for(lambda: _invitations(fake) == dict.fromkeys(STAFF[:3], 1), timeout=10)
+    sender.stop(timeout=5)
+    assert not sender._thread.is_alive()  # not asleep for its idle 30 s
+
+
 def test_on_postgresql_a_kick_wakes_the_senders_of_the_other_processes(db, fake, clock):
     """Another process's sender, asleep for its idle 30 s, sends at once when this one kicks."""
     if db.dialect != "postgresql":
