@@ -7,10 +7,11 @@ from __future__ import annotations
 import argparse
 import os
 
-from benchmarks import fanout, report, startup, survey_steps
+from benchmarks import fanout, replicas, report, startup, survey_steps, workspaces
 from benchmarks.common import machine
 
-BENCHMARKS = {"survey_steps": survey_steps, "fanout": fanout, "report": report, "startup": startup}
+BENCHMARKS = {"survey_steps": survey_steps, "fanout": fanout, "report": report, "startup": startup,
+              "replicas": replicas, "workspaces": workspaces}  # these two say so and skip without PostgreSQL
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -88,7 +88,9 @@ class Client(threading.Thread):
         self.finished = 0.0
 
     def _connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.job["port"], timeout=self.job.get("timeout", 30))
+        # a client's own port: the replicas benchmark spreads the clients over several servers
+        port = self.spec.get("port") or self.job["port"]
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=self.job.get("timeout", 30))
 
     def run(self) -> None:
         user, team, first = self.spec["user"], self.spec["team"], self.spec["view"]

@@ -54,6 +54,7 @@ class Table:
     title: str
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    headers: tuple[str, str] = ("ICP Align", "floor")  # the two columns compared
 
     def add(self, *args, **kwargs) -> Row:
         row = Row(*args, **kwargs)
@@ -63,7 +64,7 @@ class Table:
     def render(self) -> str:
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         lines = [f"### {self.title}", "",
-                 "| what | ICP Align | floor | ratio | target | pass |",
+                 f"| what | {self.headers[0]} | {self.headers[1]} | ratio | target | pass |",
                  "| --- | --- | --- | --- | --- | --- |"]
         for r in self.rows:
             verdict = {True: "pass", False: "FAIL", None: "-"}[r.passed]

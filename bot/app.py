@@ -183,9 +183,8 @@ def outbox_sender(settings: Settings, db: Database, mode: Mode, *, pacer: Pacer 
         def client_for_team(team_id: str) -> WebClient | None:
             return client
 
-    if clock is not None:
-        return OutboxSender(db, client_for_team, pacer=pacer, inline=inline, clock=clock)
-    return OutboxSender(db, client_for_team, pacer=pacer, inline=inline)
+    return OutboxSender(db, client_for_team, pacer=pacer, inline=inline, workers=settings.icp_outbox_workers,
+                        **({"clock": clock} if clock is not None else {}))
 
 
 def log_listener_error(error: Exception, body: dict) -> None:

@@ -371,7 +371,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from bot.services import digest
 
     digest.CHART_PNG = settings.icp_digest_chart_png
-    pacer = Pacer()  # one pacer for the listeners, the outbox and the scheduler
+    pacer = Pacer(limits=settings.pacing_limits())  # one pacer for the listeners, the outbox and the scheduler
     clock = settings.clock()  # None unless the test-only ICP_CLOCK_OFFSET shifts it
     if clock is not None:
         logging.getLogger(__name__).warning("ICP_CLOCK_OFFSET=%s: the bot's clock is shifted (test-only setting)",

@@ -114,8 +114,10 @@ class HousekeepingResult:
 
 
 def run_housekeeping(db: Database, client_for_team: ClientForTeam | None, now: datetime,
-                     pacer: Pacer | None = None) -> HousekeepingResult:
-    """Close the rounds due to close, queue due reminders, digests, reports and pulses.
+                     pacer: Pacer | None = None, on_enqueued: Callable[[], None] | None = None) -> HousekeepingResult:
+    """Close the rounds due to close, queue due reminders, digests, reports and pulses;
+    ``on_enqueued`` (the outbox's kick) runs after each digest queued, so digests go out while
+    the next ones are composed.
 
     ``client_for_team`` and ``pacer`` are not used any more (the run calls no Slack method:
     the outbox sender does, with its own clients and pacing); they stay so that callers need
@@ -136,7 +138,7 @@ def run_housekeeping(db: Database, client_for_team: ClientForTeam | None, now: d
         _guarded(result, "close", round_id, lambda rid=round_id: _close_round(db, rid, now, result))
 
     try:
-        result.digests = enqueue_due_digests(db, now)
+        result.digests = enqueue_due_digests(db, now, on_enqueued)
     except Exception as exc:
         log.exception("could not enqueue the due digests")
         result.errors.append(f"digests: {exc!r}")

@@ -25,7 +25,7 @@ settles the claim:
   how many could not be delivered and why.
 
 What remains possible: a post whose answer was lost *and* whose conversation cannot be read
-(the workspace has not granted ``im:history`` / ``channels:history``) is sent again, once per
+(the workspace has not granted ``im:history`` / ``channels:history`` / ``groups:history``) is sent again, once per
 attempt, rather than dropped; the log says so.
 
 Why not a task queue library: the outbox rows must commit in the same SQLAlchemy transaction
@@ -38,16 +38,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 import http.client
+import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.pacing import Pacer
@@ -67,6 +73,14 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=10)
 BACKOFF_MAX = timedelta(minutes=15)
 IDLE_WAKE_SECONDS = 30.0
+WORKERS = 8  # calls in flight at once (ICP_OUTBOX_WORKERS)
+AHEAD = 4  # claimed ahead of the calls in flight: workers x AHEAD messages at most, in claims of workers
+SETTLE_AFTER = 0.1  # seconds: calls that came back are settled together, at most this late
+HORIZON = 2.0  # seconds: a workspace whose next slot is further off is not claimed from
+RATE_LIMITED_TRIES = 4  # 429s of one claim before it goes back to the outbox with the Retry-After
+POLL_WHILE_SENDING = 1.0  # seconds: a long pass looks for messages that fell due meanwhile
+NOTIFY_CHANNEL = "icp_outbox"
+NOTIFY_EVERY = 0.25  # seconds between two NOTIFYs of one process
 PASSING_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "request_timeout",
                             "service_unavailable"})
 METADATA_EVENT = "icp_align_outbox"
@@ -125,33 +139,100 @@ class DrainResult:
         return self
 
 
+@dataclass
+class _Outcome:
+    """What one call came back with: exactly one of these is set."""
+
+    response: Any = None
+    found: tuple[str, str] | None = None  # an uncertain post found in its conversation
+    error: SlackApiError | None = None
+    lost: Exception | None = None  # no answer: the call may or may not have reached Slack
+
+
+def retry_after_of(exc: SlackApiError) -> float | None:
+    """The Retry-After of a 429 answer, in seconds; None for any other answer."""
+    if (getattr(exc.response, "status_code", 200) or 200) != 429:
+        return None
+    headers = exc.response.headers or {}
+    header = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return float(header[0] if isinstance(header, list) else header or 1)
+    except ValueError:
+        return 1.0
+
+
 class OutboxSender:
     """Drains the outbox: in a daemon thread (``start``), or in the caller (``inline=True``,
-    for tests and one-off commands)."""
+    for tests and one-off commands).
+
+    A pass keeps up to ``workers`` calls in flight, so that the rate is the pacer's and not
+    one call's latency: it claims a few messages ahead (one transaction a batch), books
+    each one's slot with the pacer, starts each call at its slot on a thread of its own, and
+    settles the calls that came back together (one transaction). A workspace whose slots are
+    more than ``HORIZON`` ahead is left out of the next claims, so that one large fan-out
+    does not hold back the other workspaces' messages. On PostgreSQL a ``kick`` also wakes
+    the senders of the other processes (``NOTIFY``)."""
 
     def __init__(self, db: Database, client_for_team: ClientForTeam, *, pacer: Pacer | None = None,
-                 clock: Callable[[], datetime] = _utcnow, lease: timedelta = LEASE, inline: bool = False):
+                 clock: Callable[[], datetime] = _utcnow, lease: timedelta = LEASE, inline: bool = False,
+                 workers: int = WORKERS):
+        if workers < 1:
+            raise ValueError("the outbox needs at least one worker")
         self.db = db
         self.client_for_team = client_for_team
         self.pacer = pacer or Pacer()
         self.clock = clock
         self.lease = lease
         self.inline = inline
+        self.workers = workers
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
         self._drain_lock = threading.Lock()
+        self._notify_lock = threading.Lock()
+        self._notified_at = float("-inf")
+        self._notify_timer: threading.Timer | None = None
+        self._pool: ThreadPoolExecutor | None = None  # the sending thread's, kept between passes
 
     # -- running ---------------------------------------------------------------------------
 
     def kick(self) -> None:
-        """Something was enqueued: send it now (inline) or wake the thread (started on demand)."""
+        """Something was enqueued: send it now (inline) or wake the thread (started on demand),
+        and the other processes' senders (PostgreSQL)."""
         if self.inline:
             self.drain()
             return
         if self._thread is None:
             self.start()
         self._wake.set()
+        if self.db.dialect == "postgresql":
+            self._notify_others()
+
+    def _notify_others(self) -> None:
+        """NOTIFY the other processes' senders, at most once per ``NOTIFY_EVERY`` (a burst of
+        kicks, such as a digest per workspace, wakes them once, and once more at its end)."""
+        with self._notify_lock:
+            now = time.monotonic()
+            if now - self._notified_at < NOTIFY_EVERY:
+                if self._notify_timer is None:
+                    self._notify_timer = threading.Timer(NOTIFY_EVERY - (now - self._notified_at), self._notify_late)
+                    self._notify_timer.daemon = True
+                    self._notify_timer.start()
+                return
+            self._notified_at = now
+        try:
+            with self.db.engine.connect() as conn:
+                conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+                conn.commit()
+        except Exception:  # the others still find it on their next pass
+            log.warning("outbox: could not notify the other senders", exc_info=True)
+
+    def _notify_late(self) -> None:
+        with self._notify_lock:
+            self._notify_timer = None
+            self._notified_at = float("-inf")
+        self._notify_others()
 
     def start(self) -> None:
         """Start the sending thread; it first resumes whatever a crash or a restart left due."""
@@ -159,6 +240,9 @@ class OutboxSender:
             return
         self._thread = threading.Thread(target=self._run, name="icp-outbox", daemon=True)
         self._thread.start()
+        if self.db.dialect == "postgresql":
+            self._listener = threading.Thread(target=self._listen, name="icp-outbox-listen", daemon=True)
+            self._listener.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -167,13 +251,41 @@ class OutboxSender:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="icp-outbox-call")
         while not self._stop.is_set():
             try:
                 self.drain()
             except Exception:  # the next pass tries again; never let the thread die
                 log.exception("outbox pass failed")
+            if self._stop.is_set():  # a pass may have taken the wake that stop() set
+                break
             self._wake.wait(self._seconds_to_next())
             self._wake.clear()
+        self._pool.shutdown(wait=False)
+
+    def _listen(self) -> None:
+        """PostgreSQL: wake this sender when another process enqueued something (LISTEN)."""
+        while not self._stop.is_set():
+            conn = None
+            try:
+                raw = self.db.engine.raw_connection()
+                conn = raw.driver_connection  # psycopg's own connection
+                raw.detach()  # out of the pool: this thread keeps it for as long as it listens
+                raw.rollback()
+                conn.autocommit = True
+                conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                while not self._stop.is_set():
+                    for _ in conn.notifies(timeout=1.0):
+                        self._wake.set()
+            except Exception:
+                log.warning("outbox: listening for the other senders failed; trying again", exc_info=True)
+                self._stop.wait(5.0)
+            finally:
+                if conn is not None:
+                    try:
+                        conn.close()
+                    except Exception:
+                        log.debug("outbox: closing the listening connection failed", exc_info=True)
 
     def _seconds_to_next(self) -> float:
         try:
@@ -188,28 +300,13 @@ class OutboxSender:
     # -- one pass ----------------------------------------------------------------------------
 
     def drain(self, max_messages: int | None = None) -> DrainResult:
-        """Send every message due now (and the undelivered notices that follows from them)."""
-        result = DrainResult()
+        """Send every message due now (and the undelivered notices that follow from them);
+        at most ``max_messages`` claims."""
         with self._drain_lock:
-            clients: dict[str, WebClient | None] = {}
-
-            def room() -> bool:
-                return max_messages is None or result.sent + result.gave_up + result.retried < max_messages
-
-            while room():
-                with self.db.session(read_only=True) as session:
-                    ids = outbox.due(session, self.clock(), limit=50)
-                if not ids:
-                    result.reported += self._report_undelivered()
-                    with self.db.session(read_only=True) as session:
-                        if not outbox.due(session, self.clock(), limit=1):
-                            return result
-                    continue
-                for message_id in ids:
-                    if not room():
-                        break
-                    result += self._send_one(message_id, clients)
-        return result
+            if self._pool is not None and threading.current_thread() is self._thread:
+                return _Pass(self, self._pool, max_messages).run()
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="icp-outbox-call") as pool:
+                return _Pass(self, pool, max_messages).run()
 
     def _client(self, team_id: str, clients: dict[str, WebClient | None]) -> WebClient | None:
         if team_id not in clients:
@@ -220,37 +317,42 @@ class OutboxSender:
                 clients[team_id] = None
         return clients[team_id]
 
-    def _send_one(self, message_id: int, clients: dict[str, WebClient | None]) -> DrainResult:
+    def _claim(self, limit: int, skip_teams: set[str]) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due messages in one transaction."""
         now = self.clock()
         with self.db.session() as session:
-            message = outbox.claim(session, message_id, now, self.lease)
-            if message is None:
-                return DrainResult()
-            session.expunge(message)
-        if self._no_longer_needed(message):
-            with self.db.session() as session:
-                outbox.skip(session, message.id, reason="no longer needed")
-            return DrainResult()
-        client = self._client(message.team_id, clients)
-        if client is None:
-            return self._give_up(message, "not_installed")
-        if message.uncertain and message.method in LOOKED_UP:
-            found = self._find_posted(client, message)
-            if found is not None:
-                self._settle_sent(message, *found)
-                log.info("outbox: %s was posted before its answer got lost; not sent again", message.key)
-                return DrainResult(found_sent=1)
-        self.pacer.wait(f"{message.team_id}:{message.method}")
+            ids = outbox.due_except(session, now, limit=limit, skip_teams=sorted(skip_teams))
+            claimed = outbox.claim_all(session, ids, now, self.lease)
+            for message in claimed:
+                session.expunge(message)
+        return claimed
+
+    def _attempt(self, client: WebClient, message: OutboxMessage) -> _Outcome:
+        """One call to Slack, on a worker thread; never raises."""
         try:
-            response = self._call(client, message)
+            if message.uncertain and message.method in LOOKED_UP:
+                found = self._find_posted(client, message)
+                if found is not None:
+                    return _Outcome(found=found)
+            return _Outcome(response=self._call(client, message))
         except SlackApiError as exc:
-            return self._failed(message, exc)
+            return _Outcome(error=exc)
         except (OSError, http.client.HTTPException) as exc:  # timeouts, lost connections (URLError too)
-            return self._retry(message, f"connection: {exc!r}", uncertain=True)
+            return _Outcome(lost=exc)
         except SlackRequestError as exc:  # files upload v2: the upload URL refused the bytes
-            return self._retry(message, f"upload: {exc}", uncertain=True)
-        self._settle_sent(message, response.get("channel"), response.get("ts"))
-        return DrainResult(sent=1)
+            return _Outcome(lost=exc)
+        except Exception as exc:  # a bug of ours: the message is retried, the pass goes on
+            log.exception("outbox: sending %s raised", message.key)
+            return _Outcome(lost=exc)
+
+    @staticmethod
+    def pacing_keys(message: OutboxMessage) -> tuple[str, ...]:
+        """The pacer's keys of a message: its workspace's method, and for a post its channel."""
+        keys = (f"{message.team_id}:{message.method}",)
+        if message.method == "chat.postMessage":
+            channel = (message.payload.get("args") or {}).get("channel") or message.target
+            keys += (f"{message.team_id}:chat.postMessage:{channel}",)
+        return keys
 
     def _no_longer_needed(self, message: OutboxMessage) -> bool:
         """A reminder planned for later whose round closed, or whose person finished, meanwhile;
@@ -308,13 +410,43 @@ class OutboxSender:
     # -- settling ----------------------------------------------------------------------------
 
     def _settle_sent(self, message: OutboxMessage, channel: str | None, ts: str | None) -> None:
-        with self.db.session() as session:
-            outbox.mark_sent(session, message.id, channel=channel, ts=ts, at=self.clock())
-            on_sent = ON_SENT.get(message.kind)
-            if on_sent is not None:
-                on_sent(session, message, channel, ts, self.clock())
-            if message.kind == "digest" and message.payload.get("chart") and channel and ts:
-                self._enqueue_chart(session, message, channel, ts)
+        self._settle_all_sent([(message, channel, ts)])
+
+    def _settle_all_sent(self, sent: list[tuple[OutboxMessage, str | None, str | None]]) -> None:
+        """Mark ``sent`` sent, each with what it completes: one transaction for all of them
+        (invitations: one statement each for the messages and the participants), or one each
+        when that fails (a message left unsettled is found in its conversation once its lease
+        runs out, never sent twice)."""
+        def settle(session: Session, batch: list[tuple[OutboxMessage, str | None, str | None]]) -> None:
+            outbox.mark_all_sent(session, [(m.id, channel, ts) for m, channel, ts in batch], at=self.clock())
+            invited, at = [], self.clock()
+            for message, channel, ts in batch:
+                on_sent = ON_SENT.get(message.kind)
+                if on_sent is _invitation_sent:  # the same as the hook, for the whole batch
+                    if message.round_id is not None and channel and ts:
+                        invited.append((message.round_id, message.payload["user_id"], channel, ts))
+                elif on_sent is not None:
+                    on_sent(session, message, channel, ts, at)
+                if message.kind == "digest" and message.payload.get("chart") and channel and ts:
+                    self._enqueue_chart(session, message, channel, ts)
+            rounds.mark_all_invited(session, invited)
+            for round_id, user_id, channel, ts in invited:  # a DM that reached Slack after its round closed
+                fanout.closed_meanwhile(session, round_id, user_id, channel, ts, invitation=True, now=at)
+
+        try:
+            with self.db.session() as session:
+                settle(session, sent)
+            return
+        except Exception:
+            if len(sent) == 1:
+                raise
+            log.exception("outbox: settling %d sent messages together failed; one at a time", len(sent))
+        for item in sent:
+            try:
+                with self.db.session() as session:
+                    settle(session, [item])
+            except Exception:
+                log.exception("outbox: %s was sent but could not be marked sent", item[0].key)
 
     def _enqueue_chart(self, session: Session, digest: OutboxMessage, channel: str, ts: str) -> None:
         """The digest's chart PNG, in its thread, in the transaction that marks the digest sent:
@@ -337,10 +469,7 @@ class OutboxSender:
             return self._give_up(message, error)
         if status >= 500:
             return self._retry(message, f"HTTP {status}: {error}", uncertain=True)
-        retry_after = None
-        if status == 429:
-            header = (exc.response.headers or {}).get("Retry-After") or (exc.response.headers or {}).get("retry-after")
-            retry_after = float(header[0] if isinstance(header, list) else header or 1)
+        retry_after = retry_after_of(exc)
         return self._retry(message, error, uncertain=error in PASSING_ERRORS and error != "ratelimited",
                            after=timedelta(seconds=retry_after) if retry_after else None)
 
@@ -373,3 +502,183 @@ class OutboxSender:
                 outbox.mark_reported(session, batch.message_ids)
                 written += 1
         return written
+
+
+def _conversation(keys: tuple[str, ...]) -> str | None:
+    """The pacing key of the conversation a post goes to (None for other methods)."""
+    return keys[1] if len(keys) > 1 else None
+
+
+class _Pass:
+    """One pass of ``OutboxSender.drain``: claim ahead, call at each slot, settle in batches."""
+
+    def __init__(self, sender: OutboxSender, pool: ThreadPoolExecutor, max_messages: int | None):
+        self.sender, self.pool, self.max_messages = sender, pool, max_messages
+        self.result = DrainResult()
+        self.clients: dict[str, WebClient | None] = {}
+        self.queue: list[tuple[float, int, OutboxMessage, WebClient, tuple[str, ...]]] = []  # by slot
+        self.running: dict[Future, tuple[OutboxMessage, WebClient, tuple[str, ...]]] = {}
+        self.rate_limited: dict[int, int] = {}  # message id -> 429s in this claim
+        self.claimed = 0
+        self.exhausted_at: float | None = None  # when a claim last found nothing more due
+        self.done: list[tuple[tuple[OutboxMessage, WebClient, tuple[str, ...]], _Outcome]] = []
+        self.busy: dict[str, int] = {}  # pacing key of a conversation (or method) -> calls in flight
+        self.done_since = 0.0
+        self._order = itertools.count()
+
+    def run(self) -> DrainResult:
+        sender = self.sender
+        while True:
+            if sender._stop.is_set() and self.queue:
+                self._give_back(len(self.queue))  # stopping: the calls in flight finish, the rest is left due
+            self._claim_more()
+            self._start_due()
+            if not self.queue and not self.running:
+                self._settle_done()
+                if self.queue:
+                    continue  # rate limited: booked again
+                if self.exhausted_at is None and self._room():
+                    continue  # a kick came in meanwhile, or messages are still due
+                reported = sender._report_undelivered()
+                self.result.reported += reported
+                if reported and self._room():
+                    self.exhausted_at = None
+                    continue  # the undelivered notices go out in this pass too
+                return self.result
+            self._wait_and_settle()
+
+    def _room(self) -> bool:
+        return self.max_messages is None or self.claimed < self.max_messages
+
+    def _claim_more(self) -> None:
+        sender = self.sender
+        want = sender.workers * AHEAD - len(self.queue) - len(self.running)
+        if self.max_messages is not None:
+            want = min(want, self.max_messages - self.claimed)
+        if sender._stop.is_set() or want <= 0 or (want < sender.workers and (self.queue or self.running)):
+            return  # claims come in batches, not one per call that came back
+        if self.exhausted_at is not None and not sender._wake.is_set() \
+                and time.monotonic() - self.exhausted_at < POLL_WHILE_SENDING:
+            return
+        sender._wake.clear()
+        busy = {message.team_id for _, _, message, _, keys in self.queue
+                if sender.pacer.backlog(keys[0]) > HORIZON}
+        batch = sender._claim(want, busy)
+        self.claimed += len(batch)
+        self.exhausted_at = time.monotonic() if len(batch) < want and not busy else None
+        if busy and len(batch) < want:
+            self.exhausted_at = time.monotonic() - POLL_WHILE_SENDING + 0.1  # look again soon
+        for message in batch:
+            self._queue(message)
+
+    def _queue(self, message: OutboxMessage) -> None:
+        sender = self.sender
+        if sender._no_longer_needed(message):
+            with sender.db.session() as session:
+                outbox.skip(session, message.id, reason="no longer needed")
+            return
+        client = sender._client(message.team_id, self.clients)
+        if client is None:
+            self.result += sender._give_up(message, "not_installed")
+            return
+        self._book(message, client, sender.pacing_keys(message))
+
+    def _book(self, message: OutboxMessage, client: WebClient, keys: tuple[str, ...]) -> None:
+        """Queue ``message`` at its pacer slot; a slot later than half the lease (a long
+        Retry-After) is not waited for while holding the claim: the message goes back to the
+        outbox, due at that slot."""
+        sender = self.sender
+        delay = sender.pacer.reserve(*keys)
+        if delay > sender.lease.total_seconds() / 2:
+            sender.pacer.release(*keys)
+            with sender.db.session() as session:
+                outbox.retry_later(session, message.id, error="paced past half its lease",
+                                   due_at=sender.clock() + timedelta(seconds=delay), uncertain=False)
+            return
+        heapq.heappush(self.queue, (time.monotonic() + delay, next(self._order), message, client, keys))
+
+    def _give_back(self, count: int) -> None:
+        """The ``count`` latest-queued messages back to the outbox, due now (unclaimed, not
+        uncertain: they were never sent), and their pacer slots freed."""
+        sender = self.sender
+        self.queue.sort()
+        kept, back = self.queue[:-count], self.queue[-count:]
+        self.queue = kept
+        heapq.heapify(self.queue)
+        with sender.db.session() as session:
+            for _, _, message, _, keys in back:
+                outbox.retry_later(session, message.id, error="given back unsent", due_at=sender.clock(),
+                                   uncertain=False)
+                sender.pacer.release(*keys)
+
+    def _start_due(self) -> None:
+        """Start the calls whose slot has come, but one at a time per channel: two messages to one
+        conversation (an invitation and the summary to a leader) arrive in the order enqueued."""
+        now, held = time.monotonic(), []
+        while self.queue and self.queue[0][0] <= now and len(self.running) < self.sender.workers:
+            entry = heapq.heappop(self.queue)
+            _, _, message, client, keys = entry
+            conversation = _conversation(keys)
+            if conversation in self.busy:
+                held.append(entry)
+                continue
+            if conversation is not None:
+                self.busy[conversation] = self.busy.get(conversation, 0) + 1
+            self.running[self.pool.submit(self.sender._attempt, client, message)] = (message, client, keys)
+        for entry in held:
+            heapq.heappush(self.queue, entry)
+
+    def _wait_and_settle(self) -> None:
+        slots = [slot for slot, _, _, _, keys in self.queue if _conversation(keys) not in self.busy]
+        next_slot = min(slots) - time.monotonic() if slots else None  # one held for its conversation waits for a call
+        if not self.running:
+            self.sender._wake.wait(max(0.0, min(next_slot or 0.0, POLL_WHILE_SENDING)))
+            return
+        timeout = None if next_slot is None or len(self.running) >= self.sender.workers else max(0.0, next_slot)
+        if self.exhausted_at is not None:
+            timeout = min(timeout if timeout is not None else POLL_WHILE_SENDING, POLL_WHILE_SENDING)
+        if self.done:
+            timeout = min(timeout if timeout is not None else SETTLE_AFTER, SETTLE_AFTER)
+        done, _ = wait_for_futures(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
+        if done and not self.done:
+            self.done_since = time.monotonic()
+        for future in done:
+            message, client, keys = self.running.pop(future)
+            conversation = _conversation(keys)
+            if conversation is not None:
+                self.busy[conversation] -= 1
+                if not self.busy[conversation]:
+                    del self.busy[conversation]
+            self.done.append(((message, client, keys), future.result()))
+        if len(self.done) >= self.sender.workers or time.monotonic() - self.done_since >= SETTLE_AFTER:
+            self._settle_done()
+
+    def _settle_done(self) -> None:
+        """Settle the calls that came back: the sent ones in one transaction."""
+        sender, sent, outcomes, self.done = self.sender, [], self.done, []
+        for (message, client, keys), outcome in outcomes:
+            if outcome.found is not None:
+                sent.append((message, *outcome.found))
+                log.info("outbox: %s was posted before its answer got lost; not sent again", message.key)
+                self.result.found_sent += 1
+            elif outcome.response is not None:
+                sent.append((message, outcome.response.get("channel"), outcome.response.get("ts")))
+                for key in keys:
+                    sender.pacer.went_through(key)
+                self.result.sent += 1
+            elif outcome.error is not None:
+                retry_after = retry_after_of(outcome.error)
+                tries = self.rate_limited.get(message.id, 0) + 1
+                if retry_after is not None:
+                    sender.pacer.penalize(keys[0], retry_after)
+                    log.info("outbox: Slack answered 429 to %s (Retry-After %s s); slowing down", message.key,
+                             retry_after)
+                if retry_after is not None and tries < RATE_LIMITED_TRIES:
+                    self.rate_limited[message.id] = tries
+                    self._book(message, client, keys)
+                else:
+                    self.result += sender._failed(message, outcome.error)
+            elif outcome.lost is not None:
+                self.result += sender._retry(message, f"connection: {outcome.lost!r}", uncertain=True)
+        if sent:
+            sender._settle_all_sent(sent)

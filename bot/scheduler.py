@@ -69,7 +69,8 @@ def run_once(db: Database, client_for_team: ClientForTeam, *, pacer: Pacer | Non
         if not mine:
             log.debug("housekeeping skipped: another process is running it")
             return None
-        result = run_housekeeping(db, client_for_team, now or datetime.now(UTC), pacer=pacer)
+        result = run_housekeeping(db, client_for_team, now or datetime.now(UTC), pacer=pacer,
+                                  on_enqueued=outbox.kick if outbox is not None else None)
     if outbox is not None:
         outbox.kick()
     if result.queued or result.closed or result.errors:

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     icp_clock_offset: float = 0.0
     # The digest's chart also as a PNG in its thread (bot.services.digest.CHART_PNG).
     icp_digest_chart_png: bool = False
+    # Pacing (bot.pacing): chat.postMessage per workspace and per channel. Slack documents the
+    # rates ("several hundred messages per minute", "1 per second per channel"), not the bursts.
+    icp_post_per_minute: float = Field(default=300, gt=0)
+    icp_post_burst: int = Field(default=300, ge=1)
+    icp_post_channel_per_minute: float = Field(default=60, gt=0)
+    icp_post_channel_burst: int = Field(default=3, ge=1)
+    icp_outbox_workers: int = Field(default=8, ge=1, le=64)  # calls in flight at once
 
     @field_validator("slack_bot_token", "slack_app_token")
     @classmethod
@@ -127,6 +134,13 @@ class Settings(BaseSettings):
     def encryption_key(self) -> str | None:
         """ICP_ENCRYPTION_KEY's value, for storage.slack_oauth.installation_store."""
         return self.icp_encryption_key.get_secret_value() if self.icp_encryption_key else None
+
+    def pacing_limits(self) -> dict:
+        """The limits for ``bot.pacing.Pacer(limits=...)``."""
+        from bot.pacing import Limit
+
+        return {"chat.postMessage": Limit(self.icp_post_per_minute, self.icp_post_burst),
+                "chat.postMessage:channel": Limit(self.icp_post_channel_per_minute, self.icp_post_channel_burst)}
 
     def require(self, mode: Mode) -> None:
         """Raise SettingsError naming every variable that ``mode`` needs and lacks."""

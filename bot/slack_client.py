@@ -7,9 +7,12 @@ connection and a 5xx a couple of times; everything else (``channel_not_found``,
 Except for calls that create something: after a 5xx or a lost connection Slack may have
 posted the message all the same (issue 14: a 500 after chat.postMessage succeeded, retried by
 slack_sdk, sent one person two DMs). ``make_client`` therefore never repeats
-``NOT_IDEMPOTENT`` methods on a 5xx or a dropped connection (only on a 429), and
-``outbox_client`` retries only 429s for every method: the outbox decides what to re-send,
-after looking in the conversation (``bot.outbox``).
+``NOT_IDEMPOTENT`` methods on a 5xx or a dropped connection (only on a 429).
+
+``outbox_client`` retries nothing: after a 5xx or a lost connection a message may have been
+posted all the same, and re-posting blindly would send it twice; and a 429 must reach the
+outbox's pacer, which holds the whole workspace for the Retry-After and slows down, instead of
+one call sleeping while the others go on hitting the limit (``bot.outbox``, ``bot.pacing``).
 """
 
 from __future__ import annotations
@@ -65,5 +68,4 @@ def make_client(base_url: str, token: str | None = None, *, timeout: int = 15) -
 
 
 def outbox_client(base_url: str, token: str | None = None, *, timeout: int = 15) -> WebClient:
-    return WebClient(token=token, base_url=base_url, timeout=timeout,
-                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])

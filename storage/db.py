@@ -115,6 +115,10 @@ class Database:
         options: dict[str, Any] = {"echo": echo, **engine_options}
         if self.dialect == "postgresql":
             options.setdefault("pool_pre_ping", True)
+            # bolt's listener threads, the dispatch threads, the outbox and the scheduler may each
+            # hold a connection at once: SQLAlchemy's default of 5 + 10 made them queue for 30 s
+            options.setdefault("pool_size", 10)
+            options.setdefault("max_overflow", 20)
         self.engine: Engine = create_engine(self.url, **options)
         if self.dialect == "sqlite":
             self._configure_sqlite(self.engine, wal=_is_sqlite_file(self.url))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage._sql import insert
@@ -204,3 +204,53 @@ def undeliverable_targets(session: Session, round_id: int, kind: str) -> set[str
     return set(session.scalars(select(OutboxMessage.target).where(
         OutboxMessage.round_id == round_id, OutboxMessage.kind == kind, OutboxMessage.status == "gave_up",
         ~func.coalesce(OutboxMessage.last_error, "").startswith(SKIPPED)).distinct()))
+
+
+def due_except(session: Session, now: datetime, *, limit: int, skip_teams: Sequence[str] = ()) -> list[int]:
+    """``due``, leaving out the workspaces in ``skip_teams`` (a sender whose pacing holds
+    them back claims other workspaces' messages meanwhile)."""
+    stmt = select(OutboxMessage.id).where(_claimable(now))
+    if skip_teams:
+        stmt = stmt.where(OutboxMessage.team_id.not_in(list(skip_teams)))
+    return list(session.scalars(stmt.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)))
+
+
+def claim_all(session: Session, message_ids: Sequence[int], now: datetime, lease: timedelta) -> list[OutboxMessage]:
+    """``claim`` for many messages in one statement: those this sender won (the others are
+    another sender's, or done)."""
+    if not message_ids:
+        return []
+    stmt = (update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(message_ids)), _claimable(now))
+            .values(uncertain=OutboxMessage.uncertain | (OutboxMessage.status == "sending"),
+                    status="sending", lease_until=now + lease, attempts=OutboxMessage.attempts + 1,
+                    first_attempt_at=func.coalesce(OutboxMessage.first_attempt_at, now))
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False, populate_existing=True))
+    return sorted(session.scalars(stmt).all(), key=lambda m: (m.due_at, m.id))
+
+
+def mark_all_sent(session: Session, sent: Sequence[tuple[int, str | None, str | None]], at: datetime) -> None:
+    """``mark_sent`` for many (id, channel, ts) at once: one statement, executed for each."""
+    if not sent:
+        return
+    table = OutboxMessage.__table__
+    stmt = (table.update().where(table.c.id == bindparam("b_id"))
+            .values(status="sent", sent_channel=bindparam("b_channel"), sent_ts=bindparam("b_ts"), sent_at=at,
+                    lease_until=None, uncertain=False, last_error=None))
+    session.execute(stmt, [{"b_id": i, "b_channel": c, "b_ts": t} for i, c, t in sent])
+
+
+def enqueue_all(session: Session, messages: Sequence[dict[str, Any]], at: datetime | None = None) -> int:
+    """``enqueue`` for many messages (each a dict of ``enqueue``'s keyword arguments) in one
+    statement executed for each; how many were new (a key already there is left as it is)."""
+    if not messages:
+        return 0
+    now = at or utcnow()
+    keys = [m["key"] for m in messages]
+    before = session.scalar(select(func.count()).where(OutboxMessage.key.in_(keys)))
+    rows = [{"due_at": now, "round_id": None, "notify_user": None, **m, "status": "pending", "attempts": 0,
+             "uncertain": False, "reported": False, "created_at": now} for m in messages]
+    session.execute(insert(session, OutboxMessage).on_conflict_do_nothing(index_elements=["key"]), rows)
+    after = session.scalar(select(func.count()).where(OutboxMessage.key.in_(keys)))
+    return after - before

@@ -9,12 +9,12 @@ random ``pseudonym``: the only name an export or a report may use.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import bindparam, case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from storage._sql import insert
@@ -366,3 +366,15 @@ def set_team(session: Session, round_id: int, user_id: str, team: str | None) ->
     """Set the team a participant is counted in for team splits."""
     _update_participant(session, round_id, user_id, team=team)
 
+
+
+def mark_all_invited(session: Session, invited: Sequence[tuple[int, str, str, str]]) -> None:
+    """``mark_invited`` for many (round, user, DM channel, ts) at once: one statement,
+    executed for each (the outbox settles a batch of sent invitations together)."""
+    if not invited:
+        return
+    table = RoundParticipant.__table__
+    stmt = (table.update()
+            .where(table.c.round_id == bindparam("b_round"), table.c.user_id == bindparam("b_user"))
+            .values(dm_channel=bindparam("b_channel"), invite_ts=bindparam("b_ts")))
+    session.execute(stmt, [{"b_round": r, "b_user": u, "b_channel": c, "b_ts": t} for r, u, c, t in invited])

@@ -4,10 +4,11 @@ numbers in them. Speed is never asserted: these runs are too small to measure an
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 
-from benchmarks import fanout, report, soak, startup, survey_steps
+from benchmarks import fanout, replicas, report, soak, startup, survey_steps, workspaces
 from benchmarks.common import Row, Table
 
 pytestmark = pytest.mark.system  # runs each benchmark in its quick mode
@@ -73,6 +74,38 @@ def test_soak_quick(capsys):
 def test_soak_slope_is_least_squares():
     assert soak.slope_per_hour([(0, 100.0), (1800, 101.0), (3600, 102.0)]) == pytest.approx(2.0)
     assert soak.slope_per_hour([(0, 1.0)]) is None
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("ICP_TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("the replicas and workspaces benchmarks need PostgreSQL: set ICP_TEST_DATABASE_URL")
+    return url
+
+
+def test_replicas_quick(capsys):
+    table = replicas.main(["--quick", "--database-url", _postgres_url()])
+    rows = _numbers(table, ["steps acked/s, 3 concurrent", "p99 ack, 3 concurrent", "CPU per acked step",
+                            "answers lost"])
+    assert rows[0].value > 0 and rows[0].floor > 0  # 2 replicas, 1 replica
+    assert rows[-1].value == 0 and rows[-1].floor == 0  # every step acked and stored, both ways
+    assert "| steps acked/s, 3 concurrent |" in capsys.readouterr().out
+
+
+def test_workspaces_quick(capsys):
+    table = workspaces.main(["--quick", "--database-url", _postgres_url()])
+    rows = _numbers(table, ["first digest, 5 workspaces", "last digest, 5 workspaces", "digests missing / doubled",
+                            "429s from the fake"], floors=False)
+    assert rows[1].floor is not None and rows[0].value <= rows[1].value  # 1 worker too; first before last
+    assert rows[2].value == 0 and rows[3].value == 0
+    assert "| last digest, 5 workspaces |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("benchmark", [replicas, workspaces])
+def test_postgres_only_benchmarks_say_so_without_a_postgres_url(benchmark, capsys, monkeypatch):
+    monkeypatch.delenv("ICP_BENCH_DATABASE_URL", raising=False)
+    assert benchmark.main(["--quick"]) is None
+    assert "needs PostgreSQL" in capsys.readouterr().out
 
 
 def test_limits_floor_follows_the_fake_tiers():

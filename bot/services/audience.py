@@ -6,6 +6,14 @@ an outage), each wanted person is looked up with users.info instead (Tier 4, pac
 ``USERS_INFO_PER_MINUTE``), never the whole workspace: deleted accounts, bots and Slackbot
 are not humans, and someone users.info cannot find is not reachable, so left out like them.
 Any other users.info error is raised, and the round is not started.
+
+An audience of user groups (and a few named people) needs no users.list at all when the
+round does not need everyone's time zone (invitations sent now, not in working hours): Slack
+keeps only active members in a user group, so each group's members are read once
+(usergroups.users.list, Tier 2) and the named people are looked up with users.info. The first
+invitation then goes out after a handful of calls, not after ``N / 200`` Tier 2 pages. A
+member Slack cannot reach after all is given up by the outbox and counted in the leader's
+"could not be delivered" DM.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.pacing import TokenBucket
+from bot.pacing import TIERS, TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +32,7 @@ NOT_FOUND = {"user_not_found", "user_not_visible"}
 """users.info errors that mean the person cannot be reached: left out of the audience."""
 USERS_INFO_PER_MINUTE = 100  # Tier 4
 USERS_INFO_BURST = 20
+LOOKUP_LIMIT = USERS_INFO_BURST  # more named people than this: one users.list is cheaper
 
 
 @dataclass
@@ -37,10 +46,20 @@ class Audience:
     skipped: int = 0
 
 
-def _paginate(method, key: str, **kwargs) -> list:
+def _tier(tier: int) -> TokenBucket:
+    """A bucket at a Web API tier's documented rate and burst (``bot.pacing.TIERS``): one
+    launch's users.list pages and group reads; a 429 beyond it is retried after its
+    Retry-After by the client (``bot.slack_client``)."""
+    limit = TIERS[tier]
+    return TokenBucket(limit.per_minute / 60, limit.burst)
+
+
+def _paginate(method, key: str, bucket: TokenBucket | None = None, **kwargs) -> list:
     items: list = []
     cursor = None
     while True:
+        if bucket is not None:
+            bucket.wait()
         response = method(cursor=cursor, limit=200, **kwargs) if cursor else method(limit=200, **kwargs)
         items += response.get(key, [])
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
@@ -56,7 +75,7 @@ def _is_human(user: dict) -> bool:
 def _humans_listed(client: WebClient) -> dict[str, str | None]:
     """Active human members of the workspace and their time zones (users.list, paginated:
     one call per 200)."""
-    return {m["id"]: m.get("tz") for m in _paginate(client.users_list, "members") if _is_human(m)}
+    return {m["id"]: m.get("tz") for m in _paginate(client.users_list, "members", _tier(2)) if _is_human(m)}
 
 
 def _humans_looked_up(client: WebClient, wanted: list[str]) -> dict[str, str | None]:
@@ -100,16 +119,20 @@ def usergroup_handles(client: WebClient) -> dict[str, str]:
 
 
 def resolve_audience(client: WebClient, *, users: list[str], usergroups: list[str], channels: list[str],
-                     team_groups: list[str]) -> Audience:
+                     team_groups: list[str], need_time_zones: bool = True) -> Audience:
     """The round's audience: named users, user groups' and channels' members, humans only.
 
     ``team_groups`` are user groups whose handle becomes the team of their members (the
     first group listed wins); people in none of them answer the team question themselves.
+    Without ``need_time_zones``, an audience of user groups and at most ``LOOKUP_LIMIT`` named
+    people is read without users.list (the groups' members' time zones are then unknown: None).
     """
     members: dict[str, list[str]] = {}  # each user group fetched once
+    group_reads = _tier(2)
 
     def group_members(group: str) -> list[str]:
         if group not in members:
+            group_reads.wait()
             members[group] = _group_members(client, group)
         return members[group]
 
@@ -119,7 +142,12 @@ def resolve_audience(client: WebClient, *, users: list[str], usergroups: list[st
     for channel in channels:
         wanted += _paginate(client.conversations_members, "members", channel=channel)
     unique = list(dict.fromkeys(u for u in wanted if u))
-    humans = _humans_among(client, unique)
+    if not need_time_zones and usergroups and not channels and len(users) <= LOOKUP_LIMIT:
+        named = _humans_looked_up(client, list(dict.fromkeys(users))) if users else {}
+        in_groups = set(unique) - set(users)
+        humans = {**dict.fromkeys(in_groups), **named}
+    else:
+        humans = _humans_among(client, unique)
     user_ids = [u for u in unique if u in humans]
     handles = usergroup_handles(client) if team_groups else {}
     teams: dict[str, str | None] = dict.fromkeys(user_ids)

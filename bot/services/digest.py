@@ -18,6 +18,7 @@ hidden digest (too few answers) has no chart either way.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 from slack_sdk.models.blocks import SectionBlock
@@ -125,8 +126,10 @@ def period_of(moment: datetime, settings: WorkspaceSettings) -> str:
     return f"{year}-W{week:02d}"
 
 
-def enqueue_due_digests(db: Database, now: datetime) -> int:
-    """Enqueue every digest whose weekly moment has passed this week; how many were new."""
+def enqueue_due_digests(db: Database, now: datetime, on_enqueued: Callable[[], None] | None = None) -> int:
+    """Enqueue every digest whose weekly moment has passed this week; how many were new.
+    ``on_enqueued`` is called after each one commits (the outbox sends it while the next
+    ones are composed)."""
     with db.session(read_only=True) as session:
         due = [workspaces.settings_of(session, w.team_id) for w in workspaces.list_workspaces(session)
                if w.digest_channel]
@@ -141,7 +144,10 @@ def enqueue_due_digests(db: Database, now: datetime) -> int:
             if outbox.find(session, key) is not None:
                 continue
         with db.session() as session:
-            added += _enqueue(session, db, settings, key, now)
+            new = _enqueue(session, db, settings, key, now)
+        added += new
+        if new and on_enqueued is not None:
+            on_enqueued()
     return added
 
 

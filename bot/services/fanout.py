@@ -46,14 +46,12 @@ def enqueue_invitations(session: Session, rnd: SurveyRound, template: Template, 
     marks each person invited when Slack has the DM."""
     text, blocks = messages.invite_blocks(rnd.id, rnd.title, template.minutes, rnd.closes_at)
     rendered = [block.to_dict() for block in blocks]
-    added = 0
-    for user_id in user_ids:
-        added += outbox.enqueue(
-            session, key=f"{rnd.team_id}:invite:{user_id}:round-{rnd.id}", team_id=rnd.team_id, kind=INVITE,
-            method="chat.postMessage", target=user_id, round_id=rnd.id, notify_user=notify_user, at=now,
-            due_at=(due or {}).get(user_id, now),
-            payload={"args": {"channel": user_id, "text": text, "blocks": rendered}, "user_id": user_id})
-    return added
+    return outbox.enqueue_all(session, [
+        {"key": f"{rnd.team_id}:invite:{user_id}:round-{rnd.id}", "team_id": rnd.team_id, "kind": INVITE,
+         "method": "chat.postMessage", "target": user_id, "round_id": rnd.id, "notify_user": notify_user,
+         "due_at": (due or {}).get(user_id, now),
+         "payload": {"args": {"channel": user_id, "text": text, "blocks": rendered}, "user_id": user_id}}
+        for user_id in dict.fromkeys(user_ids)], at=now)
 
 
 # -- reminders ---------------------------------------------------------------------------------

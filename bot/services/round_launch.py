@@ -134,10 +134,15 @@ def launch_round(db: Database, client: WebClient, *, team_id: str, leader: str, 
     if already_launched(db, view_id):
         log.warning("a start form submitted again (view %s) was ignored", view_id)
         return None
-    try:
+    with db.session(read_only=True) as session:
+        settings = workspaces.settings_of(session, team_id)
+    hours = None
+    if settings.working_hours and form.delivery != leader_modals.DELIVERY_NOW:
+        hours = WorkingHours.parse(settings.working_hours)
+    try:  # everyone's time zone only where the invitations wait for each one's working hours
         asked = audience.resolve_audience(
             client, users=form.users, usergroups=form.usergroups, channels=form.channels,
-            team_groups=form.team_groups)
+            team_groups=form.team_groups, need_time_zones=hours is not None)
     except SlackApiError as exc:
         client.chat_postMessage(channel=leader, text=leader_messages.audience_unreadable(exc.response.get("error")))
         return None
@@ -146,11 +151,6 @@ def launch_round(db: Database, client: WebClient, *, team_id: str, leader: str, 
                                 text=leader_messages.audience_too_small(len(asked.user_ids), min_group_size))
         return None
     title = form.round_title(now)
-    with db.session(read_only=True) as session:
-        settings = workspaces.settings_of(session, team_id)
-    hours = None
-    if settings.working_hours and form.delivery != leader_modals.DELIVERY_NOW:
-        hours = WorkingHours.parse(settings.working_hours)
     due = {user: next_working_moment(now, zone(asked.time_zones.get(user), settings.timezone), hours) if hours else now
            for user in asked.user_ids}
     later = sum(1 for moment in due.values() if moment > now)

@@ -55,6 +55,13 @@ __all__ = ["Call", "DroppedConnection", "FakeSlack", "SlackApiFailure"]
 
 
 
+class _Server(ThreadingHTTPServer):
+    """Slack takes many connections at once: a listen backlog of socketserver's 5 would drop
+    the SYNs of a client with more calls in flight (each dropped one costs a 1 s retransmit)."""
+
+    request_queue_size = 128
+
+
 class Call(NamedTuple):
     method: str
     params: dict[str, Any]
@@ -129,6 +136,9 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
         self._trigger_counter = 0
         self._opened_ims: set[str] = set()
         self._methods = web_api_methods(type(self))
+        self.teams: dict[str, str] = {}  # bot token -> team id of the other workspaces (add_team)
+        self._team_limiters: dict[str, RateLimiter] = {}
+        self.team_calls: list[tuple[str, str, float, bool]] = []  # (team, method, clock, ok)
 
         self.users[bot_user_id] = User(bot_user_id, bot_name, team_id, is_bot=True)
         if include_slackbot:
@@ -148,7 +158,7 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
             return self
         self._stopping.clear()
         handler = type("BoundHandler", (FakeSlackHandler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _Server(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
@@ -327,7 +337,8 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
                 return 200, {}, handler(params)
         if not token:
             return 200, {}, {"ok": False, "error": "not_authed"}
-        if token not in (self.bot_token, self.app_token):
+        team = self.teams.get(token or "")
+        if token not in (self.bot_token, self.app_token) and team is None:
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         if self.auth_error:
             return 200, {}, {"ok": False, "error": self.auth_error}
@@ -336,7 +347,7 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
             return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
 
         channel = params.get("channel") if method == "chat.postMessage" else None
-        retry_after = self.limiter.check(
+        retry_after = (self._team_limiters[team] if team else self.limiter).check(
             method, self.resolve_channel_id(channel) if isinstance(channel, str) else None
         )
         if retry_after is not None:
@@ -349,7 +360,23 @@ class FakeSlack(AuthApi, ChatApi, ConversationsApi, UsersApi, UsergroupsApi, Vie
                 body = handler(params)
         except SlackApiFailure as failure:
             body = failure.body()
+        if team:
+            self._record_team_call(team, method, body)
         return 200, {}, body
+
+    # ================================================================== more workspaces
+    def add_team(self, team_id: str, bot_token: str) -> None:
+        """Another workspace that installed the app (OAuth mode): calls with ``bot_token`` act in
+        this fake's state, are rate-limited per workspace as Slack does (their own buckets), and
+        are counted in ``team_calls``."""
+        with self.lock:
+            self.teams[bot_token] = team_id
+            self._team_limiters[team_id] = RateLimiter(lambda: self.clock(), enabled=self.limiter.enabled)
+
+    def _record_team_call(self, team: str, method: str, body: dict[str, Any]) -> None:
+        with self._changed:
+            self.team_calls.append((team, method, self.clock(), bool(body.get("ok"))))
+            self._changed.notify_all()
 
     def record_call(self, method: str, params: dict[str, Any], response: dict[str, Any]) -> None:
         with self._changed:

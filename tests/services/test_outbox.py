@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.outbox import LEASE, OutboxSender
+from bot.outbox import LEASE, RATE_LIMITED_TRIES, OutboxSender
 from bot.pacing import Pacer
 from bot.services import fanout
 from bot.slack_client import outbox_client
@@ -114,15 +114,49 @@ def test_a_sender_killed_mid_fan_out_is_resumed_by_the_next_one(db, fake, clock)
     assert _invitations(fake) == dict.fromkeys(STAFF, 1) and _invited(db, round_id) == set(STAFF)
 
 
-def test_rate_limited_beyond_the_clients_retries_then_sent_once(db, fake, clock):
-    _round_with_invitations(db, STAFF[:2])
-    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=4)  # the client retries 3 times
+def test_a_429_holds_the_workspace_for_its_retry_after_and_the_message_goes_out_once(db, fake, clock):
+    _round_with_invitations(db, STAFF[:1])
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=2)
+    sender = _sender(db, fake, clock)
+    assert sender.drain().sent == 1  # tried again in the same pass, after the Retry-After
+    bucket = sender.pacer.bucket(f"{TEAM}:chat.postMessage")
+    assert bucket.rate < bucket.configured_rate  # and slower for a while
+    assert _invitations(fake) == dict.fromkeys(STAFF[:1], 1)
+
+
+def test_rate_limited_again_and_again_goes_back_to_the_outbox_then_sent_once(db, fake, clock):
+    _round_with_invitations(db, STAFF[:1])
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=RATE_LIMITED_TRIES)
     sender = _sender(db, fake, clock)
     first = sender.drain()
-    assert first.retried == 1 and first.sent == 1
+    assert (first.retried, first.sent) == (1, 0)
+    assert sender.drain().sent == 0  # due again only after the backoff
     clock.now += timedelta(seconds=30)
     assert sender.drain().sent == 1
-    assert _invitations(fake) == dict.fromkeys(STAFF[:2], 1)
+    assert _invitations(fake) == dict.fromkeys(STAFF[:1], 1)
+
+
+def test_a_retry_after_longer_than_half_the_lease_is_waited_for_in_the_outbox_not_holding_the_claim(db, fake, clock):
+    _round_with_invitations(db, STAFF[:1])
+    fake.fail_next("chat.postMessage", status=429, retry_after=int(LEASE.total_seconds()))
+    first = _sender(db, fake, clock).drain()  # returns at once: nothing waits two minutes holding the claim
+    assert (first.sent, first.retried) == (0, 0)
+    with db.session(read_only=True) as s:
+        message = outbox.find(s, f"{TEAM}:invite:{STAFF[0]}:round-1")
+        assert message.status == "pending" and message.due_at >= NOW + LEASE / 2
+    clock.now += LEASE + timedelta(seconds=1)
+    assert _sender(db, fake, clock).drain().sent == 1  # another process, past the Retry-After
+    assert _invitations(fake) == dict.fromkeys(STAFF[:1], 1)
+
+
+def test_messages_to_one_conversation_arrive_in_the_order_enqueued(db, fake, clock):
+    _round_with_invitations(db, STAFF)  # calls in flight to the others meanwhile
+    with db.session() as s:
+        for n in range(6):
+            outbox.enqueue(s, key=f"{TEAM}:note:{LEADER}:{n}", team_id=TEAM, kind="note", method="chat.postMessage",
+                           target=LEADER, payload={"args": {"channel": LEADER, "text": f"note {n}"}}, at=NOW)
+    assert _sender(db, fake, clock).drain().sent == 18
+    assert [m.text for m in fake.messages(LEADER)] == [f"note {n}" for n in range(6)]
 
 
 def test_unreachable_people_are_given_up_and_the_leader_told_once(db, fake, clock):
@@ -152,3 +186,40 @@ def test_two_senders_at_once_send_each_message_once(db, fake, clock):
     for t in threads:
         t.join(timeout=60)
     assert _invitations(fake) == dict.fromkeys(STAFF, 1) and _invited(db, round_id) == set(STAFF)
+
+
+def test_a_started_sender_stops_when_asked_after_sending(db, fake, clock):
+    _round_with_invitations(db, STAFF[:3])
+    client = outbox_client(fake.api_url, fake.bot_token)
+    sender = OutboxSender(db, lambda team_id: client, pacer=Pacer(rate_per_second=1000, burst=1000))
+    sender.kick()  # starts the thread
+    fake.wait_for(lambda: _invitations(fake) == dict.fromkeys(STAFF[:3], 1), timeout=10)
+    sender.stop(timeout=5)
+    assert not sender._thread.is_alive()  # not asleep for its idle 30 s
+
+
+def test_on_postgresql_a_kick_wakes_the_senders_of_the_other_processes(db, fake, clock):
+    """Another process's sender, asleep for its idle 30 s, sends at once when this one kicks."""
+    if db.dialect != "postgresql":
+        pytest.skip("LISTEN/NOTIFY: PostgreSQL only")
+    client = outbox_client(fake.api_url, fake.bot_token)
+    elsewhere = OutboxSender(db, lambda team_id: client, pacer=Pacer(rate_per_second=1000, burst=1000))
+    here = OutboxSender(db, lambda team_id: None)  # this process: it only enqueues and kicks
+    here._thread = threading.current_thread()  # as if started: kick() must not start a sender here
+    elsewhere.start()
+    try:
+        fake.wait_for(lambda: not elsewhere._drain_lock.locked()  # its first pass is over: asleep
+                      and any("LISTEN" in (q or "") for q in _queries(db)), timeout=10)
+        _round_with_invitations(db, STAFF[:2])
+        here.kick()
+        fake.wait_for(lambda: _invitations(fake) == dict.fromkeys(STAFF[:2], 1), timeout=10)
+    finally:
+        elsewhere.stop()
+
+
+def _queries(db: Database) -> list[str]:
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        return list(conn.execute(text("SELECT query FROM pg_stat_activity WHERE datname = current_database()"))
+                    .scalars())
