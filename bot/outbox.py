@@ -461,6 +461,7 @@ class OutboxSender:
                                          "alt_txt": chart["alt_text"][:CHART_ALT_TEXT_MAX],
                                          "initial_comment": "The digest's chart, as an image."},
                                 "content_b64": chart["png_b64"]})
+        self._wake.set()  # this pass claims it too
 
     def _failed(self, message: OutboxMessage, exc: SlackApiError) -> DrainResult:
         error = str(exc.response.get("error") or "unknown")
@@ -537,8 +538,9 @@ class _Pass:
                 self._settle_done()
                 if self.queue:
                     continue  # rate limited: booked again
-                if self.exhausted_at is None and self._room():
-                    continue  # a kick came in meanwhile, or messages are still due
+                if (self.exhausted_at is None or sender._wake.is_set()) and self._room() \
+                        and not sender._stop.is_set():
+                    continue  # a kick came in meanwhile (a chart queued by its digest), or messages are still due
                 reported = sender._report_undelivered()
                 self.result.reported += reported
                 if reported and self._room():
