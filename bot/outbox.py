@@ -433,6 +433,9 @@ class OutboxSender:
             for round_id, user_id, channel, ts in invited:  # a DM that reached Slack after its round closed
                 fanout.closed_meanwhile(session, round_id, user_id, channel, ts, invitation=True, now=at)
 
+        # What a sent message completes may queue more (a closed notice for a DM that reached
+        # Slack after its round closed, a digest's chart): the pass looks once more before it ends.
+        self._wake.set()
         try:
             with self.db.session() as session:
                 settle(session, sent)
@@ -461,7 +464,6 @@ class OutboxSender:
                                          "alt_txt": chart["alt_text"][:CHART_ALT_TEXT_MAX],
                                          "initial_comment": "The digest's chart, as an image."},
                                 "content_b64": chart["png_b64"]})
-        self._wake.set()  # this pass claims it too
 
     def _failed(self, message: OutboxMessage, exc: SlackApiError) -> DrainResult:
         error = str(exc.response.get("error") or "unknown")
