@@ -130,8 +130,12 @@ def test_a_bot_killed_mid_fan_out_and_restarted_invites_everyone_once(fake, tmp_
         _wait(lambda: sum(_dm_counts(fake).values()) >= 5, "5 invitations posted", tmp_path, [first])
         first.send_signal(signal.SIGKILL)  # kill -9: no clean-up of any kind
         first.wait(timeout=10)
-    assert len(_invited(db, round_id)) == 4  # the 5th is in the DM but its answer was lost
-    assert _statuses(db, "invite") == {"sent": 4, "sending": 1, "pending": len(STAFF) - 5}
+    # The sender has several calls in flight: when the kill lands, the held 5th (and maybe
+    # others, posted but not yet settled) is claimed and unsettled; nothing is in a DM twice.
+    statuses = _statuses(db, "invite")
+    assert statuses.get("sending", 0) >= 1 and sum(statuses.values()) == len(STAFF)
+    assert len(_invited(db, round_id)) == statuses.get("sent", 0) < sum(_dm_counts(fake).values())
+    assert max(_dm_counts(fake).values()) == 1
 
     # Restarted after the dead sender's lease ran out (the clock shifted past it, not waited for).
     later = str((LEASE + timedelta(minutes=1)).total_seconds())
