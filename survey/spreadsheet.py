@@ -405,7 +405,12 @@ def parse_responses(
     # second pass: each row validated, then kept as a response (or given to ``into``) and dropped
     reader = csv.reader(_lines(text), delimiter=delimiter)
     next(reader)
-    validate = _RowValidator(template, [_Column(by_id[qid], i, convention) for i, qid in question_at.items()])
+    # two columns may name one question in different cases: its answer is the last one's cell,
+    # in the place of the first (as a dict of the row's cells keyed by question id has it)
+    cell_of: dict[str, int] = {}
+    for i, qid in question_at.items():
+        cell_of[qid] = i
+    validate = _RowValidator(template, [_Column(by_id[qid], i, convention) for qid, i in cell_of.items()])
     teams: dict[str, str | None] = {}
     responses: list[Response] = []
     seen: dict[str, int] = {}

@@ -93,3 +93,13 @@ def _message(qid: str, cell: str) -> str:
     with pytest.raises(AnswerError) as info:
         parse_answer(CORE.question(qid), cell)
     return info.value.message
+
+
+def test_a_question_named_twice_in_two_cases_reads_its_last_column():
+    text = "respondent,company_size,industry,Company_Size\nA1,11-50,nonsense,also nonsense\nA2,oops,software,11-50\n"
+    with pytest.raises(SpreadsheetError) as info:
+        parse_responses(text, CORE)
+    assert [str(e) for e in info.value.errors] == [
+        f"line 2 (A1): company_size: {_message('company_size', 'also nonsense')}; "
+        f"industry: {_message('industry', 'nonsense')}"]
+    assert parse_responses(text, CORE, skip_invalid=True).responses[0].answers["company_size"] == "11-50"
