@@ -36,6 +36,7 @@ question: on one item they are 0 or -1/(n-1) whatever people answered.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -490,7 +491,8 @@ def multi_agreement(
     sets = [frozenset(a) for a in answers]
     n = len(sets)
     distinct = sorted(set(sets), key=lambda s: sorted(s))
-    chosen = {o: sum(1 for s in sets if o in s) for o in opts}
+    tally = Counter(sets)  # the same integer counts, one pass per distinct set
+    chosen = {o: sum(c for s, c in tally.items() if o in s) for o in opts}
     kernel: Kernel
     if len(distinct) <= max_exact_sets:
         codes = _encode(sets, distinct)

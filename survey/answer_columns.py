@@ -29,13 +29,14 @@ class AnswerColumns:
         row = len(self.respondents)
         self.respondents.append(respondent)
         self.teams.append(team)
+        all_rows, all_values = self.rows, self.values
         for qid, value in answers.items():
-            rows = self.rows.get(qid)
+            rows = all_rows.get(qid)
             if rows is None:
-                rows = self.rows[qid] = array("q")
-                self.values[qid] = []
+                rows = all_rows[qid] = array("q")
+                all_values[qid] = []
             rows.append(row)
-            self.values[qid].append(value)
+            all_values[qid].append(value)
 
     def __len__(self) -> int:
         return len(self.respondents)

@@ -80,6 +80,9 @@ def collect_column(question: Question, rows: Sequence[int], values: Sequence) ->
     (None: unanswered). A value already in canonical form (``canonical``) is kept as it is, a
     multiple-choice answer is cleaned once per distinct set, anything else goes through
     ``answer_cleaner``."""
+    every = _all_canonical(question, values)
+    if every is not None:
+        return QuestionAnswers(question, np.asarray(rows, dtype=np.int64), every)
     kept_rows, kept = [], []
     clean = answer_cleaner(question)
     canonical = _canonical(question)
@@ -104,6 +107,31 @@ def collect_column(question: Question, rows: Sequence[int], values: Sequence) ->
         kept_rows.append(i)
         kept.append(v)
     return QuestionAnswers(question, np.asarray(kept_rows, dtype=np.int64), kept)
+
+
+def _all_canonical(question: Question, values: Sequence) -> list | None:
+    """The kept values when every one of a single, scale or number column is already canonical
+    and fits (what the spreadsheet reader gives), checked per distinct value, not per answer;
+    None when some must go through the loop of ``collect_column``."""
+    kind = question.kind
+    if not values or kind not in (QuestionKind.SINGLE, QuestionKind.SCALE, QuestionKind.NUMBER):
+        return None
+    types = set(map(type, values))
+    if len(types) != 1:
+        return None
+    kind_of = types.pop()
+    distinct = set(values)
+    if kind == QuestionKind.SINGLE:
+        fits = kind_of is str and distinct <= frozenset(o.id for o in question.options)
+        return list(values) if fits else None
+    if kind == QuestionKind.SCALE:
+        points = question.points or 0
+        return list(values) if kind_of is int and all(1 <= v <= points for v in distinct) else None
+    if kind_of is float and all(math.isfinite(v) for v in distinct):
+        return list(values)
+    if kind_of is int and all(abs(v) < 2**63 for v in distinct):  # answer_cleaner's float(value)
+        return list(map(float, values))
+    return None
 
 
 def _canonical(question: Question) -> Callable[[object], bool | None]:

@@ -9,6 +9,8 @@ left out of that resample's weighted mean.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from survey.question_answers import QuestionAnswers
@@ -57,6 +59,52 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
     return float(lo), float(hi)
 
 
+JOINT_CELLS = 4096
+"""Questions with few categories are grouped while the product of their (categories + 1) stays
+within this: one gather of the multiplicities serves the group (the gather was most of the
+bootstrap), and each question's counts are its margin of the group's joint counts."""
+
+
+def _category_groups(items: list[QuestionAnswers], n: int) -> list[tuple]:
+    """(respondent order, present codes, their starts, members) per group of questions: the
+    respondents sorted by their (joint) category, where each present one starts, and per member
+    (item index, categories, its size in the joint code: categories + 1 for "unanswered", or
+    None for a question alone, whose order holds its answerers only)."""
+    groups, pending, product = [], [], 1
+
+    def close() -> None:
+        if not pending:
+            return
+        if len(pending) == 1:
+            j, it = pending[0]
+            order = np.argsort(it.item.codes, kind="stable")
+            present, starts = np.unique(it.item.codes[order], return_index=True)
+            groups.append((it.rows[order], present, starts, [(j, it.item.n_categories, None)]))
+            return
+        joint = np.zeros(n, dtype=np.int64)
+        members = []
+        for j, it in pending:
+            k = it.item.n_categories
+            code = np.full(n, k, dtype=np.int64)  # k: unanswered
+            code[it.rows] = it.item.codes
+            joint = joint * (k + 1) + code
+            members.append((j, k, k + 1))
+        order = np.argsort(joint, kind="stable")
+        present, starts = np.unique(joint[order], return_index=True)
+        groups.append((order, present, starts, members))
+
+    for j, it in enumerate(items):
+        assert it.item is not None
+        size = it.item.n_categories + 1
+        if pending and product * size > JOINT_CELLS:
+            close()
+            pending, product = [], 1
+        pending.append((j, it))
+        product *= size
+    close()
+    return groups
+
+
 def bootstrap_resamples(
     items: list[QuestionAnswers], weights: np.ndarray, n: int, replicates: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -64,22 +112,17 @@ def bootstrap_resamples(
     ``indices[r, j]`` is question j's index in resample r (NaN where undefined), so one
     resampling gives the score's interval and every question's.
 
-    Respondent multiplicities W (n x chunk, integers, uint8 unless one reaches 256) come from one
-    Generator(seed) stream; each question's category counts are W summed over the answers of each
-    category (one ``np.add.reduceat`` over the answers grouped by category, integer sums), then
+    Respondent multiplicities W (chunk x n, uint8 unless one reaches 256) come from one
+    Generator(seed) stream; each question's category counts are W summed over the answers of
+    each category (integer sums: one gather and ``np.add.reduceat`` along each resample's row
+    per group of questions, see ``JOINT_CELLS``), then
     the question's kernel gives the index of every resample at once. Every question needs the
     same resamples (the score is their weighted mean), so each question's interval comes from
     them too, at no extra cost.
     Memory is bounded by ``BOOTSTRAP_CELLS`` per chunk.
     """
     rng = np.random.default_rng(seed)
-    groups = []  # per item: its answers' respondents grouped by category, and where each starts
-    for it in items:
-        item = it.item
-        assert item is not None
-        order = np.argsort(item.codes, kind="stable")
-        present, starts = np.unique(item.codes[order], return_index=True)
-        groups.append((it.rows[order], present, starts, len(it.rows) == n))
+    groups = _category_groups(items, n)
     # at least BOOTSTRAP_MIN_CHUNK resamples a chunk while that stays within BOOTSTRAP_MAX_CELLS
     # (its arrays then stay below the peak of reading the spreadsheet):
     # a chunk of 5 resamples (100,000 respondents) spent most of its time in per-call overhead
@@ -91,21 +134,40 @@ def bootstrap_resamples(
         # the draws are consumed element by element, so chunking does not change the resamples;
         # cells < 2^31 by BOOTSTRAP_CELLS, so int32 indices suffice
         flat = rng.integers(0, n, size=(b, n), dtype=np.int32)
-        flat *= b
-        flat += np.arange(b, dtype=np.int32)[:, None]
-        w = np.bincount(flat.ravel(), minlength=n * b).reshape(n, b)  # multiplicities, integers
+        flat += (np.arange(b, dtype=np.int32) * n)[:, None]
+        # multiplicities, resample-major (b x n): each resample's row is contiguous, so a
+        # group's category sums are one gather and one reduceat along the rows
+        w = np.bincount(flat.ravel(), minlength=n * b).reshape(b, n)
         del flat
-        if w.max() < 256:  # always but on a tiny chance: an eighth of the memory to gather and sum
-            w = w.astype(np.uint8)
-        w2 = w.astype(np.uint16 if w.dtype == np.uint8 else np.int64) ** 2  # 255^2 fits uint16
-        sum_w2_all = w2.sum(axis=0, dtype=np.int64).astype(np.float64)
+        small = w.max() < 256  # always but on a tiny chance: an eighth of the memory to gather
+        w = w.astype(np.uint8 if small else np.int32)
+        w2 = w.astype(np.uint16) ** 2 if small else w.astype(np.int64) ** 2  # 255^2 fits uint16
+        sum_w2_all = w2.sum(axis=1, dtype=np.int64).astype(np.float64)
+        counts: dict[int, np.ndarray] = {}
+        for order, present, starts, members in groups:
+            if not present.size:
+                for j, k, _ in members:
+                    counts[j] = np.zeros((b, k))
+                continue
+            # integer sums (int32: a count is at most n): exact in any order
+            sums = np.add.reduceat(w.take(order, axis=1), starts, axis=1, dtype=np.int32)
+            if len(members) == 1 and members[0][2] is None:
+                j, k, _ = members[0]
+                counts[j] = np.zeros((b, k))
+                counts[j][:, present] = sums
+                continue
+            shape = [size for _, _, size in members]
+            joint = np.zeros((b, math.prod(shape)), dtype=np.int64)
+            joint[:, present] = sums
+            joint = joint.reshape(b, *shape)
+            for axis, (j, k, _) in enumerate(members):
+                others = tuple(1 + a for a in range(len(members)) if a != axis)
+                counts[j] = joint.sum(axis=others)[:, :k].astype(np.float64)  # the last bin: unanswered
         indices = np.empty((b, len(items)))
-        for j, (it, (rows, present, starts, full)) in enumerate(zip(items, groups, strict=True)):
-            counts = np.zeros((b, it.item.n_categories))  # type: ignore[union-attr]
-            if present.size:  # integer sums: exact in any order
-                counts[:, present] = np.add.reduceat(w[rows], starts, axis=0, dtype=np.int64).T
-            sum_w2 = sum_w2_all if full else w2[it.rows].sum(axis=0, dtype=np.int64).astype(np.float64)
-            indices[:, j] = it.item.resample(counts, sum_w2)  # type: ignore[union-attr]
+        for j, it in enumerate(items):
+            full = len(it.rows) == n
+            sum_w2 = sum_w2_all if full else w2.take(it.rows, axis=1).sum(axis=1, dtype=np.int64).astype(np.float64)
+            indices[:, j] = it.item.resample(counts[j], sum_w2)  # type: ignore[union-attr]
         scores.append(weighted_score(indices, weights))
         all_indices.append(indices)
     if not scores:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +38,6 @@ from survey.answers import (
     AnswersInvalid,
     AnswerValue,
     Response,
-    is_shown,
     parse_answer,
     unstorable_character,
 )
@@ -96,7 +96,7 @@ def data_rows(reader: Any, width: int, errors: list[RowError]) -> Iterator[tuple
         except csv.Error as exc:
             errors.append(RowError(line, None, f"not valid CSV ({exc})"))
             return
-        if not any(cell.strip() for cell in row):
+        if not "".join(row).strip():  # no cell but blanks (one join, not a strip per cell)
             continue
         if len(row) != width:
             errors.append(RowError(line, None, f"has {len(row)} cells, the header has {width}"))
@@ -106,7 +106,8 @@ def data_rows(reader: Any, width: int, errors: list[RowError]) -> Iterator[tuple
 def _delimiter(text: str) -> str:
     """Comma, unless the header has none and uses tabs or semicolons (a spreadsheet saved in a
     locale whose decimal separator is the comma writes ';')."""
-    header = text.split("\n", 1)[0]
+    end = text.find("\n")
+    header = text if end < 0 else text[:end]  # not text.split: that copies the rest of the file
     if "," not in header:
         if "\t" in header:
             return "\t"
@@ -148,33 +149,55 @@ def _evidence(cell: str) -> str | None:
     return None
 
 
-def number_convention(cells: list[tuple[int, str, str]], delimiter: str) -> tuple[str, list[str]]:
-    """(the file's decimal convention, problems) from its number cells (line, column, text)."""
-    seen: dict[str, tuple[int, str, str]] = {}
-    for line, column, cell in cells:
+class _NumberEvidence:
+    """``number_convention`` one cell at a time, keeping only what the verdict needs: the first
+    cell of each convention, and the cells that would be ambiguous with no evidence at all
+    (so that the file is not held in memory to decide its convention)."""
+
+    def __init__(self, delimiter: str):
+        self.delimiter = delimiter
+        self.seen: dict[str, tuple[int, str, str]] = {}
+        self.fallback = DECIMAL_COMMA if delimiter == ";" else DECIMAL_POINT
+        self.ambiguous_re = _DOT_GROUPED if self.fallback == DECIMAL_POINT else _COMMA_GROUPED
+        self.ambiguous: list[tuple[int, str, str]] = []
+
+    def add(self, line: int, column: str, cell: str) -> None:
+        """One stripped, non-blank number cell."""
+        if cell.isascii() and cell.isdigit():  # no separator: neither evidence nor ambiguous
+            return
         kind = _evidence(cell)
-        if kind and kind not in seen:
-            seen[kind] = (line, column, cell)
-    if len(seen) == 2:
-        (l1, c1, v1), (l2, c2, v2) = seen[DECIMAL_POINT], seen[DECIMAL_COMMA]
-        return DECIMAL_POINT, [
-            f"numbers are written two ways: line {l1} ({c1}) '{v1}' uses a decimal point, line {l2} ({c2}) "
-            f"'{v2}' a decimal comma; save the sheet again with one convention"]
-    if seen:
-        return next(iter(seen)), []
-    convention = DECIMAL_COMMA if delimiter == ";" else DECIMAL_POINT
-    ambiguous = _DOT_GROUPED if convention == DECIMAL_POINT else _COMMA_GROUPED
-    problems = []
-    for line, column, cell in cells:
-        if cell.isascii() and cell.isdigit():
-            continue
-        core = _number_core(cell)
-        if ambiguous.match(core):
+        if kind:
+            if kind not in self.seen:
+                self.seen[kind] = (line, column, cell)
+                self.ambiguous.clear()  # evidence decides: no cell is ambiguous any more
+        elif not self.seen and self.ambiguous_re.match(_number_core(cell)):
+            self.ambiguous.append((line, column, cell))
+
+    def verdict(self) -> tuple[str, list[str]]:
+        seen = self.seen
+        if len(seen) == 2:
+            (l1, c1, v1), (l2, c2, v2) = seen[DECIMAL_POINT], seen[DECIMAL_COMMA]
+            return DECIMAL_POINT, [
+                f"numbers are written two ways: line {l1} ({c1}) '{v1}' uses a decimal point, line {l2} ({c2}) "
+                f"'{v2}' a decimal comma; save the sheet again with one convention"]
+        if seen:
+            return next(iter(seen)), []
+        problems = []
+        for line, column, cell in self.ambiguous:
+            core = _number_core(cell)
             whole = core.replace(".", "").replace(",", "")
             small = core.replace(",", ".")
             problems.append(f"line {line} ({column}): '{cell}' could be {small} or {whole}; write it without a "
                             f"thousands separator ({whole}) so it cannot be misread")
-    return convention, problems
+        return self.fallback, problems
+
+
+def number_convention(cells: list[tuple[int, str, str]], delimiter: str) -> tuple[str, list[str]]:
+    """(the file's decimal convention, problems) from its number cells (line, column, text)."""
+    evidence = _NumberEvidence(delimiter)
+    for line, column, cell in cells:
+        evidence.add(line, column, cell)
+    return evidence.verdict()
 
 
 def _normalise_number(cell: str, convention: str) -> str:
@@ -198,46 +221,106 @@ def _team_value(template: Template, raw: str) -> str | None:
     return text.casefold()
 
 
+CACHE_LIMIT = 4096
+"""Distinct cells of one column whose parse is kept: a spreadsheet repeats the same few cells
+("4", "software") thousands of times, while a number or text column may hold a distinct cell
+per person, which a cache would only hold in memory."""
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` as ``io.StringIO`` iterates them (split after each "\n" only),
+    without its copy of the whole text (4 bytes a character)."""
+    find, start = text.find, 0
+    while True:
+        end = find("\n", start) + 1
+        if not end:
+            if start < len(text):
+                yield text[start:]
+            return
+        yield text[start:end]
+        start = end
+
+
+def _storable(text: str) -> str | None:
+    """``unstorable_character``, without its regex for the plain ASCII of nearly every cell."""
+    if text.isascii() and "\x00" not in text:
+        return None
+    return unstorable_character(text)
+
+
+class _Column:
+    """One question column of a CSV: its cells parsed by ``parse_answer`` (after the formula
+    apostrophe of a text cell is removed, a number cell is put in decimal-point form), each
+    distinct cell once up to ``CACHE_LIMIT`` (``parse_answer`` of a string depends on it alone)."""
+
+    __slots__ = ("question", "qid", "index", "cache", "text", "number", "convention", "fast_number")
+
+    def __init__(self, question: Question, index: int, convention: str):
+        self.question = question
+        self.qid = question.id
+        self.index = index
+        self.cache: dict[str, tuple[AnswerValue | None, str | None]] = {}
+        self.text = question.kind == QuestionKind.TEXT
+        self.number = question.kind == QuestionKind.NUMBER
+        self.convention = convention
+        # a plain "25000" of a number question reads without parse_answer's regexes
+        self.fast_number = self.number and question.min is not None and question.max is not None
+
+    def parse(self, cell: str) -> tuple[AnswerValue | None, str | None]:
+        """(canonical value or None when blank, None) or (None, the error message)."""
+        q = self.question
+        if self.fast_number and cell.isascii() and cell.isdigit():
+            value = float(cell)  # what parse_number reads; the checks below are parse_answer's
+            if math.isfinite(value) and q.min <= value <= q.max and (not q.integer or value.is_integer()):  # type: ignore[operator]
+                return (int(value) if q.integer else value), None
+        raw = _unescape_formula(cell) if self.text else _normalise_number(cell, self.convention) if self.number else cell
+        try:
+            return parse_answer(q, raw), None
+        except AnswerError as exc:
+            return None, exc.message
+
+    def __call__(self, cell: str) -> tuple[AnswerValue | None, str | None]:
+        cache = self.cache
+        hit = cache.get(cell)
+        if hit is None:
+            hit = self.parse(cell)
+            if len(cache) < CACHE_LIMIT:
+                cache[cell] = hit
+        return hit
+
+
 class _RowValidator:
-    """``validate_answers(template, raw, questions=asked, require=False)`` for CSV rows, with
-    each column's distinct cells parsed once: a spreadsheet repeats the same few cells ("4",
-    "software") thousands of times, and ``parse_answer`` of a string depends on it alone."""
+    """``validate_answers(template, raw, questions=asked, require=False)`` of a CSV row's cells,
+    each column's cells parsed by its ``_Column``; ``show_if`` conditions compiled once."""
 
-    def __init__(self, template: Template, asked: list[Question]):
-        self.asked = asked
-        self.caches: dict[str, dict[str, tuple[AnswerValue | None, str | None]]] = {q.id: {} for q in asked}
-        self.conditional = [q for q in template.questions if q.show_if]
+    def __init__(self, template: Template, columns: list[_Column]):
+        self.columns = [(c.qid, c.index, c.cache, c) for c in columns]
+        self.conditions = [(q.id, [(ref, frozenset(ids)) for ref, ids in q.show_if.items()])
+                           for q in template.questions if q.show_if]
 
-    def __call__(self, raw: dict[str, str]) -> dict[str, AnswerValue]:
+    def __call__(self, row: list[str]) -> dict[str, AnswerValue]:
         values: dict[str, AnswerValue] = {}
-        errors: dict[str, str] = {}
-        for q in self.asked:
-            cell = raw[q.id]
-            if q.kind == QuestionKind.TEXT:  # distinct per person: not worth a cache
-                try:
-                    value = parse_answer(q, cell)
-                except AnswerError as exc:
-                    errors[q.id] = exc.message
-                    continue
-            else:
-                cache = self.caches[q.id]
-                hit = cache.get(cell)
-                if hit is None:
-                    try:
-                        hit = (parse_answer(q, cell), None)
-                    except AnswerError as exc:
-                        hit = (None, exc.message)
-                    cache[cell] = hit
-                value, message = hit
-                if message is not None:
-                    errors[q.id] = message
-                    continue
-                if isinstance(value, list):
-                    value = list(value)  # each response owns its list
-            if value is not None:
-                values[q.id] = value
-        hidden = {q.id for q in self.conditional if not is_shown(q, values)}
-        if hidden:
+        errors: dict[str, str] | None = None
+        for qid, index, cache, column in self.columns:
+            cell = row[index]
+            hit = cache.get(cell)  # the column's cache, looked up here: a call per cell costs more
+            value, message = column(cell) if hit is None else hit
+            if message is not None:
+                if errors is None:
+                    errors = {}
+                errors[qid] = message
+            elif value is not None:
+                values[qid] = list(value) if type(value) is list else value  # each row owns its list
+        hidden = None
+        for qid, conditions in self.conditions:  # is_shown, on the valid answers
+            for ref, ids in conditions:
+                given = values.get(ref)
+                if not (any(v in ids for v in given) if type(given) is list else given in ids):
+                    if hidden is None:
+                        hidden = set()
+                    hidden.add(qid)
+                    break
+        if hidden and errors:
             errors = {qid: msg for qid, msg in errors.items() if qid not in hidden}
         if errors:
             raise AnswersInvalid(errors)
@@ -252,10 +335,14 @@ def parse_responses(
 
     ``into``: each valid row's (respondent, team, answers) goes to it instead of a ``Response``
     (``responses`` is then empty): ``parse_answer_columns`` keeps columns, not an object per
-    respondent."""
+    respondent.
+
+    Two passes over the text, one row at a time: the first finds the rows of another width and
+    the decimal convention (which every number cell decides), the second validates each row;
+    no row's cells are kept after it is read."""
     text = text.lstrip("\ufeff")
     delimiter = _delimiter(text)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(_lines(text), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -292,48 +379,72 @@ def parse_responses(
 
     respondent_index = lowered.index(RESPONDENT_COLUMN)
     team_index = lowered.index(TEAM_COLUMN) if has_team else None
-    asked = [template.question(c) for c in question_columns]
-    text_columns = {q.id for q in asked if q.kind == QuestionKind.TEXT}
-    responses: list[Response] = []
+    by_id = {q.id: q for q in template.questions}
+    width = len(columns)
+
+    # first pass: the rows of another width (and a CSV error) by line, and the number convention
     errors: list[RowError] = []
-    seen: dict[str, int] = {}
-    rows = list(data_rows(reader, len(columns), errors))
-    if not rows and not errors:
+    number_at = [(i, qid) for i, qid in question_at.items() if by_id[qid].kind == QuestionKind.NUMBER]
+    evidence = _NumberEvidence(delimiter)
+    any_rows = False
+    for line, row in data_rows(reader, width, errors):
+        any_rows = True
+        for i, qid in number_at:
+            cell = row[i]
+            if cell.isascii() and cell.isdigit():  # the common "25000": no evidence either way
+                continue
+            cell = cell.strip()
+            if cell:
+                evidence.add(line, qid, cell)
+    if not any_rows and not errors:
         raise SpreadsheetError(source, ["the file has a header row but no answers: one row per respondent is needed"])
-    number_at = {i: qid for i, qid in question_at.items() if template.question(qid).kind == QuestionKind.NUMBER}
-    number_cells = [(line, number_at[i], row[i].strip()) for line, row in rows for i in number_at if row[i].strip()]
-    convention, number_problems = number_convention(number_cells, delimiter)
+    convention, number_problems = evidence.verdict()
     if number_problems:
         raise SpreadsheetError(source, number_problems)
-    validate = _RowValidator(template, asked)
-    for line, row in rows:
+
+    # second pass: each row validated, then kept as a response (or given to ``into``) and dropped
+    reader = csv.reader(_lines(text), delimiter=delimiter)
+    next(reader)
+    # two columns may name one question in different cases: its answer is the last one's cell,
+    # in the place of the first (as a dict of the row's cells keyed by question id has it)
+    cell_of: dict[str, int] = {}
+    for i, qid in question_at.items():
+        cell_of[qid] = i
+    validate = _RowValidator(template, [_Column(by_id[qid], i, convention) for qid, i in cell_of.items()])
+    teams: dict[str, str | None] = {}
+    responses: list[Response] = []
+    seen: dict[str, int] = {}
+    for line, row in data_rows(reader, width, []):  # its width errors are in ``errors`` already
         respondent = row[respondent_index].strip()
         if not respondent:
             errors.append(RowError(line, None, "the respondent cell is empty"))
             continue
-        label_faults = [f"{column}: contains a character that cannot be saved ({bad})"
-                        for column, index in ((RESPONDENT_COLUMN, respondent_index), (TEAM_COLUMN, team_index))
-                        if index is not None and (bad := unstorable_character(row[index]))]
-        if label_faults:
-            errors.append(RowError(line, None, "; ".join(label_faults)))
+        team_cell = row[team_index] if team_index is not None else None
+        bad_respondent = _storable(row[respondent_index])
+        bad_team = _storable(team_cell) if team_cell is not None else None
+        if bad_respondent or bad_team:
+            errors.append(RowError(line, None, "; ".join(
+                f"{column}: contains a character that cannot be saved ({bad})"
+                for column, bad in ((RESPONDENT_COLUMN, bad_respondent), (TEAM_COLUMN, bad_team)) if bad)))
             continue
         if respondent in seen:
             errors.append(RowError(line, respondent, f"respondent already answered on line {seen[respondent]}"))
             continue
         seen[respondent] = line
-        raw = {qid: _unescape_formula(row[i]) if qid in text_columns
-               else _normalise_number(row[i], convention) if i in number_at else row[i]
-               for i, qid in question_at.items()}
         try:
-            answers = validate(raw)
+            answers = validate(row)
         except AnswersInvalid as exc:
             reason = "; ".join(f"{qid}: {msg}" for qid, msg in exc.errors.items())
             errors.append(RowError(line, respondent, reason))
             continue
-        except AnswerError as exc:  # pragma: no cover - validate_answers collects these
-            errors.append(RowError(line, respondent, str(exc)))
-            continue
-        team = _team_value(template, row[team_index]) if team_index is not None else None
+        if team_cell is None:
+            team = None
+        elif team_cell in teams:
+            team = teams[team_cell]
+        else:
+            team = _team_value(template, team_cell)
+            if len(teams) < CACHE_LIMIT:
+                teams[team_cell] = team
         if into is not None:
             into(respondent, team, answers)
             continue

@@ -809,3 +809,29 @@ def test_the_spreadsheet_reads_into_columns_with_the_same_rows_errors_and_warnin
     for r in rows.responses:
         expected.add(r.respondent, r.team, r.answers)
     assert cols.columns == expected and len(cols.columns) == 2
+
+
+def test_bootstrap_does_not_depend_on_grouping_questions(monkeypatch):
+    """Grouped questions' counts are margins of their joint counts: the same as one by one,
+    also for questions only some answered (the "unanswered" bin)."""
+    from survey.spreadsheet import parse_answer_columns
+    from survey.template import load_builtin
+
+    core = load_builtin("icp-core")
+    rng = np.random.default_rng(3)
+    lines = ["respondent,team,company_size,industry,innovation_attitude,risk_appetite,deal_size"]
+    for i in range(60):
+        size = "" if i % 7 == 0 else ["1-10", "11-50", "51-200"][rng.integers(3)]
+        lines.append(f"R{i},{['sales', 'support'][i % 2]},{size},{['software', 'retail'][rng.integers(2)]},"
+                     f"{rng.integers(1, 6)},{'' if i % 5 == 0 else rng.integers(1, 6)},{rng.integers(1000, 9000)}")
+    columns = parse_answer_columns("\n".join(lines) + "\n", core).columns
+    calls = []
+    real = survey.score._category_groups
+    monkeypatch.setattr(survey.score, "_category_groups", lambda items, n: calls.append(g := real(items, n)) or g)
+    grouped = build_report(core, columns, bootstrap=200, seed=2)
+    assert max(len(g[3]) for g in calls[0]) >= 3  # some questions were grouped
+    monkeypatch.setattr(survey.score, "JOINT_CELLS", 1)  # every question alone
+    alone = build_report(core, columns, bootstrap=200, seed=2)
+    assert grouped.score_interval == alone.score_interval
+    assert [q.interval for q in grouped.questions] == [q.interval for q in alone.questions]
+    assert sum(q.interval is not None for q in grouped.questions) >= 5

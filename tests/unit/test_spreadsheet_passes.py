@@ -1,0 +1,105 @@
+"""The two-pass reader: its shortcuts (plain numbers, cached cells, compiled show_if) give what
+``parse_answer`` and ``validate_answers`` give, and errors keep their order and wording."""
+
+from __future__ import annotations
+
+import pytest
+
+from survey import spreadsheet
+from survey.answers import AnswerError, AnswersInvalid, parse_answer, validate_answers
+from survey.spreadsheet import SpreadsheetError, _lines, parse_answer_columns, parse_responses
+from survey.template import load_builtin
+
+CORE = load_builtin("icp-core")
+
+
+@pytest.mark.parametrize("text", ["", "a", "a\n", "a\nb", "a\r\nb\r\n", "\n\n", "x,\"1\n2\"\ny\n"])
+def test_lines_split_as_stringio_iterates(text):
+    import io
+
+    assert list(_lines(text)) == list(io.StringIO(text))
+
+
+@pytest.mark.parametrize("cell", ["0", "1", "25000", "99999999999", "1" * 400, "٣", "10", "00012"])
+def test_plain_number_cells_read_as_parse_answer_reads_them(cell):
+    for q in (q for q in CORE.questions if q.kind == "number"):
+        column = spreadsheet._Column(q, 0, spreadsheet.DECIMAL_POINT)
+        try:
+            expected = (parse_answer(q, cell), None)
+        except AnswerError as exc:
+            expected = (None, exc.message)
+        got = column(cell)
+        assert got == expected and type(got[0]) is type(expected[0]), (q.id, cell)
+
+
+def test_columns_past_the_cache_limit_read_the_same(monkeypatch):
+    rows = [f"R{i},sales,{i + 1},{'11-50' if i % 2 else '51-200'},{' x' * (i % 3)}\n" for i in range(40)]
+    text = "respondent,team,deal_size,company_size,ideal_customer\n" + "".join(rows)
+    full = parse_responses(text, CORE).responses
+    monkeypatch.setattr(spreadsheet, "CACHE_LIMIT", 3)
+    assert parse_responses(text, CORE).responses == full
+    assert [r.answers["deal_size"] for r in full] == list(range(1, 41))
+
+
+def test_rows_validate_as_validate_answers_with_show_if():
+    asked = [q for q in CORE.questions if q.role != "team"]
+    conditional = next(q for q in asked if q.show_if)
+    ref, options = next(iter(conditional.show_if.items()))
+    ref_q = CORE.question(ref)
+    other = next(o.id for o in ref_q.options if o.id not in options)
+    header = ["respondent", ref, conditional.id]
+    bad = "not an option" if conditional.kind in ("single", "multi") else "zzz"
+    cases = [(options[0], bad), (other, bad), ("", bad), (f"{options[0]};{other}" if ref_q.kind == "multi" else other, bad)]
+    for n, (decider, cell) in enumerate(cases):
+        text = ",".join(header) + "\n" + f"R{n},{decider},{cell}\n"
+        try:
+            expected = validate_answers(CORE, {ref: decider, conditional.id: cell},
+                                        questions=[ref_q, conditional], require=False)
+        except AnswersInvalid as exc:
+            with pytest.raises(SpreadsheetError) as info:
+                parse_responses(text, CORE)
+            assert str(info.value.errors[0]).endswith("; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
+        else:
+            assert parse_responses(text, CORE).responses[0].answers == expected
+
+
+def test_width_errors_come_first_and_each_row_is_reported_once():
+    text = ("respondent,team,company_size,deal_size\n"
+            "A1,sales,nonsense,10\n"
+            "A2,sales\n"
+            "A3,sales,11-50,1\n"
+            "A1,sales,11-50,2\n")
+    with pytest.raises(SpreadsheetError) as info:
+        parse_responses(text, CORE, source="a.csv")
+    assert [str(e) for e in info.value.errors] == [
+        "line 3: has 2 cells, the header has 4",
+        f"line 2 (A1): company_size: {_message('company_size', 'nonsense')}",
+        "line 5 (A1): respondent already answered on line 2",
+    ]
+    result = parse_answer_columns(text, CORE, skip_invalid=True)
+    assert result.columns.respondents == ["A3"] and len(result.errors) == 3
+
+
+def test_the_number_convention_is_decided_before_any_row_is_validated():
+    text = "respondent;deal_size\nA1;2,5\nA2;1.234,5\nA3;7\n"
+    assert [r.answers["deal_size"] for r in parse_responses(text, CORE).responses] == [2.5, 1234.5, 7]
+    with pytest.raises(SpreadsheetError) as info:
+        parse_responses("respondent,deal_size\nA1,2.5\nA2,x\nA3,\"2,5\"\n", CORE)
+    assert info.value.errors == ["numbers are written two ways: line 2 (deal_size) '2.5' uses a decimal point, "
+                                 "line 4 (deal_size) '2,5' a decimal comma; save the sheet again with one convention"]
+
+
+def _message(qid: str, cell: str) -> str:
+    with pytest.raises(AnswerError) as info:
+        parse_answer(CORE.question(qid), cell)
+    return info.value.message
+
+
+def test_a_question_named_twice_in_two_cases_reads_its_last_column():
+    text = "respondent,company_size,industry,Company_Size\nA1,11-50,nonsense,also nonsense\nA2,oops,software,11-50\n"
+    with pytest.raises(SpreadsheetError) as info:
+        parse_responses(text, CORE)
+    assert [str(e) for e in info.value.errors] == [
+        f"line 2 (A1): company_size: {_message('company_size', 'also nonsense')}; "
+        f"industry: {_message('industry', 'nonsense')}"]
+    assert parse_responses(text, CORE, skip_invalid=True).responses[0].answers["company_size"] == "11-50"
