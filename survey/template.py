@@ -38,7 +38,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
@@ -312,6 +311,8 @@ def _describe_location(data: object, loc: tuple) -> str:
 
 def parse_template(text: str, source: str = "<template>") -> Template:
     """Parse and validate YAML text; raise TemplateError naming ``source`` and each fault."""
+    import yaml  # PyYAML: only when a template is read, not at the bot's start-up
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

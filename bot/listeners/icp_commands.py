@@ -13,8 +13,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
 from bot.listeners.subcommand import TRIGGER_HINT, Call, round_arg, trigger_of
-from bot.services import prospects, ratification
-from bot.services.export import ExportRefused, prepare_export
 from bot.views import profile_modals
 from bot.views.text import escape
 from survey.template import BUILTIN_TEMPLATES
@@ -33,6 +31,8 @@ def _open(call: Call, view: View) -> None:
 
 
 def ratify(call: Call) -> None:
+    from bot.services import ratification  # the ICP and customer stack: loaded on first use
+
     round_id = round_arg(call)
     trigger_of(call)
     try:
@@ -47,6 +47,8 @@ def ratify(call: Call) -> None:
 
 
 def fit(call: Call) -> None:
+    from bot.services import prospects
+
     trigger_of(call)
     try:
         form = prospects.fit_form(call.runtime.db, call.team_id)
@@ -58,6 +60,8 @@ def fit(call: Call) -> None:
 
 
 def export(call: Call) -> None:
+    from bot.services.export import ExportRefused, prepare_export  # the CSV stack: on first use
+
     round_id = round_arg(call)
     try:
         prepared = prepare_export(call.runtime.db, call.team_id, round_id)

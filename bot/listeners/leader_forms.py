@@ -16,7 +16,7 @@ from bot.listeners.guards import form_submission, leaders_only
 from bot.middleware import Requester
 from bot.payloads import BlockAction, ViewSubmission
 from bot.runtime import Runtime
-from bot.services import prospects, ratification, round_launch
+from bot.services import round_launch
 from bot.services.home import publish_home
 from bot.views import leader_modals, profile_modals, survey_modal
 from bot.views.forms import FitMetadata, RatifyMetadata, read_metadata, read_row_id
@@ -56,6 +56,8 @@ def start_submitted(ack: Ack, body: dict, view_submission: ViewSubmission, reque
 @form_submission(RATIFY_TITLE)
 def ratify_submitted(ack: Ack, body: dict, view_submission: ViewSubmission, requester: Requester,
                      runtime: Runtime, client: WebClient) -> None:
+    from bot.services import ratification  # the ICP and customer stack: loaded on first use
+
     view = view_submission.view
     meta = read_metadata(RatifyMetadata, view.private_metadata)
     if meta is None:
@@ -89,6 +91,8 @@ def ratify_submitted(ack: Ack, body: dict, view_submission: ViewSubmission, requ
 @form_submission(FIT_TITLE)
 def fit_submitted(ack: Ack, body: dict, view_submission: ViewSubmission, requester: Requester,
                   runtime: Runtime, client: WebClient) -> None:
+    from bot.services import prospects
+
     view = view_submission.view
     meta = read_metadata(FitMetadata, view.private_metadata)
     if meta is None:
@@ -112,6 +116,8 @@ def fit_submitted(ack: Ack, body: dict, view_submission: ViewSubmission, request
 def fit_again(ack: Ack, body: dict, block_action: BlockAction, requester: Requester, runtime: Runtime,
               client: WebClient) -> None:
     """"Score another prospect" in the fit result: the form again, in the same modal."""
+    from bot.services import prospects
+
     view_ref = block_action.view
     version = read_row_id(block_action.action.value)
     if view_ref is None or version is None:

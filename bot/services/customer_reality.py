@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from bot.services.profiles import load_icp
 from bot.services.reporting import round_report
-from storage import customer_lists, rounds
-from storage.customer_lists import CustomerListStatus
+from storage import rounds
 from storage.db import Database
 
 if TYPE_CHECKING:
+    from storage.customer_lists import CustomerListStatus
     from survey.reality import RealityComparison
 
 
@@ -27,6 +27,8 @@ class CustomerReality:
 def customer_reality(db: Database, team_id: str, *, personas: bool = True) -> CustomerReality:
     """The import status, and the comparison with the latest closed round (None without one,
     or without customers)."""
+    from storage import customer_lists  # the customer stack (CSV, CRM mapping): not at start-up
+
     with db.session(read_only=True) as session:
         status = customer_lists.customer_status(session, team_id)
         imported = customer_lists.list_customers(session, team_id) if status.customers else []

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bot.services.reporting import round_report
 from bot.views import profile_modals
 from bot.views.forms import RatifyMetadata
-from storage import customer_lists, icp, rounds, send_log, templates
+from storage import icp, rounds, send_log, templates
 from storage.db import Database
 from survey.answers import AnswersInvalid
 from survey.template import QuestionKind, Template
@@ -47,6 +47,7 @@ class RatifyForm:
 
 def _customer_hints(db: Database, team_id: str, template: Template) -> dict[str, str]:
     """For each trait, the top 20% of customers by revenue, where a customer list is imported."""
+    from storage import customer_lists
     from survey.reality import (
         RealityComparison,
         clean_customers,
