@@ -5,7 +5,8 @@ stays flat while glibc's arenas or Python's own pools hold on to freed memory.
 ``python -m benchmarks._traced_bot DIR run --http ...``: the arguments after DIR are
 ``icp-bot``'s. On SIGUSR1 (the first one starts tracing: its snapshot holds only what the
 writer itself allocated, so what a later snapshot holds is what traffic left alive), ``DIR/snap-N.pickle`` (a ``tracemalloc.Snapshot``) and
-``DIR/snap-N.json`` (Python heap traced, glibc's ``mallinfo2``, threads, live objects by type)
+``DIR/snap-N.json`` (Python heap traced, glibc's ``mallinfo2``, SQLite's memory, RSS by kind, pools, threads,
+live objects by type)
 are written, N counting from 0, the JSON last (the soak waits for it). Never used by the bot
 itself: nothing in ``bot/`` imports it, and tracing slows every allocation down.
 """
@@ -44,6 +45,31 @@ def mallinfo() -> dict[str, int] | None:
     return {name: int(getattr(info, name)) for name, _ in _MallInfo2._fields_}
 
 
+def sqlite_memory() -> int | None:
+    """Bytes SQLite holds (its page caches above all; malloc'd by C, so never traced)."""
+    try:
+        fn = ctypes.CDLL("libsqlite3.so.0").sqlite3_memory_used
+    except (OSError, AttributeError):
+        return None
+    fn.restype = ctypes.c_int64
+    return int(fn())
+
+
+def proc_status() -> dict[str, int]:
+    """RSS split as the kernel counts it (kB): anonymous memory, mapped files, shared memory."""
+    with open("/proc/self/status") as f:
+        return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in f)
+                if k in ("VmRSS", "RssAnon", "RssFile", "RssShmem")}
+
+
+def pools() -> list[dict[str, int]]:
+    """Every SQLAlchemy pool's connections (each SQLite connection has its own page cache)."""
+    from sqlalchemy.pool import QueuePool
+
+    return [{"size": p.size(), "checkedin": p.checkedin(), "overflow": p.overflow()}
+            for p in gc.get_objects() if isinstance(p, QueuePool)]
+
+
 def write(out: Path, index: int) -> None:
     snapshot = tracemalloc.take_snapshot()
     snapshot.dump(str(out / f"snap-{index}.pickle"))
@@ -51,6 +77,7 @@ def write(out: Path, index: int) -> None:
     types = Counter(type(o).__qualname__ for o in gc.get_objects())
     facts = {"index": index, "time": time.time(), "traced": traced, "peak": peak,
              "tracemalloc_overhead": tracemalloc.get_tracemalloc_memory(), "mallinfo": mallinfo(),
+             "sqlite_memory": sqlite_memory(), "status": proc_status(), "pools": pools(),
              "threads": sorted(t.name for t in threading.enumerate()), "gc_objects": sum(types.values()),
              "types": dict(types.most_common(60))}
     part = out / f"snap-{index}.json.part"

@@ -212,12 +212,16 @@ def trace_report(trace: Path, taken: list[tuple[float, dict[str, Any]]], top: in
     import tracemalloc
 
     mib = 1024 * 1024
-    lines = ["| at | RSS-free facts: traced heap | malloc in use | malloc free (kept) | gc objects | threads |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| at | RSS (anon, file) | Python heap traced | malloc in use | malloc free, kept | SQLite memory "
+             "| pooled connections | gc objects | threads |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for at, f in taken:
-        m = f.get("mallinfo") or {}
-        lines.append(f"| {at / 60:.1f} min | {f['traced'] / mib:.1f} MiB | {m.get('uordblks', 0) / mib:.1f} MiB "
-                     f"| {m.get('fordblks', 0) / mib:.1f} MiB | {f['gc_objects']:,} | {len(f['threads'])} |")
+        m, st = f.get("mallinfo") or {}, f["status"]
+        lines.append(f"| {at / 60:.1f} min | {st['VmRSS'] / 1024:.1f} ({st['RssAnon'] / 1024:.1f}, "
+                     f"{st['RssFile'] / 1024:.1f}) MiB | {f['traced'] / mib:.1f} MiB "
+                     f"| {m.get('uordblks', 0) / mib:.1f} MiB | {m.get('fordblks', 0) / mib:.1f} MiB "
+                     f"| {(f['sqlite_memory'] or 0) / mib:.1f} MiB | {sum(p['checkedin'] for p in f['pools'])} "
+                     f"| {f['gc_objects']:,} | {len(f['threads'])} |")
     if len(taken) < 3:
         return "\n".join(lines)
     first, last = taken[1][1], taken[-1][1]  # taken[0] is when tracing started: nearly empty
