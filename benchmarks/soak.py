@@ -89,11 +89,12 @@ class Traffic:
 class Driver:
     """Slack's side: signed requests to the bot, each timed and counted, at a bounded rate."""
 
-    def __init__(self, fake, url: str, rate: float, traffic: Traffic):
+    def __init__(self, fake, url: str, rate: float, traffic: Traffic, patience: float = 1.0):
         from bot.pacing import TokenBucket
         from tests.fakeslack import SlackClientSim
 
         self.fake, self.traffic = fake, traffic
+        self.patience = patience  # the waits' factor: a traced bot is several times slower
         self.sim = SlackClientSim(fake, url, SECRET, command="/icp-check", timeout=30)
         self.bucket = TokenBucket(rate, max(1, int(rate)))
 
@@ -106,7 +107,7 @@ class Driver:
 
     def command(self, user: str, text: str) -> dict[str, Any]:
         resp = self._timed(f"/icp-check {text}", lambda: self.sim.slash(user, text))
-        return self.fake.wait_for(lambda: (self.fake.responses(resp.response_url) or [None])[0], timeout=30)
+        return self.fake.wait_for(lambda: (self.fake.responses(resp.response_url) or [None])[0], timeout=30 * self.patience)
 
     def home(self, user: str) -> None:
         self._timed("app_home_opened", lambda: self.sim.home_opened(user))
@@ -115,16 +116,16 @@ class Driver:
         before = len(self.fake.messages(LEADER))
         self._timed("/icp-check start", lambda: self.sim.slash(LEADER, "start"))
         self.fake.wait_for(lambda: (v := self.fake.current_view(LEADER)) is not None
-                           and v.callback_id == "round_start", timeout=30)
+                           and v.callback_id == "round_start", timeout=30 * self.patience)
         ack = self._timed("start form", lambda: self.sim.submit(
             LEADER, values={"usergroups": [GROUP], "delivery": "now"}))
         if ack.response_action is not None:
             raise RuntimeError(f"the start form was refused: {dict(ack)}")
         summary = self.fake.wait_for(lambda: next((m for m in self.fake.messages(LEADER)[before:]
-                                                   if "is open" in m.text), None), timeout=120)
+                                                   if "is open" in m.text), None), timeout=120 * self.patience)
         round_id = int(summary.text.split()[1].rstrip(","))
         staff = _staff(fanout)
-        self.fake.wait_for(lambda: all(self._invitation(u, round_id) for u in staff), timeout=300)
+        self.fake.wait_for(lambda: all(self._invitation(u, round_id) for u in staff), timeout=300 * self.patience)
         return round_id
 
     def _invitation(self, user: str, round_id: int):
@@ -142,7 +143,7 @@ class Driver:
         old = self.fake.current_view(user)
         self._timed("survey_start", lambda: self.sim.click(user, invitation, "survey_start"))
         view = self.fake.wait_for(lambda: (v := self.fake.current_view(user)) is not None and v is not old
-                                  and v.callback_id == "survey_section" and v, timeout=30)
+                                  and v.callback_id == "survey_section" and v, timeout=30 * self.patience)
         for _ in range(20):
             if view is None or view.callback_id != "survey_section":
                 return
@@ -163,7 +164,7 @@ class Driver:
         if not _has_close(question.get("blocks")):
             return
         eph = self.fake.wait_for(lambda: next((e for e in reversed(self.fake.ephemerals(LEADER))
-                                               if _has_close(e.blocks)), None), timeout=30)
+                                               if _has_close(e.blocks)), None), timeout=30 * self.patience)
         self._timed("close button", lambda: self.sim.click(LEADER, {"channel": eph.channel, "ts": eph.ts}, CLOSE))
 
 
@@ -302,7 +303,8 @@ def run(minutes: float, fanout: int, answerers: int, rate: float, seed: int = 7,
         stopped = threading.Event()
         try:
             wait_listening(port, bot)
-            driver = Driver(fake, f"http://127.0.0.1:{port}/slack/events", rate, traffic)
+            driver = Driver(fake, f"http://127.0.0.1:{port}/slack/events", rate, traffic,
+                            patience=1.0 if trace is None else 10.0)
             driver.command(LEADER, "help")  # warm: the first request imports what it needs
             t0 = time.monotonic()
             samples.append((0.0, rss_mib(bot.pid)))
