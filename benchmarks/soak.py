@@ -122,7 +122,7 @@ class Driver:
         if ack.response_action is not None:
             raise RuntimeError(f"the start form was refused: {dict(ack)}")
         summary = self.fake.wait_for(lambda: next((m for m in self.fake.messages(LEADER)[before:]
-                                                   if "is open" in m.text), None), timeout=120 * self.patience)
+                                                   if "is open" in m.text), None), timeout=300 * self.patience)
         round_id = int(summary.text.split()[1].rstrip(","))
         staff = _staff(fanout)
         self.fake.wait_for(lambda: all(self._invitation(u, round_id) for u in staff), timeout=300 * self.patience)
