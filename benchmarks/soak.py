@@ -376,19 +376,21 @@ def _table(minutes, fanout, answerers, rate, cycles, wall, traffic: Traffic, los
     table.add("RSS slope over the last half", late, None, "MiB/h", f"< {SLOPE_LIMIT} MiB/h",
               None if late is None else late < SLOPE_LIMIT,
               note=f"{len(last_half)} samples from {wall / 120:.1f} min: a warm-up levels off, a leak keeps its slope")
-    table.notes.append("RSS by minute (MiB): " + ", ".join(f"{m} min {v:.1f}" for m, v in rss_by_minute(samples)))
+    table.notes.append("RSS by minute (MiB): " + ", ".join(f"{m:g} min {v:.1f}" for m, v in rss_by_minute(samples)))
     return table
 
 
 SLOPE_LIMIT = 20
 
 
-def rss_by_minute(samples: list[tuple[float, float]]) -> list[tuple[int, float]]:
-    """The first sample at or after each whole minute, and the last one."""
-    out: list[tuple[int, float]] = []
+def rss_by_minute(samples: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The first sample at or after each whole minute, and the last one (minutes, MiB)."""
+    out: list[tuple[float, float]] = []
     for t, rss in samples:
         if not out or int(t // 60) > out[-1][0]:
             out.append((int(t // 60), rss))
+    if samples and samples[-1][0] / 60 > out[-1][0]:
+        out.append((round(samples[-1][0] / 60, 1), samples[-1][1]))  # the end
     return out
 
 

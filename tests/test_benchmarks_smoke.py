@@ -75,6 +75,12 @@ def test_soak_slope_is_least_squares():
     assert soak.slope_per_hour([(0, 1.0)]) is None
 
 
+def test_soak_rss_by_minute_takes_the_first_sample_of_each_minute_and_the_end():
+    samples = [(0, 1.0), (5, 2.0), (61, 3.0), (130, 4.0), (150, 5.0)]
+    assert soak.rss_by_minute(samples) == [(0, 1.0), (1, 3.0), (2, 4.0), (2.5, 5.0)]
+    assert soak.rss_by_minute(samples[:3]) == [(0, 1.0), (1, 3.0)]
+
+
 def test_limits_floor_follows_the_fake_tiers():
     # 2,000 DMs: a 300-message burst, then 5 a second; 11 users.list pages fit Tier 2's burst
     assert fanout.limits_floor(2000, 2003, 3) == pytest.approx((0.0, 340.0))
