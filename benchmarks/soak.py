@@ -386,10 +386,12 @@ SLOPE_LIMIT = 20
 def rss_by_minute(samples: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """The first sample at or after each whole minute, and the last one (minutes, MiB)."""
     out: list[tuple[float, float]] = []
+    taken = -1.0
     for t, rss in samples:
         if not out or int(t // 60) > out[-1][0]:
             out.append((int(t // 60), rss))
-    if samples and samples[-1][0] / 60 > out[-1][0]:
+            taken = t
+    if samples and samples[-1][0] != taken:
         out.append((round(samples[-1][0] / 60, 1), samples[-1][1]))  # the end
     return out
 
