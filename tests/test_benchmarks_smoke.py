@@ -108,6 +108,12 @@ def test_postgres_only_benchmarks_say_so_without_a_postgres_url(benchmark, capsy
     assert "needs PostgreSQL" in capsys.readouterr().out
 
 
+def test_soak_rss_by_minute_takes_the_first_sample_of_each_minute_and_the_end():
+    samples = [(0, 1.0), (5, 2.0), (61, 3.0), (130, 4.0), (150, 5.0)]
+    assert soak.rss_by_minute(samples) == [(0, 1.0), (1, 3.0), (2, 4.0), (2.5, 5.0)]
+    assert soak.rss_by_minute(samples[:3]) == [(0, 1.0), (1, 3.0)]
+
+
 def test_limits_floor_follows_the_fake_tiers():
     # 2,000 DMs: a 300-message burst, then 5 a second; 11 users.list pages fit Tier 2's burst
     assert fanout.limits_floor(2000, 2003, 3) == pytest.approx((0.0, 340.0))

@@ -5,7 +5,8 @@ A click, a command and a form each ask once per request; the answer is cached pe
 for ``TTL_SECONDS`` so that a leader clicking through a form costs one users.info call, not
 one per click. ``forget`` drops a cached answer when this process changes the leader list;
 another replica sees the change within ``TTL_SECONDS``. A users.info failure is never cached
-and never grants.
+and never grants. The cache holds at most ``MAX_CACHED`` people: a long-running process that
+serves many workspaces does not keep an expired entry for everyone it ever checked.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 TTL_SECONDS = 30.0
+MAX_CACHED = 10_000
 
 
 def is_workspace_admin(client: WebClient, user_id: str) -> bool | None:
@@ -39,9 +41,11 @@ def is_workspace_admin(client: WebClient, user_id: str) -> bool | None:
 class Leaders:
     """The leader check, with a short per-person cache."""
 
-    def __init__(self, db: Database, ttl: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, db: Database, ttl: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic,
+                 max_cached: int = MAX_CACHED):
         self._db = db
         self._ttl = ttl
+        self._max = max_cached
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[float, bool]] = {}
         self._lock = threading.Lock()
@@ -60,7 +64,14 @@ class Leaders:
         if answer is None:
             return False
         with self._lock:
-            self._cache[key] = (self._clock(), answer)
+            now = self._clock()
+            if key not in self._cache and len(self._cache) >= self._max:
+                # Full: drop what has expired; if everything is fresh, start over (a cache miss
+                # costs one read and one users.info, never a wrong answer).
+                self._cache = {k: v for k, v in self._cache.items() if now - v[0] < self._ttl}
+                if len(self._cache) >= self._max:
+                    self._cache.clear()
+            self._cache[key] = (now, answer)
         return answer
 
     def forget(self, team_id: str, user_id: str) -> None:

@@ -140,6 +140,48 @@ def test_leader_check_is_cached_and_forgotten_on_change(db, fake):
     assert leaders.is_leader(client, TEAM, "USTAFF") is False
 
 
+def test_leader_cache_is_bounded(db, fake):
+    """However many people are checked, the cache holds at most ``max_cached`` of them, and a
+    full cache drops the expired entries before the fresh ones."""
+    client = make_client(fake.api_url, fake.bot_token)
+    for i in range(5):
+        fake.add_user(f"UPEOPLE{i}", f"person{i}")
+    clock = [0.0]
+    leaders = Leaders(db, ttl=30, clock=lambda: clock[0], max_cached=3)
+    for i in range(3):
+        assert leaders.is_leader(client, TEAM, f"UPEOPLE{i}") is False
+    assert len(leaders._cache) == 3
+    clock[0] = 20.0
+    assert leaders.is_leader(client, TEAM, "UADMIN") is True  # full and nothing expired: starts over
+    assert list(leaders._cache) == [(TEAM, "UADMIN")]
+    clock[0] = 40.0
+    for i in (3, 4):  # UADMIN (20) is fresh at 40
+        leaders.is_leader(client, TEAM, f"UPEOPLE{i}")
+    leaders.is_leader(client, TEAM, "USTAFF")  # full: nothing expired yet, starts over
+    assert list(leaders._cache) == [(TEAM, "USTAFF")]
+    for i in (3, 4):
+        leaders.is_leader(client, TEAM, f"UPEOPLE{i}")
+    clock[0] = 71.0  # USTAFF (40) expired, the two others (40) too: all expired
+    leaders.is_leader(client, TEAM, "UADMIN")
+    assert list(leaders._cache) == [(TEAM, "UADMIN")]
+    calls = len(fake.calls_to("users.info"))
+    assert leaders.is_leader(client, TEAM, "UADMIN") is True  # the new entry is used: no call
+    assert len(fake.calls_to("users.info")) == calls
+
+
+def test_a_full_leader_cache_keeps_its_fresh_entries(db, fake):
+    client = make_client(fake.api_url, fake.bot_token)
+    clock = [0.0]
+    leaders = Leaders(db, ttl=30, clock=lambda: clock[0], max_cached=2)
+    leaders.is_leader(client, TEAM, "USTAFF")
+    clock[0] = 25.0
+    leaders.is_leader(client, TEAM, "UADMIN")
+    clock[0] = 35.0  # USTAFF expired, UADMIN fresh
+    fake.add_user("UNEW", "new")
+    leaders.is_leader(client, TEAM, "UNEW")
+    assert sorted(leaders._cache) == [(TEAM, "UADMIN"), (TEAM, "UNEW")]
+
+
 def test_a_failed_users_info_never_grants_and_is_not_cached(db, fake):
     client = make_client(fake.api_url, fake.bot_token)
     leaders = Leaders(db)
