@@ -76,7 +76,7 @@ IDLE_WAKE_SECONDS = 30.0
 WORKERS = 8  # calls in flight at once (ICP_OUTBOX_WORKERS)
 AHEAD = 4  # claimed ahead of the calls in flight: workers x AHEAD messages at most, in claims of workers
 SETTLE_AFTER = 0.1  # seconds: calls that came back are settled together, at most this late
-HORIZON = 2.0  # seconds: a workspace whose next slot is further off is not claimed from
+HORIZON = 2.0  # seconds: a workspace's method whose next slot is further off is not claimed from
 RATE_LIMITED_TRIES = 4  # 429s of one claim before it goes back to the outbox with the Retry-After
 POLL_WHILE_SENDING = 1.0  # seconds: a long pass looks for messages that fell due meanwhile
 NOTIFY_CHANNEL = "icp_outbox"
@@ -168,9 +168,10 @@ class OutboxSender:
     A pass keeps up to ``workers`` calls in flight, so that the rate is the pacer's and not
     one call's latency: it claims a few messages ahead (one transaction a batch), books
     each one's slot with the pacer, starts each call at its slot on a thread of its own, and
-    settles the calls that came back together (one transaction). A workspace whose slots are
-    more than ``HORIZON`` ahead is left out of the next claims, so that one large fan-out
-    does not hold back the other workspaces' messages. On PostgreSQL a ``kick`` also wakes
+    settles the calls that came back together (one transaction). A workspace's method whose
+    slots are more than ``HORIZON`` ahead is left out of the next claims, so that one large
+    fan-out (or a close's chat.updates at Tier 3) holds back neither the other workspaces'
+    messages nor the same workspace's other methods. On PostgreSQL a ``kick`` also wakes
     the senders of the other processes (``NOTIFY``)."""
 
     def __init__(self, db: Database, client_for_team: ClientForTeam, *, pacer: Pacer | None = None,
@@ -317,11 +318,11 @@ class OutboxSender:
                 clients[team_id] = None
         return clients[team_id]
 
-    def _claim(self, limit: int, skip_teams: set[str]) -> list[OutboxMessage]:
+    def _claim(self, limit: int, skip: set[tuple[str, str]]) -> list[OutboxMessage]:
         """Claim up to ``limit`` due messages in one transaction."""
         now = self.clock()
         with self.db.session() as session:
-            ids = outbox.due_except(session, now, limit=limit, skip_teams=sorted(skip_teams))
+            ids = outbox.due_except(session, now, limit=limit, skip=sorted(skip))
             claimed = outbox.claim_all(session, ids, now, self.lease)
             for message in claimed:
                 session.expunge(message)
@@ -565,7 +566,7 @@ class _Pass:
                 and time.monotonic() - self.exhausted_at < POLL_WHILE_SENDING:
             return
         sender._wake.clear()
-        busy = {message.team_id for _, _, message, _, keys in self.queue
+        busy = {(message.team_id, message.method) for _, _, message, _, keys in self.queue
                 if sender.pacer.backlog(keys[0]) > HORIZON}
         batch = sender._claim(want, busy)
         self.claimed += len(batch)

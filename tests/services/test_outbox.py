@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot.outbox import LEASE, RATE_LIMITED_TRIES, OutboxSender
-from bot.pacing import Pacer
+from bot.pacing import Limit, Pacer
 from bot.services import fanout
 from bot.slack_client import outbox_client
 from storage import outbox, rounds, templates
@@ -223,3 +223,25 @@ def _queries(db: Database) -> list[str]:
     with db.engine.connect() as conn:
         return list(conn.execute(text("SELECT query FROM pg_stat_activity WHERE datname = current_database()"))
                     .scalars())
+
+
+def test_a_method_paced_far_ahead_holds_back_neither_other_methods_nor_their_claims(db, fake):
+    """A close's chat.updates at Tier 3 (here 1 every 10 s) waiting for their slots: the same
+    workspace's next invitation is claimed and posted meanwhile, not after the last update."""
+    with db.session() as s:
+        for n in range(6):
+            outbox.enqueue(s, key=f"{TEAM}:closed:U{n}:round-1", team_id=TEAM, kind="closed", method="chat.update",
+                           target=f"U{n}", payload={"args": {"channel": f"D{n}", "ts": "1.000001", "text": "closed"}},
+                           at=NOW - timedelta(minutes=1))
+        outbox.enqueue(s, key=f"{TEAM}:invite:{STAFF[0]}:round-2", team_id=TEAM, kind="invite-test",
+                       method="chat.postMessage", target=STAFF[0], payload={"args": {"channel": STAFF[0], "text": "hi"}},
+                       at=NOW)
+    client = outbox_client(fake.api_url, fake.bot_token)
+    sender = OutboxSender(db, lambda team_id: client, pacer=Pacer(limits={"chat.update": Limit(6, 1)}), workers=1)
+    sender.start()
+    try:
+        posted = fake.wait_for(lambda: fake.messages(STAFF[0]) or None, timeout=8)
+        assert posted[0].text == "hi"
+        assert len(fake.calls_to("chat.update")) <= 2  # the updates still keep to their pace
+    finally:
+        sender.stop(timeout=5)
