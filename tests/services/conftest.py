@@ -12,6 +12,16 @@ from storage.db import Database
 
 TEAM = "T0001"
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock a test moves by hand (``clock.now += ...``), starting at ``NOW``."""
+
+    def __init__(self):
+        self.now = NOW
+
+    def __call__(self):
+        return self.now
 PEOPLE = ["U1", "U2", "U3", "U4"]
 
 

@@ -17,18 +17,10 @@ from storage import outbox, rounds, templates
 from storage.db import Database
 from tests.fakeslack import FakeSlack
 
-from .conftest import NOW, TEAM
+from .conftest import NOW, TEAM, Clock
 
 STAFF = [f"U0OUT{i:02d}" for i in range(12)]
 LEADER = "U0LEAD"
-
-
-class Clock:
-    def __init__(self):
-        self.now = NOW
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture

@@ -19,19 +19,11 @@ from storage.db import Database
 from storage.models import OutboxMessage
 from tests.fakeslack import FakeSlack
 
-from .conftest import NOW, TEAM
+from .conftest import NOW, TEAM, Clock
 
 STAFF = ["U0FLT01", "U0FLT02", "U0FLT03"]
 LEADER = "U0LEAD"
 DIGEST_CHANNEL = "C0DIGEST"
-
-
-class Clock:
-    def __init__(self):
-        self.now = NOW
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
