@@ -8,7 +8,9 @@ restart or a second scheduler only means a later run does the work, never that i
 
 With several replicas on PostgreSQL only one of them runs each round of housekeeping: before a
 run the job takes a session-level advisory lock (``pg_try_advisory_lock``) on a connection
-it holds for the whole run, and skips the run when another process holds the lock. On SQLite
+it holds for the whole run, and skips the run when another process holds the lock; it then only
+composes the due digests the run has not got to (each claimed by its key: ``storage.locks``),
+so with many workspaces the digests are shared out between the workers. On SQLite
 (one process) the job just runs; units of work are serialised by SQLite's write lock anyway.
 """
 
@@ -25,6 +27,7 @@ from sqlalchemy import text
 from bot.housekeeping import ClientForTeam, HousekeepingResult, run_housekeeping
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
+from bot.services.digest import enqueue_due_digests
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -65,12 +68,15 @@ def run_once(db: Database, client_for_team: ClientForTeam, *, pacer: Pacer | Non
              now: datetime | None = None, outbox: OutboxSender | None = None) -> HousekeepingResult | None:
     """One scheduled run: None when another process holds the lock (the run is skipped).
     The outbox is woken afterwards to send what the run enqueued."""
+    now = now or datetime.now(UTC)
+    kick = outbox.kick if outbox is not None else None
     with housekeeping_lock(db) as mine:
-        if not mine:
-            log.debug("housekeeping skipped: another process is running it")
-            return None
-        result = run_housekeeping(db, client_for_team, now or datetime.now(UTC), pacer=pacer,
-                                  on_enqueued=outbox.kick if outbox is not None else None)
+        if mine:
+            result = run_housekeeping(db, client_for_team, now, pacer=pacer, on_enqueued=kick)
+    if not mine:
+        log.debug("housekeeping skipped: another process is running it; composing due digests beside it")
+        _help_with_digests(db, now, kick)
+        return None
     if outbox is not None:
         outbox.kick()
     if result.queued or result.closed or result.errors:
@@ -78,6 +84,21 @@ def run_once(db: Database, client_for_team: ClientForTeam, *, pacer: Pacer | Non
     else:
         log.debug("housekeeping: nothing to do")
     return result
+
+
+def _help_with_digests(db: Database, now: datetime, kick: Callable[[], None] | None) -> None:
+    """The due digests the housekeeping run has not got to yet, claimed one by one (see
+    ``enqueue_due_digests``): composing 200 workspaces' digests is the slow part of a
+    housekeeping run, and the other workers share it out this way."""
+    try:
+        added = enqueue_due_digests(db, now, kick)
+    except Exception:
+        log.exception("could not enqueue the due digests")
+        return
+    if added:
+        log.info("housekeeping: composed %s digest(s) beside the process running it", added)
+        if kick is not None:
+            kick()
 
 
 def _job(db: Database, client_for_team: ClientForTeam, pacer: Pacer | None, outbox: OutboxSender | None,

@@ -29,7 +29,7 @@ from bot.services.profiles import load_icp
 from bot.views.digest_blocks import digest_message
 from bot.views.text import escape, mrkdwn
 from bot.working_hours import last_weekly
-from storage import answers, outbox, rounds, templates, workspaces
+from storage import answers, locks, outbox, rounds, templates, workspaces
 from storage.db import Database
 from storage.workspaces import WorkspaceSettings
 
@@ -129,7 +129,12 @@ def period_of(moment: datetime, settings: WorkspaceSettings) -> str:
 def enqueue_due_digests(db: Database, now: datetime, on_enqueued: Callable[[], None] | None = None) -> int:
     """Enqueue every digest whose weekly moment has passed this week; how many were new.
     ``on_enqueued`` is called after each one commits (the outbox sends it while the next
-    ones are composed)."""
+    ones are composed).
+
+    Several processes may run this at once (``bot.scheduler``: the housekeeping run and every
+    other worker): each digest is claimed by its key (``storage.locks``) for the transaction
+    that composes and enqueues it, so each process composes the ones nobody else is on, and
+    a digest another process has just enqueued is seen after the claim and left alone."""
     with db.session(read_only=True) as session:
         due = [workspaces.settings_of(session, w.team_id) for w in workspaces.list_workspaces(session)
                if w.digest_channel]
@@ -144,7 +149,9 @@ def enqueue_due_digests(db: Database, now: datetime, on_enqueued: Callable[[], N
             if outbox.find(session, key) is not None:
                 continue
         with db.session() as session:
-            new = _enqueue(session, db, settings, key, now)
+            if not locks.try_claim(session, key):  # another process is composing it
+                continue
+            new = outbox.find(session, key) is None and _enqueue(session, db, settings, key, now)
         added += new
         if new and on_enqueued is not None:
             on_enqueued()

@@ -80,6 +80,48 @@ def test_two_schedulers_at_the_same_moment_enqueue_one_digest(db):
     assert sorted(results) == [0, 1] and len(_digests(db)) == 1
 
 
+def test_a_digest_another_process_is_composing_is_left_to_it(db, request):
+    """Workers share the due digests out: one whose key another transaction has claimed is
+    skipped (PostgreSQL: that transaction is another process's), the others are composed;
+    once the claim ends the skipped one is enqueued by whoever comes next, exactly once."""
+    from storage import locks
+
+    for team, channel in (("T0A", "C0A"), ("T0B", "C0B")):
+        _configure(db, "UTC", [f"<#{channel}>", "monday", "09:00"], team=team)
+    now = utc(2026, 3, 2, 9, 1)
+    claimed = "T0A:digest:C0A:2026-W10"
+    if db.dialect == "postgresql":
+        other = Database(db.url)  # another process: its own connections, its own sessions
+        request.addfinalizer(other.dispose)
+        with other.session() as held:
+            assert locks.try_claim(held, claimed)
+            assert digest.enqueue_due_digests(db, now) == 1  # T0B only
+            assert [m.team_id for m in _digests(db)] == ["T0B"]
+    else:  # one process: always granted
+        with db.session() as s:
+            assert locks.try_claim(s, claimed) and locks.try_claim(s, claimed)
+    assert digest.enqueue_due_digests(db, now) == (1 if db.dialect == "postgresql" else 2)
+    assert digest.enqueue_due_digests(db, now) == 0
+    assert sorted(m.team_id for m in _digests(db)) == ["T0A", "T0B"]
+
+
+def test_a_worker_without_the_housekeeping_lock_still_composes_due_digests(db, request):
+    """While one process holds the housekeeping run, another's run skips the closes and
+    reminders but composes the digests nobody is on (the slow part with many workspaces)."""
+    if db.dialect != "postgresql":
+        pytest.skip("one process on SQLite: every run holds the lock")
+    from bot.scheduler import housekeeping_lock, run_once
+
+    for team, channel in (("T0A", "C0A"), ("T0B", "C0B")):
+        _configure(db, "UTC", [f"<#{channel}>", "monday", "09:00"], team=team)
+    other = Database(db.url)
+    request.addfinalizer(other.dispose)
+    with housekeeping_lock(other) as held:
+        assert held
+        assert run_once(db, lambda team: None, now=utc(2026, 3, 2, 9, 1)) is None  # skipped ...
+    assert sorted(m.team_id for m in _digests(db)) == ["T0A", "T0B"]  # ... but the digests are in
+
+
 def test_digest_settings_are_validated_and_named():
     current = workspaces.WorkspaceSettings(team_id=TEAM)
     choice = workspace_settings.parse_digest_args(["<#C123|x>", "Wed", "8:05"], current)
