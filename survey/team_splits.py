@@ -29,7 +29,15 @@ on: a permutation test over respondents (the two teams' members relabelled at ra
 over all relabellings when there are at most ``PERMUTATIONS`` of them, else R seeded ones,
 p = (1 + #{d* >= d}) / (1 + R), Phipson & Smyth 2010; each random relabelling is drawn as the
 multivariate hypergeometric table of team a's answer patterns it gives, which has the same
-distribution: ``pair_p_value``), then the
+distribution: ``permutation_test``), or for a pair of at least ``LARGE_PAIR`` respondents
+Pearson's chi-square test of homogeneity on its 2 x C table of answer patterns (options,
+points, the number's rank bins, or multi's distinct chosen sets; ``survey.chi_square``): the
+same null (the two teams' answers have one distribution), with rare cells pooled by the
+pooled margins, kept only where Cochran's rule holds after pooling. Why: with 357 pairs under
+Benjamini-Hochberg the strongest lone split needs p <= 0.05 / 357 = 1.4e-4, but the R = 357
+relabellings of a large pair cannot show a p below 1 / 358 = 2.8e-3, so a single real split
+among many pairs could never be flagged on a large round; the asymptotic p resolves small p
+and costs nothing. The distance stays the effect size. Then the
 Benjamini-Hochberg false discovery rate over every pair tested in the report
 (``scipy.stats.false_discovery_control``), flagged at q <= ``FDR_LEVEL``; and the distance
 reaches ``MIN_DISTANCE`` of its kind and the two teams' typical answers differ (another modal
@@ -43,6 +51,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 from itertools import chain, combinations
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -50,6 +59,7 @@ from pydantic import BaseModel, Field
 from survey.agreement import NUMBER_TOLERANCE, emd_ordered, js_distances
 from survey.answer_labels import scale_point, with_unit
 from survey.answers import Response
+from survey.chi_square import chi2_sf, chi_square_homogeneity
 from survey.question_answers import QuestionAnswers
 from survey.template import Question, QuestionKind, Template
 
@@ -68,6 +78,12 @@ SPLIT_THRESHOLD = MIN_DISTANCE["jensen-shannon"]
 
 MAX_NUMBER_BINS = 100
 """Above this many distinct number answers, ranks are binned (EMD within 1/100 of exact)."""
+
+LARGE_PAIR = 1000
+"""From this many respondents a pair is tested by Pearson's chi-square (see the module text):
+up to about 1,000 the permutation test keeps all ``PERMUTATIONS`` relabellings at little cost
+(``monte_carlo_relabellings``), above it R falls as 1,000,000 / n, and with hundreds of
+respondents per team the chi-square approximation is close (Cochran's rule is still checked)."""
 
 OTHER_TEAMS = "other teams or none"
 UNASSIGNED = "unassigned"  # kept for callers; respondents without a team pool with OTHER_TEAMS
@@ -98,6 +114,8 @@ class PairTest(BaseModel):
     q_value: float | None = None
     typical_differ: bool
     flagged: bool = False
+    test: Literal["permutation", "chi-square"] = "permutation"
+    """Which test gave ``p_value``."""
 
 
 class TeamSplit(BaseModel):
@@ -251,6 +269,38 @@ def pair_p_value(
     codes: np.ndarray, patterns: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None,
     observed: float, rng: np.random.Generator, permutations: int = PERMUTATIONS,
 ) -> float:
+    """``pair_test``'s p-value."""
+    return pair_test(codes, patterns, n_a, metric, positions, observed, rng, permutations)[0]
+
+
+def pair_test(
+    codes: np.ndarray, patterns: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None,
+    observed: float, rng: np.random.Generator, permutations: int = PERMUTATIONS,
+) -> tuple[float, str]:
+    """(p-value, test) of team a against team b: Pearson's chi-square test (``test_of_large_pair``)
+    when the pair has at least ``LARGE_PAIR`` respondents and Cochran's rule holds, else the
+    permutation test (``permutation_test``), whose rng draws are then the same as before."""
+    n = len(codes)
+    if n >= LARGE_PAIR:
+        p = test_of_large_pair(codes, n_a, len(patterns))
+        if p is not None:
+            return p, "chi-square"
+    return permutation_test(codes, patterns, n_a, metric, positions, observed, rng, permutations), "permutation"
+
+
+def test_of_large_pair(codes: np.ndarray, n_a: int, n_patterns: int) -> float | None:
+    """Pearson's chi-square p-value on the pair's 2 x patterns table (``survey.chi_square``),
+    or None where it does not apply."""
+    a = np.bincount(codes[:n_a], minlength=n_patterns)
+    b = np.bincount(codes[n_a:], minlength=n_patterns)
+    result = chi_square_homogeneity(a, b)
+    return None if result is None else chi2_sf(*result)
+
+
+def permutation_test(
+    codes: np.ndarray, patterns: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None,
+    observed: float, rng: np.random.Generator, permutations: int = PERMUTATIONS,
+) -> float:
     """P-value of ``observed`` when the first ``n_a`` respondents of ``codes`` (team a; each
     respondent's answer pattern, a row of ``patterns``) and the rest (team b) are relabelled at
     random.
@@ -387,9 +437,9 @@ def team_splits(
         for a, b in combinations(shown, 2):
             ca, cb = (np.bincount(codes[members[t]], minlength=len(patterns)) @ patterns for t in (a, b))
             observed = float(_distance(metric, ca, cb, positions))
-            p = pair_p_value(np.concatenate([codes[members[a]], codes[members[b]]]), patterns, len(members[a]),
-                             metric, positions, observed, rng, permutations)
-            pairs.append(PairTest(team_a=a, team_b=b, distance=observed, p_value=p,
+            p, test = pair_test(np.concatenate([codes[members[a]], codes[members[b]]]), patterns, len(members[a]),
+                                metric, positions, observed, rng, permutations)
+            pairs.append(PairTest(team_a=a, team_b=b, distance=observed, p_value=p, test=test,
                                   typical_differ=_typical_answers_differ(q, typical[a], typical[b])))
         out.append(TeamSplit(question_id=q.id, prompt=q.prompt, name=q.name, metric=metric, teams=lines,
                              pairs=pairs, text=" · ".join(t.text for t in lines)))
