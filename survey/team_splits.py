@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from itertools import chain, combinations
+from itertools import combinations
 from typing import Literal
 
 import numpy as np
@@ -277,23 +277,21 @@ def pair_test(
     codes: np.ndarray, patterns: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None,
     observed: float, rng: np.random.Generator, permutations: int = PERMUTATIONS,
 ) -> tuple[float, str]:
-    """(p-value, test) of team a against team b: Pearson's chi-square test (``test_of_large_pair``)
+    """(p-value, test) of team a against team b: Pearson's chi-square test (``chi_square_p_value``)
     when the pair has at least ``LARGE_PAIR`` respondents and Cochran's rule holds, else the
     permutation test (``permutation_test``), whose rng draws are then the same as before."""
-    n = len(codes)
-    if n >= LARGE_PAIR:
-        p = test_of_large_pair(codes, n_a, len(patterns))
+    if len(codes) >= LARGE_PAIR:
+        p = chi_square_p_value(np.bincount(codes[:n_a], minlength=len(patterns)),
+                               np.bincount(codes[n_a:], minlength=len(patterns)))
         if p is not None:
             return p, "chi-square"
     return permutation_test(codes, patterns, n_a, metric, positions, observed, rng, permutations), "permutation"
 
 
-def test_of_large_pair(codes: np.ndarray, n_a: int, n_patterns: int) -> float | None:
+def chi_square_p_value(counts_a: np.ndarray, counts_b: np.ndarray) -> float | None:
     """Pearson's chi-square p-value on the pair's 2 x patterns table (``survey.chi_square``),
     or None where it does not apply."""
-    a = np.bincount(codes[:n_a], minlength=n_patterns)
-    b = np.bincount(codes[n_a:], minlength=n_patterns)
-    result = chi_square_homogeneity(a, b)
+    result = chi_square_homogeneity(counts_a, counts_b)
     return None if result is None else chi2_sf(*result)
 
 
@@ -365,25 +363,22 @@ def permutation_p_value(
                         rng, permutations)
 
 
-def _team_answer(question: Question, label: str, team: str, values: list) -> tuple[TeamAnswer, object]:
-    """A team's typical answer (modal option / scale point, or the median) and its key."""
-    n = len(values)
+def _team_answer(question: Question, label: str, team: str, n: int, counts: np.ndarray,
+                 values: np.ndarray | None) -> tuple[TeamAnswer, object]:
+    """A team of ``n``'s typical answer (modal option / scale point, or the median of
+    ``values``, its number answers) and its key; ``counts``: the team's category counts (how
+    many chose each option, gave each scale point)."""
     kind = question.kind
-    if kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
-        ids = [o.id for o in question.options]
-        # a multi answer lists each option once (sorted ids), so counting the items counts the people
-        tally = Counter(chain.from_iterable(values) if kind == QuestionKind.MULTI else values)
-        counts = [tally[i] for i in ids]
-        top = int(np.argmax(counts))
-        return TeamAnswer(team=team, label=label, n=n, answer=question.option_label(ids[top]),
-                          share=counts[top] / n), ids[top]
+    if kind == QuestionKind.NUMBER:
+        assert values is not None
+        median = float(np.median(values))
+        return TeamAnswer(team=team, label=label, n=n, answer=f"median {with_unit(question, median)}"), median
+    top = int(np.argmax(counts))
+    share = float(counts[top] / n)
     if kind == QuestionKind.SCALE:
-        counts = np.bincount(np.asarray(values) - 1, minlength=question.points or 2)
-        top = int(np.argmax(counts))
-        return TeamAnswer(team=team, label=label, n=n, answer=scale_point(question, top + 1),
-                          share=float(counts[top] / n)), top + 1
-    median = float(np.median(np.asarray(values, dtype=float)))
-    return TeamAnswer(team=team, label=label, n=n, answer=f"median {with_unit(question, median)}"), median
+        return TeamAnswer(team=team, label=label, n=n, answer=scale_point(question, top + 1), share=share), top + 1
+    option = question.options[top].id
+    return TeamAnswer(team=team, label=label, n=n, answer=question.option_label(option), share=share), option
 
 
 def _typical_answers_differ(question: Question, a: object, b: object) -> bool:
@@ -413,7 +408,6 @@ def team_splits(
     number = {t: i for i, t in enumerate(shown_names)}
     team_code = np.fromiter((number.get(t, -1) for t in team_of_row), dtype=np.int64, count=len(team_of_row))
     out: list[TeamSplit] = []
-    keys: list[dict[str, object]] = []
     for pos, answers in enumerate(scored):
         q = answers.question
         row_team = team_code[answers.rows]
@@ -426,24 +420,40 @@ def team_splits(
         if len(shown) < 2:
             continue
         codes, patterns, metric, positions = _encode(q, answers.values)
-        members = {t: np.flatnonzero(row_team == number[t]) for t in shown}
-        lines, typical = [], {}
-        for t in shown:
-            line, key = _team_answer(q, team_label(template, t), t, [answers.values[i] for i in members[t]])
+        # each shown team's pattern counts at once (a team's category counts: times ``patterns``)
+        local = np.full(len(shown_names) + 1, -1, dtype=np.int64)
+        local[[number[t] + 1 for t in shown]] = np.arange(len(shown))
+        member_of = local[row_team + 1]
+        inside = member_of >= 0
+        k = len(patterns)
+        pattern_counts = np.bincount(member_of[inside] * k + codes[inside],
+                                     minlength=len(shown) * k).reshape(len(shown), k)
+        category_counts = pattern_counts @ patterns  # integer products: exact
+        values = np.asarray(answers.values, dtype=float) if q.kind == QuestionKind.NUMBER else None
+        members = [np.flatnonzero(member_of == i) for i in range(len(shown))]
+        lines, typical = [], []
+        for i, t in enumerate(shown):
+            line, key = _team_answer(q, team_label(template, t), t, len(members[i]), category_counts[i],
+                                     None if values is None else values[members[i]])
             lines.append(line)
-            typical[t] = key
+            typical.append(key)
         rng = np.random.default_rng([seed, pos])
+        ia, ib = (np.array(side, dtype=np.int64) for side in zip(*combinations(range(len(shown)), 2), strict=True))
+        distances = _distance(metric, category_counts[ia], category_counts[ib], positions).tolist()
         pairs = []
-        for a, b in combinations(shown, 2):
-            ca, cb = (np.bincount(codes[members[t]], minlength=len(patterns)) @ patterns for t in (a, b))
-            observed = float(_distance(metric, ca, cb, positions))
-            p, test = pair_test(np.concatenate([codes[members[a]], codes[members[b]]]), patterns, len(members[a]),
-                                metric, positions, observed, rng, permutations)
-            pairs.append(PairTest(team_a=a, team_b=b, distance=observed, p_value=p, test=test,
-                                  typical_differ=_typical_answers_differ(q, typical[a], typical[b])))
+        for i, j, observed in zip(ia.tolist(), ib.tolist(), distances, strict=True):
+            p = None
+            if len(members[i]) + len(members[j]) >= LARGE_PAIR:
+                p = chi_square_p_value(pattern_counts[i], pattern_counts[j])
+            test = "chi-square"
+            if p is None:
+                p, test = permutation_test(np.concatenate([codes[members[i]], codes[members[j]]]), patterns,
+                                           len(members[i]), metric, positions, observed, rng, permutations), \
+                    "permutation"
+            pairs.append(PairTest(team_a=shown[i], team_b=shown[j], distance=observed, p_value=p, test=test,
+                                  typical_differ=_typical_answers_differ(q, typical[i], typical[j])))
         out.append(TeamSplit(question_id=q.id, prompt=q.prompt, name=q.name, metric=metric, teams=lines,
                              pairs=pairs, text=" · ".join(t.text for t in lines)))
-        keys.append(typical)
     tests = [p for s in out for p in s.pairs]
     if tests:
         qs = benjamini_hochberg(np.array([p.p_value for p in tests]))
