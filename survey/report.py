@@ -293,6 +293,8 @@ def _sorted_columns(template: Template, data: AnswerColumns):
         kept = np.flatnonzero(at >= 0)
         kept = kept[np.argsort(at[kept], kind="stable")]
         values = data.values[q.id]
+        if kept.size == len(values) and np.array_equal(kept, np.arange(kept.size)):
+            return collect_column(q, at.tolist(), list(values))  # already in order, no repeats
         return collect_column(q, at[kept].tolist(), [values[k] for k in kept.tolist()])
 
     return len(order), column, teams

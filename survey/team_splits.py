@@ -200,9 +200,10 @@ def _encode(question: Question, values: list) -> tuple[np.ndarray, np.ndarray, s
         if kind == QuestionKind.SINGLE:
             codes = np.fromiter((col[v] for v in values), dtype=np.int64, count=len(values))
             return codes, np.eye(len(ids), dtype=np.int64), "jensen-shannon", None
-        pattern_of: dict[tuple[str, ...], int] = {}
-        codes = np.fromiter((pattern_of.setdefault(tuple(v), len(pattern_of)) for v in values),
-                            dtype=np.int64, count=len(values))
+        keys = list(map(tuple, values))
+        # numbered in order of first appearance, as setdefault would
+        pattern_of = {key: row for row, key in enumerate(dict.fromkeys(keys))}
+        codes = np.fromiter(map(pattern_of.__getitem__, keys), dtype=np.int64, count=len(values))
         patterns = np.zeros((len(pattern_of), len(ids)), dtype=np.int64)
         for chosen, row in pattern_of.items():
             patterns[row, [col[item] for item in chosen]] = 1
