@@ -4,7 +4,8 @@ The spreadsheets are generated from the icp-core template with a seeded numpy Ge
 (``generate_csv``: same seed, same file), with some agreement and some team splits in them.
 Each run is a child process, timed on the wall clock, its peak RSS read from
 ``os.wait4``'s rusage (ru_maxrss of that child alone). ICP Align runs
-``icp-bot report --answers FILE --format json`` (the default 1,000 bootstrap resamples);
+``icp-bot report --answers FILE --format json`` (the default ``--bootstrap 1000``, which above
+``survey.score.LARGE_ROUND`` respondents draws 200 resamples for normal intervals);
 the floor runs ``python -m benchmarks._report_floor`` on the same file. Before the table is
 printed, the floor's indices are checked against the product's, question by question, to 1e-9.
 
@@ -167,7 +168,7 @@ def run(sizes: list[int], repeat: int, compute_size: int, timeout: float = 600) 
                 generate_csv(path, compute_size)
             product, floor = compute_only(path, repeat)
             c = table.add(f"compute only, {compute_size:,} respondents", product, floor, "s", "< 0.3 s", None,
-                          note="build_report (1,000 bootstrap resamples) on answers already read (AnswerColumns, as the CLI); "
+                          note="build_report (--bootstrap 1000: above 2,000 respondents 200 resamples, normal intervals) on answers already read (AnswerColumns, as the CLI); "
                                "floor: the indices on columns already read")
             c.passed = product is not None and product < 0.3
     table.notes.append("ICP Align: `icp-bot report --answers FILE --format json` as a child process; floor: "

@@ -5,14 +5,15 @@
 - per question: the agreement index and consensus of ``survey.agreement`` (on those who
   answered it), its labelled distribution, and whether it is agreed (see below);
 - the alignment **score**, 0-100: the weighted mean of the indices of the scored questions,
-  with a 95% percentile bootstrap interval over respondents (``survey.score``);
+  with a 95% bootstrap interval over respondents (``survey.score``: 1,000 resamples and
+  percentile intervals, or above ``LARGE_ROUND`` respondents 200 and normal intervals);
 - Krippendorff's alpha (ordinal) and r_WG(J) over the scored scale questions;
 - per question, a 95% respondent-bootstrap interval of its index (from the same resamples);
   no interval at all below ``MIN_INTERVAL_N`` (5) respondents, and the report says why;
 - "agreed" under one named rule (``survey.consensus``: the 0.70 index convention or the
   Delphi share rule), from the template or overridden;
 - **team splits**: one line per question with every shown team's answer, flagged by a
-  permutation test with Benjamini-Hochberg FDR (``survey.team_splits``); team sizes and
+  permutation test (chi-square on large pairs) with Benjamini-Hochberg FDR (``survey.team_splits``); team sizes and
   splits obey complementary suppression; withheld while a round is open (``survey.snapshot``);
 - the **headline**: the score in words, 3 agreed traits, 3 split ones, the next step;
 - anonymous quotes and frequent terms of the text questions (``survey.text_answers``);
@@ -48,6 +49,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -59,7 +61,14 @@ from survey.answers import Response
 from survey.consensus import RULE_TEXT, ConsensusRule, is_agreed
 from survey.profile import IcpProfile, profile_from_report
 from survey.question_answers import QuestionAnswers, collect_answers, collect_column, summarize
-from survey.score import MIN_INTERVAL_N, bootstrap_resamples, percentile_interval, weighted_score
+from survey.score import (
+    MIN_INTERVAL_N,
+    bootstrap_resamples,
+    interval_plan,
+    normal_interval,
+    percentile_interval,
+    weighted_score,
+)
 from survey.snapshot import Snapshot
 from survey.team_splits import (
     FDR_LEVEL,
@@ -122,7 +131,8 @@ class QuestionResult(BaseModel):
     agreed: bool | None = None
     """Agreed under the report's ``consensus_rule``."""
     interval: tuple[float, float] | None = None
-    """95% percentile bootstrap interval of the index over respondents (n >= 5)."""
+    """95% bootstrap interval of the index over respondents (n >= 5; percentile, or normal on a
+    large round: ``AlignmentReport.interval_method``)."""
     hidden: bool = False
 
 
@@ -177,6 +187,9 @@ class AlignmentReport(BaseModel):
     pairs_tested: int = 0
     """Team pairs tested over all questions (the family of the false discovery rate)."""
     bootstrap: int = 0
+    """Resamples drawn for the intervals (a large round draws fewer than asked: ``interval_plan``)."""
+    interval_method: Literal["percentile", "normal"] | None = None
+    """Percentile intervals, or normal ones above ``survey.score.LARGE_ROUND`` respondents."""
     interval_note: str | None = None
     """Why there is no interval, when there is none for lack of respondents."""
     snapshot: Snapshot | None = None
@@ -280,6 +293,8 @@ def _sorted_columns(template: Template, data: AnswerColumns):
         kept = np.flatnonzero(at >= 0)
         kept = kept[np.argsort(at[kept], kind="stable")]
         values = data.values[q.id]
+        if kept.size == len(values) and np.array_equal(kept, np.arange(kept.size)):
+            return collect_column(q, at.tolist(), list(values))  # already in order, no repeats
         return collect_column(q, at[kept].tolist(), [values[k] for k in kept.tolist()])
 
     return len(order), column, teams
@@ -459,12 +474,19 @@ def build_report(
                 f"No interval below {MIN_INTERVAL_N} respondents: resampling so few people repeats "
                 "the same one or two answers, so the interval would span almost anything.")
         elif bootstrap:
-            boot, boot_indices = bootstrap_resamples(scored, w, n, bootstrap, seed)
-            report.score_interval = percentile_interval(boot)
+            replicates, method = interval_plan(n, bootstrap)
+            report.bootstrap, report.interval_method = replicates, method
+            boot, boot_indices = bootstrap_resamples(scored, w, n, replicates, seed)
+            if method == "normal":
+                report.score_interval = normal_interval(boot, report.score, 0.0, 100.0)
+            else:
+                report.score_interval = percentile_interval(boot)
             by_id = {r.id: r for r in results}
             for j, a in enumerate(scored):
                 if len(a.values) >= MIN_INTERVAL_N:
-                    by_id[a.question.id].interval = percentile_interval(boot_indices[:, j])
+                    by_id[a.question.id].interval = (
+                        normal_interval(boot_indices[:, j], float(idx[j]), 0.0, 1.0) if method == "normal"
+                        else percentile_interval(boot_indices[:, j]))
 
     scale = [a for a in shown if a.question.kind == QuestionKind.SCALE]
     if scale:

@@ -29,7 +29,15 @@ on: a permutation test over respondents (the two teams' members relabelled at ra
 over all relabellings when there are at most ``PERMUTATIONS`` of them, else R seeded ones,
 p = (1 + #{d* >= d}) / (1 + R), Phipson & Smyth 2010; each random relabelling is drawn as the
 multivariate hypergeometric table of team a's answer patterns it gives, which has the same
-distribution: ``pair_p_value``), then the
+distribution: ``permutation_test``), or for a pair of at least ``LARGE_PAIR`` respondents
+Pearson's chi-square test of homogeneity on its 2 x C table of answer patterns (options,
+points, the number's rank bins, or multi's distinct chosen sets; ``survey.chi_square``): the
+same null (the two teams' answers have one distribution), with rare cells pooled by the
+pooled margins, kept only where Cochran's rule holds after pooling. Why: with 357 pairs under
+Benjamini-Hochberg the strongest lone split needs p <= 0.05 / 357 = 1.4e-4, but the R = 357
+relabellings of a large pair cannot show a p below 1 / 358 = 2.8e-3, so a single real split
+among many pairs could never be flagged on a large round; the asymptotic p resolves small p
+and costs nothing. The distance stays the effect size. Then the
 Benjamini-Hochberg false discovery rate over every pair tested in the report
 (``scipy.stats.false_discovery_control``), flagged at q <= ``FDR_LEVEL``; and the distance
 reaches ``MIN_DISTANCE`` of its kind and the two teams' typical answers differ (another modal
@@ -42,7 +50,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from itertools import chain, combinations
+from itertools import combinations
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -50,6 +59,7 @@ from pydantic import BaseModel, Field
 from survey.agreement import NUMBER_TOLERANCE, emd_ordered, js_distances
 from survey.answer_labels import scale_point, with_unit
 from survey.answers import Response
+from survey.chi_square import chi2_sf, chi_square_homogeneity
 from survey.question_answers import QuestionAnswers
 from survey.template import Question, QuestionKind, Template
 
@@ -68,6 +78,12 @@ SPLIT_THRESHOLD = MIN_DISTANCE["jensen-shannon"]
 
 MAX_NUMBER_BINS = 100
 """Above this many distinct number answers, ranks are binned (EMD within 1/100 of exact)."""
+
+LARGE_PAIR = 1000
+"""From this many respondents a pair is tested by Pearson's chi-square (see the module text):
+up to about 1,000 the permutation test keeps all ``PERMUTATIONS`` relabellings at little cost
+(``monte_carlo_relabellings``), above it R falls as 1,000,000 / n, and with hundreds of
+respondents per team the chi-square approximation is close (Cochran's rule is still checked)."""
 
 OTHER_TEAMS = "other teams or none"
 UNASSIGNED = "unassigned"  # kept for callers; respondents without a team pool with OTHER_TEAMS
@@ -98,6 +114,8 @@ class PairTest(BaseModel):
     q_value: float | None = None
     typical_differ: bool
     flagged: bool = False
+    test: Literal["permutation", "chi-square"] = "permutation"
+    """Which test gave ``p_value``."""
 
 
 class TeamSplit(BaseModel):
@@ -182,9 +200,10 @@ def _encode(question: Question, values: list) -> tuple[np.ndarray, np.ndarray, s
         if kind == QuestionKind.SINGLE:
             codes = np.fromiter((col[v] for v in values), dtype=np.int64, count=len(values))
             return codes, np.eye(len(ids), dtype=np.int64), "jensen-shannon", None
-        pattern_of: dict[tuple[str, ...], int] = {}
-        codes = np.fromiter((pattern_of.setdefault(tuple(v), len(pattern_of)) for v in values),
-                            dtype=np.int64, count=len(values))
+        keys = list(map(tuple, values))
+        # numbered in order of first appearance, as setdefault would
+        pattern_of = {key: row for row, key in enumerate(dict.fromkeys(keys))}
+        codes = np.fromiter(map(pattern_of.__getitem__, keys), dtype=np.int64, count=len(values))
         patterns = np.zeros((len(pattern_of), len(ids)), dtype=np.int64)
         for chosen, row in pattern_of.items():
             patterns[row, [col[item] for item in chosen]] = 1
@@ -248,6 +267,36 @@ def monte_carlo_relabellings(n: int, permutations: int = PERMUTATIONS) -> int:
 
 
 def pair_p_value(
+    codes: np.ndarray, patterns: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None,
+    observed: float, rng: np.random.Generator, permutations: int = PERMUTATIONS,
+) -> float:
+    """``pair_test``'s p-value."""
+    return pair_test(codes, patterns, n_a, metric, positions, observed, rng, permutations)[0]
+
+
+def pair_test(
+    codes: np.ndarray, patterns: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None,
+    observed: float, rng: np.random.Generator, permutations: int = PERMUTATIONS,
+) -> tuple[float, str]:
+    """(p-value, test) of team a against team b: Pearson's chi-square test (``chi_square_p_value``)
+    when the pair has at least ``LARGE_PAIR`` respondents and Cochran's rule holds, else the
+    permutation test (``permutation_test``), whose rng draws are then the same as before."""
+    if len(codes) >= LARGE_PAIR:
+        p = chi_square_p_value(np.bincount(codes[:n_a], minlength=len(patterns)),
+                               np.bincount(codes[n_a:], minlength=len(patterns)))
+        if p is not None:
+            return p, "chi-square"
+    return permutation_test(codes, patterns, n_a, metric, positions, observed, rng, permutations), "permutation"
+
+
+def chi_square_p_value(counts_a: np.ndarray, counts_b: np.ndarray) -> float | None:
+    """Pearson's chi-square p-value on the pair's 2 x patterns table (``survey.chi_square``),
+    or None where it does not apply."""
+    result = chi_square_homogeneity(counts_a, counts_b)
+    return None if result is None else chi2_sf(*result)
+
+
+def permutation_test(
     codes: np.ndarray, patterns: np.ndarray, n_a: int, metric: str, positions: np.ndarray | None,
     observed: float, rng: np.random.Generator, permutations: int = PERMUTATIONS,
 ) -> float:
@@ -315,25 +364,22 @@ def permutation_p_value(
                         rng, permutations)
 
 
-def _team_answer(question: Question, label: str, team: str, values: list) -> tuple[TeamAnswer, object]:
-    """A team's typical answer (modal option / scale point, or the median) and its key."""
-    n = len(values)
+def _team_answer(question: Question, label: str, team: str, n: int, counts: np.ndarray,
+                 values: np.ndarray | None) -> tuple[TeamAnswer, object]:
+    """A team of ``n``'s typical answer (modal option / scale point, or the median of
+    ``values``, its number answers) and its key; ``counts``: the team's category counts (how
+    many chose each option, gave each scale point)."""
     kind = question.kind
-    if kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
-        ids = [o.id for o in question.options]
-        # a multi answer lists each option once (sorted ids), so counting the items counts the people
-        tally = Counter(chain.from_iterable(values) if kind == QuestionKind.MULTI else values)
-        counts = [tally[i] for i in ids]
-        top = int(np.argmax(counts))
-        return TeamAnswer(team=team, label=label, n=n, answer=question.option_label(ids[top]),
-                          share=counts[top] / n), ids[top]
+    if kind == QuestionKind.NUMBER:
+        assert values is not None
+        median = float(np.median(values))
+        return TeamAnswer(team=team, label=label, n=n, answer=f"median {with_unit(question, median)}"), median
+    top = int(np.argmax(counts))
+    share = float(counts[top] / n)
     if kind == QuestionKind.SCALE:
-        counts = np.bincount(np.asarray(values) - 1, minlength=question.points or 2)
-        top = int(np.argmax(counts))
-        return TeamAnswer(team=team, label=label, n=n, answer=scale_point(question, top + 1),
-                          share=float(counts[top] / n)), top + 1
-    median = float(np.median(np.asarray(values, dtype=float)))
-    return TeamAnswer(team=team, label=label, n=n, answer=f"median {with_unit(question, median)}"), median
+        return TeamAnswer(team=team, label=label, n=n, answer=scale_point(question, top + 1), share=share), top + 1
+    option = question.options[top].id
+    return TeamAnswer(team=team, label=label, n=n, answer=question.option_label(option), share=share), option
 
 
 def _typical_answers_differ(question: Question, a: object, b: object) -> bool:
@@ -363,7 +409,6 @@ def team_splits(
     number = {t: i for i, t in enumerate(shown_names)}
     team_code = np.fromiter((number.get(t, -1) for t in team_of_row), dtype=np.int64, count=len(team_of_row))
     out: list[TeamSplit] = []
-    keys: list[dict[str, object]] = []
     for pos, answers in enumerate(scored):
         q = answers.question
         row_team = team_code[answers.rows]
@@ -376,24 +421,40 @@ def team_splits(
         if len(shown) < 2:
             continue
         codes, patterns, metric, positions = _encode(q, answers.values)
-        members = {t: np.flatnonzero(row_team == number[t]) for t in shown}
-        lines, typical = [], {}
-        for t in shown:
-            line, key = _team_answer(q, team_label(template, t), t, [answers.values[i] for i in members[t]])
+        # each shown team's pattern counts at once (a team's category counts: times ``patterns``)
+        local = np.full(len(shown_names) + 1, -1, dtype=np.int64)
+        local[[number[t] + 1 for t in shown]] = np.arange(len(shown))
+        member_of = local[row_team + 1]
+        inside = member_of >= 0
+        k = len(patterns)
+        pattern_counts = np.bincount(member_of[inside] * k + codes[inside],
+                                     minlength=len(shown) * k).reshape(len(shown), k)
+        category_counts = pattern_counts @ patterns  # integer products: exact
+        values = np.asarray(answers.values, dtype=float) if q.kind == QuestionKind.NUMBER else None
+        members = [np.flatnonzero(member_of == i) for i in range(len(shown))]
+        lines, typical = [], []
+        for i, t in enumerate(shown):
+            line, key = _team_answer(q, team_label(template, t), t, len(members[i]), category_counts[i],
+                                     None if values is None else values[members[i]])
             lines.append(line)
-            typical[t] = key
+            typical.append(key)
         rng = np.random.default_rng([seed, pos])
+        ia, ib = (np.array(side, dtype=np.int64) for side in zip(*combinations(range(len(shown)), 2), strict=True))
+        distances = _distance(metric, category_counts[ia], category_counts[ib], positions).tolist()
         pairs = []
-        for a, b in combinations(shown, 2):
-            ca, cb = (np.bincount(codes[members[t]], minlength=len(patterns)) @ patterns for t in (a, b))
-            observed = float(_distance(metric, ca, cb, positions))
-            p = pair_p_value(np.concatenate([codes[members[a]], codes[members[b]]]), patterns, len(members[a]),
-                             metric, positions, observed, rng, permutations)
-            pairs.append(PairTest(team_a=a, team_b=b, distance=observed, p_value=p,
-                                  typical_differ=_typical_answers_differ(q, typical[a], typical[b])))
+        for i, j, observed in zip(ia.tolist(), ib.tolist(), distances, strict=True):
+            p = None
+            if len(members[i]) + len(members[j]) >= LARGE_PAIR:
+                p = chi_square_p_value(pattern_counts[i], pattern_counts[j])
+            test = "chi-square"
+            if p is None:
+                p, test = permutation_test(np.concatenate([codes[members[i]], codes[members[j]]]), patterns,
+                                           len(members[i]), metric, positions, observed, rng, permutations), \
+                    "permutation"
+            pairs.append(PairTest(team_a=shown[i], team_b=shown[j], distance=observed, p_value=p, test=test,
+                                  typical_differ=_typical_answers_differ(q, typical[i], typical[j])))
         out.append(TeamSplit(question_id=q.id, prompt=q.prompt, name=q.name, metric=metric, teams=lines,
                              pairs=pairs, text=" · ".join(t.text for t in lines)))
-        keys.append(typical)
     tests = [p for s in out for p in s.pairs]
     if tests:
         qs = benjamini_hochberg(np.array([p.p_value for p in tests]))
