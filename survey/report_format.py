@@ -84,12 +84,19 @@ def _trait_rows(report: Any) -> list[Any]:
     return ranked + hidden
 
 
+def _method(report: Any) -> str:
+    """How the interval was read off the resamples, when it is not the usual percentile one."""
+    if getattr(report, "interval_method", None) == "normal":
+        return "; normal interval: estimate +/- 1.96 SD of the resamples, as for large rounds"
+    return ""
+
+
 def _extra_lines(report: Any) -> list[str]:
     lines = []
     if report.score_interval:
         low, high = report.score_interval
         lines.append(f"Score: {report.score:.1f}, 95% bootstrap interval over respondents {low:.0f}-{high:.0f} "
-                     f"({report.bootstrap} resamples)")
+                     f"({report.bootstrap} resamples{_method(report)})")
     elif report.interval_note:
         lines.append(report.interval_note)
     if report.alpha is not None:

@@ -121,6 +121,9 @@ def test_a_small_round_uses_the_permutation_test_and_percentile_intervals():
     report = build_report(TEMPLATE, people)
     assert report.bootstrap == 1000 and report.interval_method == "percentile"
     assert {p.test for s in report.team_comparisons for p in s.pairs} == {"permutation"}
+    from survey.report_format import to_text
+
+    assert "(1000 resamples)" in to_text(report)
 
 
 def test_a_large_round_draws_200_resamples_and_gives_normal_intervals():
@@ -135,6 +138,9 @@ def test_a_large_round_draws_200_resamples_and_gives_normal_intervals():
             assert q.interval[0] < q.agreement < q.interval[1]
             mid = (q.interval[0] + q.interval[1]) / 2
             assert mid == pytest.approx(q.agreement, abs=1e-12)  # centred on the estimate (no clipping here)
+    from survey.report_format import to_text
+
+    assert "(200 resamples; normal interval" in to_text(report)  # the text report says which interval
 
 
 def test_normal_interval_is_the_estimate_plus_minus_1_96_sd_and_clipped():
