@@ -431,8 +431,7 @@ class OutboxSender:
                 if message.kind == "digest" and message.payload.get("chart") and channel and ts:
                     self._enqueue_chart(session, message, channel, ts)
             rounds.mark_all_invited(session, invited)
-            for round_id, user_id, channel, ts in invited:  # a DM that reached Slack after its round closed
-                fanout.closed_meanwhile(session, round_id, user_id, channel, ts, invitation=True, now=at)
+            fanout.closed_meanwhile_all(session, invited, invitation=True, now=at)  # reached Slack after a close
 
         # What a sent message completes may queue more (a closed notice for a DM that reached
         # Slack after its round closed, a digest's chart): the pass looks once more before it ends.
