@@ -488,14 +488,20 @@ def multi_agreement(
     which keeps memory and time linear in n whatever the number of distinct sets.
     """
     opts = list(options)
-    sets = [frozenset(a) for a in answers]
-    n = len(sets)
-    distinct = sorted(set(sets), key=lambda s: sorted(s))
-    tally = Counter(sets)  # the same integer counts, one pass per distinct set
+    # count the answers as given first (a C-level Counter), then make one frozenset per distinct one
+    given = Counter(map(tuple, answers))
+    as_set = {t: frozenset(t) for t in given}
+    tally: Counter[frozenset] = Counter()
+    for t, c in given.items():
+        tally[as_set[t]] += c
+    n = len(answers)
+    distinct = sorted(tally, key=lambda s: sorted(s))
     chosen = {o: sum(c for s, c in tally.items() if o in s) for o in opts}
     kernel: Kernel
     if len(distinct) <= max_exact_sets:
-        codes = _encode(sets, distinct)
+        position = {s: i for i, s in enumerate(distinct)}
+        code_of = {t: position[s] for t, s in as_set.items()}
+        codes = np.fromiter(map(code_of.__getitem__, map(tuple, answers)), dtype=np.int64, count=n)
         similarity = jaccard_matrix(distinct) if distinct else np.ones((0, 0))
         n_categories = len(distinct)
 
@@ -508,7 +514,7 @@ def multi_agreement(
         universe = sorted({x for s in distinct for x in s})
         col = {x: i for i, x in enumerate(universe)}
         member = np.zeros((n, len(universe)), dtype=bool)
-        for row, s in enumerate(sets):
+        for row, s in enumerate(as_set[t] for t in map(tuple, answers)):
             member[row, [col[x] for x in s]] = True
         rng = np.random.default_rng(seed)
         first = rng.integers(0, n, pair_samples)
@@ -530,7 +536,7 @@ def multi_agreement(
     top = max(opts, key=lambda o: chosen[o])  # first listed on ties
     details: dict[str, float | bool | None] = {
         "top_share": chosen[top] / n,
-        "mean_choices": sum(len(s) for s in sets) / n,
+        "mean_choices": sum(len(s) * c for s, c in tally.items()) / n,
         "estimated": estimated,
     }
     return ItemAgreement(

@@ -83,9 +83,12 @@ def collect_column(question: Question, rows: Sequence[int], values: Sequence) ->
     every = _all_canonical(question, values)
     if every is not None:
         return QuestionAnswers(question, np.asarray(rows, dtype=np.int64), every)
-    kept_rows, kept = [], []
     clean = answer_cleaner(question)
     canonical = _canonical(question)
+    by_distinct = _clean_distinct(question, values, clean, canonical)
+    if by_distinct is not None:
+        return QuestionAnswers(question, np.asarray(rows, dtype=np.int64)[by_distinct[0]], by_distinct[1])
+    kept_rows, kept = [], []
     sets: dict[tuple, list | None] = {}
     multi = question.kind == QuestionKind.MULTI
     for i, v in zip(rows, values, strict=True):
@@ -107,6 +110,38 @@ def collect_column(question: Question, rows: Sequence[int], values: Sequence) ->
         kept_rows.append(i)
         kept.append(v)
     return QuestionAnswers(question, np.asarray(kept_rows, dtype=np.int64), kept)
+
+
+def _clean_distinct(question: Question, values: Sequence, clean: Callable, canonical: Callable
+                    ) -> tuple[np.ndarray, list] | None:
+    """(kept positions, kept values) of ``collect_column``'s loop, deciding once per distinct
+    value: for a column of one value type (None aside; multi: lists), where equal values are
+    cleaned alike. None when the column is mixed (1, 1.0 and True are equal keys but clean
+    apart)."""
+    types = set(map(type, values))
+    if question.kind == QuestionKind.MULTI:
+        if types != {list}:
+            return None
+        keys: Sequence = list(map(tuple, values))
+    else:
+        types.discard(type(None))
+        if len(types) != 1 or not types <= {str, int, float}:
+            return None
+        keys = values
+    multi = question.kind == QuestionKind.MULTI
+    decided: dict = {}
+    for key in set(keys):
+        if key is None:
+            decided[key] = None
+            continue
+        value = list(key) if multi else key
+        fit = canonical(value)
+        decided[key] = clean(value) if fit is None else (value if fit else None)
+    kept = [decided[k] for k in keys]
+    keep = [i for i, v in enumerate(kept) if v is not None]
+    if len(keep) == len(kept):
+        return np.arange(len(kept)), kept
+    return np.asarray(keep, dtype=np.int64), [kept[i] for i in keep]
 
 
 def _all_canonical(question: Question, values: Sequence) -> list | None:
