@@ -12,7 +12,8 @@ slack_sdk, sent one person two DMs). ``make_client`` therefore never repeats
 ``outbox_client`` retries nothing: after a 5xx or a lost connection a message may have been
 posted all the same, and re-posting blindly would send it twice; and a 429 must reach the
 outbox's pacer, which holds the whole workspace for the Retry-After and slows down, instead of
-one call sleeping while the others go on hitting the limit (``bot.outbox``, ``bot.pacing``).
+one call sleeping while the others go on hitting the limit (``bot.outbox``, ``bot.pacing``). Its
+calls keep their connections alive between messages (``bot.slack_http``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+
+from bot.slack_http import KeepAliveWebClient
 
 # Web API methods whose repetition makes a second message, file share or pushed view.
 NOT_IDEMPOTENT = frozenset({
@@ -68,4 +71,4 @@ def make_client(base_url: str, token: str | None = None, *, timeout: int = 15) -
 
 
 def outbox_client(base_url: str, token: str | None = None, *, timeout: int = 15) -> WebClient:
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+    return KeepAliveWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])

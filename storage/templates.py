@@ -9,9 +9,9 @@ time a workspace uses them, one row per shipped version.
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 
 from sqlalchemy import Connection, select
@@ -48,10 +48,23 @@ class StoredTemplate:
         return self.template.version
 
 
-@lru_cache(maxsize=128)
+_PARSED: dict[str, Template] = {}  # YAML text -> its template, the 128 latest texts
+_PARSED_LOCK = threading.Lock()
+
+
 def _parse(source_yaml: str, source: str) -> Template:
-    # Stored YAML never changes under a row, so parsing once per text is enough.
-    return parse_template(source_yaml, source)
+    """``source_yaml`` parsed, once per text (stored YAML never changes under a row). Keyed by
+    the text alone: a built-in is read under three labels (its file, the row being saved, the
+    stored row), and parsing it was most of a round's start. ``source`` only names the text
+    in a parse error (never cached)."""
+    template = _PARSED.get(source_yaml)
+    if template is None:
+        template = parse_template(source_yaml, source)
+        with _PARSED_LOCK:
+            if len(_PARSED) >= 128:
+                del _PARSED[next(iter(_PARSED))]
+            _PARSED[source_yaml] = template
+    return template
 
 
 def _stored(row: TemplateRecord) -> StoredTemplate:

@@ -13,7 +13,7 @@ Keys name the workspace, the kind, the target and the period, so writing one twi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -171,15 +171,31 @@ def enqueue_closed_notices(session: Session, rnd: SurveyRound, now: datetime) ->
 def closed_meanwhile(session: Session, round_id: int, user_id: str, channel: str, ts: str, *,
                      invitation: bool, now: datetime) -> bool:
     """A DM that reached Slack after its round closed (the sender held it during the close):
-    queue its closed notice now, in the unit of work that marks it sent. The round is read
-    with a share lock, so a close in progress is waited for, never missed."""
-    rnd = session.scalar(select(SurveyRound).where(SurveyRound.id == round_id)
-                         .with_for_update(read=True).execution_options(populate_existing=True))
-    if rnd is None or rnd.is_open:
-        return False
-    completed = False
-    if invitation:
-        person = rounds.get_participant(session, round_id, user_id)
-        completed = person is not None and person.completed_at is not None
-    log.info("a DM of round %s reached Slack after the close; its closed notice is queued", round_id)
-    return enqueue_closed_notice(session, rnd, user_id, channel, ts, receipt=completed, now=now)
+    queue its closed notice now, in the unit of work that marks it sent."""
+    return closed_meanwhile_all(session, [(round_id, user_id, channel, ts)], invitation=invitation, now=now) > 0
+
+
+def closed_meanwhile_all(session: Session, sent: Sequence[tuple[int, str, str, str]], *, invitation: bool,
+                         now: datetime) -> int:
+    """``closed_meanwhile`` for many (round, user, channel, ts) DMs, with one read of their
+    rounds (a settled batch of 8 invitations cost 8 reads before); how many notices were
+    queued. The rounds are read with a share lock, so a close in progress is waited for,
+    never missed."""
+    round_ids = sorted({round_id for round_id, *_ in sent})
+    if not round_ids:
+        return 0
+    closed = {rnd.id: rnd for rnd in session.scalars(
+        select(SurveyRound).where(SurveyRound.id.in_(round_ids))
+        .with_for_update(read=True).execution_options(populate_existing=True)) if not rnd.is_open}
+    queued = 0
+    for round_id, user_id, channel, ts in sent:
+        rnd = closed.get(round_id)
+        if rnd is None:
+            continue
+        completed = False
+        if invitation:
+            person = rounds.get_participant(session, round_id, user_id)
+            completed = person is not None and person.completed_at is not None
+        log.info("a DM of round %s reached Slack after the close; its closed notice is queued", round_id)
+        queued += enqueue_closed_notice(session, rnd, user_id, channel, ts, receipt=completed, now=now)
+    return queued

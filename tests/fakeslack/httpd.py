@@ -20,6 +20,10 @@ class FakeSlackHandler(BaseHTTPRequestHandler):
 
     fake: FakeSlack
     server_version = "FakeSlack/1.0"
+    # Slack keeps connections alive: a client that asks for it (no "Connection: close", as
+    # urllib sends) makes its next calls on the same connection. Every answer has its length.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are written apart: no delayed-ACK wait between
 
     def log_message(self, format: str, *args: Any) -> None:
         return

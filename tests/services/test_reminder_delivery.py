@@ -97,6 +97,32 @@ class ClosesDuringTheCall(WebClient):
         return super().chat_postMessage(**kwargs)
 
 
+def test_invitations_that_reach_slack_while_the_round_closes_get_their_closed_notices(db, fake):
+    """The sender settles a batch of invitations together and reads their round once for the
+    batch: each one that reached Slack after the close still gets its notice, exactly once."""
+    with db.session() as s:
+        stored = templates.latest_template(s, TEAM, "icp-core")
+        rnd = rounds.create_round(s, TEAM, stored.id, title="Q4", created_by=LEADER, opened_at=WEDNESDAY,
+                                  closes_at=WEDNESDAY + timedelta(days=7))
+        rounds.add_participants(s, rnd.id, [(u, None) for u in PEOPLE])
+        from bot.services import fanout
+
+        fanout.enqueue_invitations(s, rnd, stored.template, PEOPLE, notify_user=LEADER, now=WEDNESDAY)
+        round_id = rnd.id
+    client = ClosesDuringTheCall(db, round_id, base_url=fake.api_url, token=fake.bot_token)
+
+    _sender(db, client, WEDNESDAY + timedelta(hours=2)).drain()
+    assert client.closed is not None and client.closed.was_open and client.closed.notices == 0
+    posted = [c for c in fake.calls_to("chat.postMessage") if "invite:" in str(c.params.get("metadata"))]
+    assert len(posted) >= 1 and len(posted) + client.closed.cancelled == 4
+    updates = Counter((c.params["channel"], c.params["ts"]) for c in fake.calls_to("chat.update"))
+    assert set(updates) == {(c.response["channel"], c.response["ts"]) for c in posted}
+    assert set(updates.values()) == {1}
+    with db.session(read_only=True) as s:  # each marked invited, with the DM its notice replaced
+        invited = {p.user_id: p.invite_ts for p in rounds.list_participants(s, round_id) if p.invite_ts}
+    assert sorted(invited.values()) == sorted(c.response["ts"] for c in posted)
+
+
 def test_a_reminder_that_reaches_slack_while_the_round_closes_gets_its_closed_notice(db, fake):
     round_id = _invited_round(db, fake, {u: "America/New_York" for u in PEOPLE})
     with db.session() as s:

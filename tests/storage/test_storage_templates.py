@@ -106,3 +106,24 @@ def test_builtin_lookup_works_in_a_read_only_session(db: Database) -> None:
     assert first.id == again.id and first.builtin
     assert {t.key for t in listed} == {"icp-core", "icp-b2c"}
     assert _count(db) == 2
+
+
+def test_a_builtin_is_parsed_once_however_it_is_read(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its file, the row being saved and the stored row name one YAML text under three labels:
+    parsing it three times was most of a round's start (benchmarks.fanout's first DM)."""
+    parsed: list[str] = []
+
+    def counting(source_yaml: str, source: str = "template"):
+        parsed.append(source)
+        return parse_template(source_yaml, source)
+
+    monkeypatch.setattr(templates, "parse_template", counting)
+    monkeypatch.setattr(templates, "_PARSED", {})
+    with db.session() as s:
+        templates.template_choices(s, "T1")
+        stored = templates.latest_template(s, "T1", "icp-core")
+    with db.session() as s:
+        assert templates.find_latest(s, "T1", "icp-core").id == stored.id
+        templates.latest_template(s, "T2", "icp-core")
+    assert parsed.count("survey/templates/icp-core.yaml") == 1
+    assert len(parsed) == len(templates.BUILTIN_TEMPLATES)  # each built-in once, none again
