@@ -168,8 +168,7 @@ class OutboxSender:
     A pass keeps up to ``workers`` calls in flight, so that the rate is the pacer's and not
     one call's latency: it claims a few messages ahead (one transaction a batch), books
     each one's slot with the pacer, starts each call at its slot on a thread of its own, and
-    settles the calls that came back together (one transaction; the sent ones on a settler
-    thread, so that the next calls start meanwhile; the pass ends after them). A workspace's method whose
+    settles the calls that came back together (one transaction). A workspace's method whose
     slots are more than ``HORIZON`` ahead is left out of the next claims, so that one large
     fan-out (or a close's chat.updates at Tier 3) holds back neither the other workspaces'
     messages nor the same workspace's other methods. On PostgreSQL a ``kick`` also wakes
