@@ -259,7 +259,12 @@ def run_http(app: App, host: str, port: int, log_level: str = "info", startup: S
                                    access_log=False, log_config=None))
     if startup is not None:
         startup.on_failure = lambda: setattr(server, "should_exit", True)
-    server.run()
+    try:  # as uvicorn.run: Ctrl-C (SIGINT) is a stop, not a traceback; a port it cannot bind exits 3
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started and (startup is None or startup.error is None):
+        raise SystemExit(3)
 
 
 def run_socket_mode(app: App, app_token: str) -> None:
