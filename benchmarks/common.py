@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import signal
@@ -13,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,17 +162,28 @@ def free_port() -> int:
 
 
 def wait_listening(port: int, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
+    """Until the server on ``port`` listens and is ready: ``icp-bot run --http`` listens before
+    its database is migrated and its listeners wired (bot.startup), and holds requests until
+    then, so a signed url_verification (answered by bolt itself) returns once it is ready."""
     deadline = time.monotonic() + timeout
     while True:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
         try:
             with socket.create_connection((HOST, port), timeout=0.5):
-                return
+                break
         except OSError:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing listening on {HOST}:{port} after {timeout} s") from None
             time.sleep(0.01)
+    from tests.fakeslack import sign
+
+    body = json.dumps({"type": "url_verification", "token": "t", "challenge": "ready"})
+    request = urllib.request.Request(f"http://{HOST}:{port}/slack/events", data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **sign(SECRET, body)})
+    with urllib.request.urlopen(request, timeout=max(1.0, deadline - time.monotonic())) as answer:  # noqa: S310
+        if answer.status != 200:
+            raise RuntimeError(f"the server on {port} answered {answer.status} when ready")
 
 
 def icp_bot_command() -> list[str]:

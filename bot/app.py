@@ -13,23 +13,21 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
-from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
-from bot import listeners
-from bot.middleware import RESPONSE_HOSTS, ContextFiller
-from bot.outbox import OutboxSender
-from bot.pacing import Pacer
-from bot.runtime import AfterAck, Runtime, utcnow
-from bot.services.access import Leaders
 from bot.settings import Mode, Settings
-from bot.slack_client import make_client, outbox_client
-from bot.views import survey_modal
-from storage.db import Database
+from bot.slack_client import RESPONSE_HOSTS, make_client, outbox_client
+
+if TYPE_CHECKING:  # the listeners and the database layer are imported by wire_app, not here:
+    # ``icp-bot run --http`` builds the bare App and listens before it loads them (bot.startup)
+    from bot.outbox import OutboxSender
+    from bot.pacing import Pacer
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +100,17 @@ class PromptAckMiddleware(Middleware):
     survey step to run in the dispatching thread (``ListenerPool``)."""
 
     def __init__(self, wait: float = ACK_WAIT) -> None:
+        from bot.views import survey_modal
+
         self.wait = wait
+        self._step = survey_modal.CALLBACK_ID
 
     def process(self, *, req: BoltRequest, resp: BoltResponse,
                 next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - bolt's name
         req.context["ack"] = PromptAck(self.wait)
         body = req.body
         _here.inline = isinstance(body, dict) and body.get("type") == "view_submission" \
-            and isinstance(body.get("view"), dict) and body["view"].get("callback_id") == survey_modal.CALLBACK_ID
+            and isinstance(body.get("view"), dict) and body["view"].get("callback_id") == self._step
         try:
             return next()
         finally:
@@ -132,47 +133,81 @@ def create_app(settings: Settings, *, db: Database, mode: Mode = Mode.SOCKET, cl
     tests (an executor that runs listeners inline makes a dispatch return once everything it
     caused is done).
     """
-    executor = listener_executor or ListenerPool(max_workers=LISTENER_THREADS, thread_name_prefix="icp-listener")
     if mode == Mode.OAUTH:
-        from storage.slack_oauth import (  # cryptography: OAuth only
-            installation_store,
-            oauth_state_store,
-        )
-
-        oauth_settings = OAuthSettings(
-            client_id=settings.slack_client_id,
-            client_secret=settings.slack_client_secret,
-            scopes=settings.slack_scopes.split(","),
-            installation_store=installation_store(db, settings.slack_client_id or "", encryption_key=settings.encryption_key()),
-            state_store=oauth_state_store(db),
-        )
-        app = App(name=BOLT_APP_NAME, signing_secret=settings.slack_signing_secret, oauth_settings=oauth_settings,
-                  client=client or make_client(settings.slack_api_url), listener_executor=executor)
-        app.enable_token_revocation_listeners()
+        app = oauth_app(settings, db, client=client, listener_executor=listener_executor)
     else:
-        app = App(
-            name=BOLT_APP_NAME,
-            signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
-            client=client or make_client(settings.slack_api_url, settings.slack_bot_token),
-            # Socket Mode requests carry no signature; HTTP requests are always verified.
-            request_verification_enabled=mode == Mode.HTTP,
-            listener_executor=executor,
-        )
+        app = bare_app(settings, mode, client=client, listener_executor=listener_executor)
+    wire_app(app, settings, db=db, mode=mode, pacer=pacer, clock=clock, outbox=outbox,
+             inline_after_ack=listener_executor is not None)
+    return app
+
+
+def bare_app(settings: Settings, mode: Mode, *, client: WebClient | None = None,
+             listener_executor: Executor | None = None) -> App:
+    """The bolt App of Socket Mode or HTTP mode with no listener yet (``wire_app`` adds them).
+    Constructing it calls auth.test, so a bad token fails here; it needs neither the database
+    nor the listeners, so ``icp-bot run --http`` builds it before it listens."""
+    executor = listener_executor or ListenerPool(max_workers=LISTENER_THREADS, thread_name_prefix="icp-listener")
+    return App(
+        name=BOLT_APP_NAME,
+        signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
+        client=client or make_client(settings.slack_api_url, settings.slack_bot_token),
+        # Socket Mode requests carry no signature; HTTP requests are always verified.
+        request_verification_enabled=mode == Mode.HTTP,
+        listener_executor=executor,
+    )
+
+
+def oauth_app(settings: Settings, db: Database, *, client: WebClient | None = None,
+              listener_executor: Executor | None = None) -> App:
+    """The bolt App of OAuth mode (its installation store is in the database), no listener yet."""
+    from slack_bolt.oauth.oauth_settings import OAuthSettings
+
+    from storage.slack_oauth import (  # cryptography: OAuth only
+        installation_store,
+        oauth_state_store,
+    )
+
+    executor = listener_executor or ListenerPool(max_workers=LISTENER_THREADS, thread_name_prefix="icp-listener")
+    oauth_settings = OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=settings.slack_scopes.split(","),
+        installation_store=installation_store(db, settings.slack_client_id or "", encryption_key=settings.encryption_key()),
+        state_store=oauth_state_store(db),
+    )
+    app = App(name=BOLT_APP_NAME, signing_secret=settings.slack_signing_secret, oauth_settings=oauth_settings,
+              client=client or make_client(settings.slack_api_url), listener_executor=executor)
+    app.enable_token_revocation_listeners()
+    return app
+
+
+def wire_app(app: App, settings: Settings, *, db: Database, mode: Mode, pacer: Pacer | None = None,
+             clock: Callable[[], datetime] | None = None, outbox: OutboxSender | None = None,
+             inline_after_ack: bool = False) -> None:
+    """Add to ``app`` the middleware that hands each listener the ``Runtime``, and the listeners."""
+    from bot import listeners
+    from bot.middleware import ContextFiller
+    from bot.pacing import Pacer
+    from bot.runtime import AfterAck, Runtime, utcnow
+    from bot.services.access import Leaders
+
     pacer = pacer or Pacer()
     outbox = outbox or outbox_sender(settings, db, mode, pacer=pacer)
     # An injected listener executor (tests) runs everything inline, the after-ack work too.
     runtime = Runtime(db=db, leaders=Leaders(db), outbox=outbox, pacer=pacer, clock=clock or utcnow,
-                      after_ack=AfterAck(inline=listener_executor is not None))
+                      after_ack=AfterAck(inline=inline_after_ack))
     app.use(PromptAckMiddleware())
     app.use(ContextFiller(runtime, response_hosts=(*RESPONSE_HOSTS, urlparse(settings.slack_api_url).netloc)))
     listeners.register(app, lifecycle_events=mode != Mode.OAUTH)
     app.error(log_listener_error)
-    return app
 
 
 def outbox_sender(settings: Settings, db: Database, mode: Mode, *, pacer: Pacer | None = None,
                   inline: bool = False, clock: Callable[[], datetime] | None = None) -> OutboxSender:
     """The outbox sender for ``mode``: the bot token's client, or each installation's (OAuth)."""
+    from bot.outbox import OutboxSender
+
     if mode == Mode.OAUTH:
         from storage.slack_oauth import installation_store
 

@@ -30,14 +30,12 @@ from slack_sdk import WebClient
 
 from bot.payloads import BlockAction, MalformedPayload, SlashCommand, ViewSubmission, parse
 from bot.runtime import Runtime
+from bot.slack_client import RESPONSE_HOSTS
 from storage import workspaces
 from storage.workspaces import WorkspaceSettings
 
 log = logging.getLogger(__name__)
 
-# Where Slack's response_urls point (bolt's respond() POSTs there). create_app adds the host of
-# the configured Web API, so that a Slack stand-in (tests, the demo) answers its own.
-RESPONSE_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
 
 
 class Requester:

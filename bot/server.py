@@ -31,6 +31,8 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.startup import Startup
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
@@ -130,8 +132,9 @@ def _headers(scope: dict[str, Any]) -> dict[str, str]:
 class ThreadedSlackRequestHandler(SlackRequestHandler):
     """bolt's ASGI handler, with requests checked first and dispatched off the event loop."""
 
-    def __init__(self, app: App, path: str = EVENTS_PATH) -> None:
+    def __init__(self, app: App, path: str = EVENTS_PATH, startup: Startup | None = None) -> None:
         super().__init__(app, path=path)
+        self.startup = startup  # while it runs, requests wait for it (bot.startup)
         self.verifier = StrictSignatureVerifier(app._signing_secret or "-")  # bolt keeps it private
         harden_request_verification(app)
         self._executor = ThreadPoolExecutor(max_workers=DISPATCH_THREADS, thread_name_prefix="icp-dispatch")
@@ -151,7 +154,12 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
                     answer = AsgiHttpResponse(status=200, headers={}, body="")
                 else:
                     bolt_request = verified_request(self.verifier, body, _headers(scope), _query(scope))
-                    response = await self._run(self.app.dispatch, bolt_request)
+                    if self.startup is not None and not self.startup.ready and \
+                            self.startup.acks_first(bolt_request.body):
+                        self._executor.submit(self._dispatch_when_started, bolt_request)
+                        response = BoltResponse(status=200, body="")  # what its listener acks
+                    else:
+                        response = await self._run(self._dispatch, bolt_request)
                     answer = AsgiHttpResponse(status=response.status, headers=response.headers,
                                               body=response.body)
             else:
@@ -166,6 +174,27 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
         await send(answer.get_response_start())
         await send(answer.get_response_body())
 
+    def _dispatch(self, request: BoltRequest) -> BoltResponse:
+        """``app.dispatch``, once the start-up is done (at once when there is none)."""
+        if self.startup is not None and not self.startup.wait():
+            return BoltResponse(status=503, body="")
+        return self.app.dispatch(request)
+
+    def _dispatch_when_started(self, request: BoltRequest) -> None:
+        """A slash command already acknowledged: dispatched once the start-up is done (its
+        listener's ack goes nowhere, its answer through the response_url as always)."""
+        assert self.startup is not None
+        if not self.startup.wait():
+            self.startup.tell_not_started(request.body)
+            return
+        try:
+            response = self.app.dispatch(request)
+        except Exception:  # a thread of the executor: nothing else would log it
+            log.exception("a command acknowledged during start-up failed")
+            return
+        if response.status != 200:
+            log.warning("a command acknowledged during start-up was answered %d", response.status)
+
     async def _in_thread(self, fn, request: AsgiHttpRequest) -> BoltResponse:
         body = await _read_body(request.receive)
         try:
@@ -173,7 +202,7 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
             bolt_request = BoltRequest(body=text, query=request.query_string, headers=request.get_headers())
         except Exception as exc:  # the OAuth pages are GETs: a body is junk
             raise Refused(400, f"malformed request ({type(exc).__name__})") from exc
-        return await self._run(fn, bolt_request)
+        return await self._run(fn, bolt_request)  # the OAuth pages: OAuth mode starts with no Startup
 
     async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:  # pragma: no cover - __call__
         return await self._in_thread(self.app.dispatch, request)
@@ -209,17 +238,33 @@ def harden_request_verification(app: App) -> None:
             middleware._verifier = StrictSignatureVerifier(middleware._signing_secret)
 
 
-def asgi_app(app: App) -> ThreadedSlackRequestHandler:
-    return ThreadedSlackRequestHandler(app, path=EVENTS_PATH)
+def asgi_app(app: App, startup: Startup | None = None) -> ThreadedSlackRequestHandler:
+    return ThreadedSlackRequestHandler(app, path=EVENTS_PATH, startup=startup)
 
 
-def run_http(app: App, host: str, port: int, log_level: str = "info") -> None:
+def run_http(app: App, host: str, port: int, log_level: str = "info", startup: Startup | None = None) -> None:
+    """Serve ``app`` under uvicorn; ``startup`` (if any) is started once the socket listens, and
+    its failure stops the server."""
     import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if startup is not None and not self.should_exit:
+                startup.start()
 
     log.info("ICP Align listening on http://%s:%d%s", host, port, EVENTS_PATH)
     # log_config=None: uvicorn's records go to the handlers bot.cli set up (and their privacy filter)
-    uvicorn.run(asgi_app(app), host=host, port=port, log_level=log_level.lower(), access_log=False,
-                log_config=None)
+    server = Server(uvicorn.Config(asgi_app(app, startup), host=host, port=port, log_level=log_level.lower(),
+                                   access_log=False, log_config=None))
+    if startup is not None:
+        startup.on_failure = lambda: setattr(server, "should_exit", True)
+    try:  # as uvicorn.run: Ctrl-C (SIGINT) is a stop, not a traceback; a port it cannot bind exits 3
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started and (startup is None or startup.error is None):
+        raise SystemExit(3)
 
 
 def run_socket_mode(app: App, app_token: str) -> None:

@@ -7,12 +7,21 @@ kind (a user token where a bot token belongs), a database URL that cannot be par
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_SQLALCHEMY_URL = re.compile(r"""
+    (?P<name>[\w\+]+)://
+    (?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?
+    (?:(?:\[(?P<ipv6host>[^/\?]+)\]|(?P<ipv4host>[^/:\?]+))?(?::(?P<port>[^/\?]*))?)?
+    (?:/(?P<database>[^\?]*))?
+    (?:\?(?P<query>.*))?
+    """, re.X)
 
 
 class Mode(StrEnum):
@@ -87,16 +96,22 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            url = make_url(value)
-        except ArgumentError as exc:
-            raise ValueError(f"is not a database URL ({exc}); e.g. sqlite:///icp.db or postgresql://user@host/db") from exc
+        # SQLAlchemy's own URL pattern (sqlalchemy.engine.url._parse_url), matched here so that
+        # checking the setting does not import SQLAlchemy before `icp-bot run --http` listens;
+        # tests/unit/test_settings.py checks that it accepts what make_url accepts.
+        match = _SQLALCHEMY_URL.match(value)
+        if match is None:
+            raise ValueError("is not a database URL (Could not parse SQLAlchemy URL from given URL string); "
+                             "e.g. sqlite:///icp.db or postgresql://user@host/db")
+        if match["port"] is not None:
+            try:
+                int(match["port"])
+            except ValueError as exc:
+                raise ValueError(f"is not a database URL (port {match['port']!r} is not a number)") from exc
+        backend = match["name"].split("+", 1)[0]
         # "postgres" is Heroku's / Render's spelling; storage.db.normalize_url rewrites it
-        if url.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
-            raise ValueError(f"backend {url.get_backend_name()!r} is not supported; use sqlite or postgresql")
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"backend {backend!r} is not supported; use sqlite or postgresql")
         return value
 
     @field_validator("icp_log_level")

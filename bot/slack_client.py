@@ -29,6 +29,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.slack_http import KeepAliveWebClient
 
+# Where Slack's response_urls point (bolt's respond() POSTs there). create_app adds the host of
+# the configured Web API, so that a Slack stand-in (tests, the demo) answers its own.
+RESPONSE_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
+
 # Web API methods whose repetition makes a second message, file share or pushed view.
 NOT_IDEMPOTENT = frozenset({
     "chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "chat.meMessage",

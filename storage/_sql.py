@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
@@ -19,10 +18,14 @@ def insert(session: Session, entity: Any):
     """
     table = getattr(entity, "__table__", entity)
     name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table)
+    if name == "postgresql":  # each dialect imported where used: SQLite never loads PostgreSQL's
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
     if name == "sqlite":
-        return sqlite.insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
     raise NotImplementedError(f"ICP Align supports SQLite and PostgreSQL, not {name}")
 
 

@@ -14,7 +14,6 @@ from datetime import datetime
 from functools import cache
 
 from sqlalchemy import JSON, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage._sql import is_postgresql
@@ -72,7 +71,11 @@ def upsert_statement(dialect: str):
     """``INSERT .. ON CONFLICT DO UPDATE`` of answer rows (executemany parameters); an identical
     resubmission leaves the row, and its ``updated_at``, alone."""
     table = Answer.__table__
-    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    if dialect == "postgresql":  # imported here: SQLite never loads the PostgreSQL dialect
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table)
     return stmt.on_conflict_do_update(
         index_elements=["round_id", "user_id", "question_id"],
         set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},

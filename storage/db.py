@@ -114,6 +114,9 @@ class Database:
         self.url = normalize_url(url)
         options: dict[str, Any] = {"echo": echo, **engine_options}
         if self.dialect == "postgresql":
+            from storage.models import add_postgresql_options
+
+            add_postgresql_options()
             options.setdefault("pool_pre_ping", True)
             # bolt's listener threads, the dispatch threads, the outbox and the scheduler may each
             # hold a connection at once: SQLAlchemy's default of 5 + 10 made them queue for 30 s

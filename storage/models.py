@@ -9,8 +9,9 @@ Conventions:
 - Slack ids (team ``T...``, user ``U...``, channel ``C.../D...``) are strings of up to 32
   characters, the width slack_sdk's own tables use.
 - Constraint names follow ``NAMING_CONVENTION`` so that migrations can refer to them.
-- slack_sdk's OAuth tables are built by slack_sdk's own table builders into the same metadata,
-  so the schema check in the tests notices when a slack_sdk upgrade changes them.
+- slack_sdk's OAuth tables are declared in ``storage.oauth_tables`` as slack_sdk's own table
+  builders build them (a test compares the two, so a slack_sdk upgrade that changes them is
+  noticed), without importing slack_sdk's SQLAlchemy stores on the server path.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -37,9 +36,16 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage import oauth_tables
+from storage.oauth_tables import (
+    SLACK_BOTS_TABLE,
+    SLACK_INSTALLATIONS_TABLE,
+    SLACK_OAUTH_STATES_TABLE,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -84,7 +90,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-JSONValue = JSON().with_variant(JSONB(), "postgresql")
+class JSONValueType(TypeDecorator[Any]):
+    """``JSON``, and ``jsonb`` on PostgreSQL. A TypeDecorator rather than
+    ``JSON().with_variant(JSONB(), "postgresql")``, so that SQLite never imports the PostgreSQL
+    dialect (2.3 MiB and 40 ms of the bot's start-up)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+JSONValue = JSONValueType()
+
+
+BUILTIN_WHERE = text("team_id IS NULL")  # the partial index of built-in templates
 
 
 class Base(DeclarativeBase):
@@ -153,8 +178,7 @@ class TemplateRecord(Base):
             "key",
             "version",
             unique=True,
-            sqlite_where="team_id IS NULL",
-            postgresql_where="team_id IS NULL",
+            sqlite_where=BUILTIN_WHERE,  # and postgresql_where: see add_postgresql_options
         ),
     )
 
@@ -357,19 +381,19 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
 
 
-# slack_sdk's OAuth tables, defined by slack_sdk itself (their naive DateTime columns are
-# slack_sdk's business: it normalises to UTC before writing).
-SLACK_BOTS_TABLE = SQLAlchemyInstallationStore.default_bots_table_name
-SLACK_INSTALLATIONS_TABLE = SQLAlchemyInstallationStore.default_installations_table_name
-SLACK_OAUTH_STATES_TABLE = SQLAlchemyOAuthStateStore.default_table_name
+# slack_sdk's OAuth tables (their naive DateTime columns are slack_sdk's business: it
+# normalises to UTC before writing), declared by storage.oauth_tables as slack_sdk builds them.
+slack_bots = oauth_tables.bots_table(Base.metadata, SLACK_BOTS_TABLE)
+slack_installations = oauth_tables.installations_table(Base.metadata, SLACK_INSTALLATIONS_TABLE)
+slack_oauth_states = oauth_tables.oauth_states_table(Base.metadata, SLACK_OAUTH_STATES_TABLE)
 
-slack_bots = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, SLACK_BOTS_TABLE)
-slack_installations = SQLAlchemyInstallationStore.build_installations_table(
-    Base.metadata, SLACK_INSTALLATIONS_TABLE
-)
-slack_oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
-    Base.metadata, SLACK_OAUTH_STATES_TABLE
-)
+def add_postgresql_options() -> None:
+    """Give the built-in templates' partial index its PostgreSQL ``WHERE`` (``storage.db``
+    calls this when it opens a PostgreSQL database). Not at class definition: naming a
+    dialect's option there imports that dialect, and SQLite would load PostgreSQL's."""
+    index = next(i for i in TemplateRecord.__table__.indexes if i.name == "uq_templates_builtin_key_version")
+    index.dialect_options["postgresql"]["where"] = BUILTIN_WHERE
+
 
 # Tables that live in the same database but are created by someone else at run time.
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})

@@ -1,20 +1,29 @@
-"""``icp-bot run``: the bot itself, in Socket Mode, HTTP or OAuth mode."""
+"""``icp-bot run``: the bot itself, in Socket Mode, HTTP or OAuth mode.
+
+In HTTP mode the server listens as soon as the settings are checked and auth.test has passed;
+the database layer, the schema check and the listeners follow in a background thread, and
+requests wait for them (``bot.startup``). Socket Mode and OAuth mode start in one piece.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from urllib.parse import urlparse
 
 from bot.cli import configure_logging
 
 
+class StartupError(Exception):
+    """A start-up check failed; the message is printed and ``icp-bot run`` returns 2."""
+
+
 def run(args: argparse.Namespace) -> int:
-    from bot.app import create_app, outbox_sender
-    from bot.pacing import Pacer
-    from bot.server import run_http, run_socket_mode
+    from bot.allocator import limit_malloc_arenas
     from bot.settings import Mode, SettingsError, load_settings
-    from storage.db import Database
+
+    limit_malloc_arenas()  # before any thread: a long-running server's memory levels off
 
     mode = Mode.OAUTH if args.oauth else Mode.HTTP if args.http else Mode.SOCKET
     if args.housekeeping_interval < 1:
@@ -27,22 +36,85 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.icp_log_level)
+    if mode == Mode.HTTP:
+        return _run_http(args, settings)
+    try:
+        db = _open_database(args, settings)
+        app, stop = _build(args, settings, db, mode)
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if mode == Mode.SOCKET:
+            from bot.server import run_socket_mode
+
+            run_socket_mode(app, settings.slack_app_token or "")
+        else:
+            from bot.server import run_http
+
+            run_http(app, args.host, args.port, settings.icp_log_level)
+    finally:
+        stop()
+    return 0
+
+
+def _run_http(args: argparse.Namespace, settings) -> int:
+    """Listen first (the bare App, auth.test passed), build the rest in ``bot.startup.Startup``."""
+    from bot.app import bare_app
+    from bot.server import run_http
+    from bot.settings import Mode
+    from bot.slack_client import RESPONSE_HOSTS
+    from bot.startup import Startup
+
+    app = bare_app(settings, Mode.HTTP)
+    stops = []
+
+    def build() -> None:
+        db = _open_database(args, settings)
+        stops.append(_build(args, settings, db, Mode.HTTP, app=app)[1])
+
+    startup = Startup(build, response_hosts=(*RESPONSE_HOSTS, urlparse(settings.slack_api_url).netloc))
+    try:
+        run_http(app, args.host, args.port, settings.icp_log_level, startup=startup)
+    finally:
+        for stop in stops:
+            stop()
+    if startup.error is not None:
+        if isinstance(startup.error, StartupError):
+            print(f"error: {startup.error}", file=sys.stderr)
+        else:
+            logging.getLogger("bot.cli").error("start-up failed", exc_info=startup.error)
+        return 2
+    return 0
+
+
+def _open_database(args: argparse.Namespace, settings):
+    """The database, its schema at this version's head (migrated when behind on SQLite or with
+    --migrate), and in OAuth mode its stored tokens readable with the configured key."""
+    from storage.db import Database
+
     db = Database(settings.database_url)
     if db.dialect == "sqlite" or args.migrate:
         db.upgrade_if_behind()  # a restart at head costs one query, not Alembic's import
     elif not db.is_up_to_date():
-        print("error: the database schema is behind this version; run `icp-bot db upgrade` "
-              "(or start with --migrate)", file=sys.stderr)
-        return 2
-    if mode == Mode.OAUTH:
+        raise StartupError("the database schema is behind this version; run `icp-bot db upgrade` "
+                           "(or start with --migrate)")
+    if args.oauth:
         from storage.slack_oauth import TokenKeyError, check_stored_tokens
 
         try:
             check_stored_tokens(db, settings.encryption_key())
         except TokenKeyError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+            raise StartupError(str(exc)) from exc
+    return db
+
+
+def _build(args: argparse.Namespace, settings, db, mode, app=None):
+    """The wired app, its outbox sender and scheduler started; returns (app, stop)."""
+    from bot.app import bare_app, oauth_app, outbox_sender, wire_app
+    from bot.pacing import Pacer
     from bot.services import digest
+    from bot.settings import Mode
 
     digest.CHART_PNG = settings.icp_digest_chart_png
     pacer = Pacer(limits=settings.pacing_limits())  # one pacer for the listeners, the outbox and the scheduler
@@ -51,7 +123,9 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("bot.cli").warning("ICP_CLOCK_OFFSET=%s: the bot's clock is shifted (test-only setting)",
                                             settings.icp_clock_offset)
     outbox = outbox_sender(settings, db, mode, pacer=pacer, clock=clock)
-    app = create_app(settings, db=db, mode=mode, pacer=pacer, outbox=outbox, clock=clock)
+    if app is None:
+        app = oauth_app(settings, db) if mode == Mode.OAUTH else bare_app(settings, mode)
+    wire_app(app, settings, db=db, mode=mode, pacer=pacer, outbox=outbox, clock=clock)
     outbox.start()  # first resumes whatever a crash or a restart left in the outbox
     scheduler = None
     if not args.no_scheduler:
@@ -64,13 +138,10 @@ def run(args: argparse.Namespace) -> int:
             client_for_team = app_client_for_team(app.client)
         scheduler = start_scheduler(db, client_for_team, args.housekeeping_interval, pacer=pacer, outbox=outbox,
                                     clock=clock)
-    try:
-        if mode == Mode.SOCKET:
-            run_socket_mode(app, settings.slack_app_token or "")
-        else:
-            run_http(app, args.host, args.port, settings.icp_log_level)
-    finally:
+
+    def stop() -> None:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         outbox.stop()
-    return 0
+
+    return app, stop

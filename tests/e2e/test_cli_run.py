@@ -88,3 +88,14 @@ def test_a_missing_setting_stops_start_up_naming_it(tmp_path):
     with icp_bot(tmp_path, {"SLACK_BOT_TOKEN": "xoxb-1"}) as proc:
         assert proc.wait(timeout=30) == 2
     assert "SLACK_APP_TOKEN" in _log(tmp_path)
+
+
+def test_http_mode_exits_with_the_error_when_the_database_cannot_be_opened(fake, tmp_path):
+    """The database is opened after the server listens (bot.startup); its failure still stops
+    `icp-bot run --http` with exit code 2 and the reason in the log, rather than serving."""
+    env = {"SLACK_BOT_TOKEN": fake.bot_token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-directory' / 'icp.db'}"}
+    with icp_bot(tmp_path, env, "--http", "--host", "127.0.0.1", "--port", str(_free_port()),
+                 "--no-scheduler") as proc:
+        assert proc.wait(timeout=30) == 2
+    assert "start-up failed" in _log(tmp_path) and "unable to open database file" in _log(tmp_path)

@@ -145,3 +145,29 @@ def test_cli_run_names_the_missing_tokens(capsys):
     assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert "SLACK_BOT_TOKEN" in err and "SLACK_APP_TOKEN" in err
+
+
+@pytest.mark.parametrize("url", ["not a url", "localhost/icp", "sqlite:///icp.db", "sqlite://", "sqlite:///:memory:",
+                                 "postgresql://u@h/icp", "postgresql://u:p@h:notaport/icp", "postgresql://u:p@h:/icp",
+                                 "postgresql+psycopg://u:pw@[::1]:5432/icp?sslmode=require", "postgres://u:p@h:5432/icp",
+                                 "postgresql://u:p%40ss@h/icp", "postgresql:///icp?host=/run/pg", "sqlite:////abs/path.db",
+                                 "postgresql://h:99999999999/icp", " postgresql://h/icp", "sqlite:relative.db"])
+def test_database_url_check_accepts_what_sqlalchemy_parses(monkeypatch, url):
+    """bot.settings checks DATABASE_URL without importing SQLAlchemy (so the HTTP server can listen
+    first); it must accept exactly the URLs make_url parses."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+        parses = True
+    except (ArgumentError, ValueError):
+        parses = False
+    monkeypatch.setenv("DATABASE_URL", url)
+    try:
+        load_settings()
+        accepted = True
+    except SettingsError as exc:
+        assert "DATABASE_URL" in str(exc)
+        accepted = False
+    assert accepted == parses
