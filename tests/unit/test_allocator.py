@@ -11,7 +11,12 @@ import pytest
 PROBE = r"""
 import ctypes, sys, tempfile, threading
 from bot.allocator import limit_malloc_arenas
-print(limit_malloc_arenas() if sys.argv[1] == "cap" else "-")
+if sys.argv[1] == "run":  # icp-bot run, stopped by its first check (after the cap, before any thread)
+    import argparse
+    from bot.commands.run import run
+    print(run(argparse.Namespace(oauth=False, http=True, housekeeping_interval=0)) == 2)
+else:
+    print(limit_malloc_arenas() if sys.argv[1] == "cap" else "-")
 ready, done = threading.Barrier(17), threading.Event()
 def work():
     kept = [bytearray(256) for _ in range(2000)]
@@ -59,3 +64,12 @@ def test_an_explicit_malloc_arena_max_is_left_to_glibc():
     env = {**os.environ, "MALLOC_ARENA_MAX": "4"}
     said, arenas = _arenas("cap", env)
     assert said == "False" and 2 < arenas <= 4
+
+
+@pytest.mark.skipif(not _glibc(), reason="glibc's malloc only")
+def test_icp_bot_run_caps_the_arenas_before_anything_else():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    stopped, arenas = _arenas("run", env)
+    assert stopped == "True" and arenas <= 2
