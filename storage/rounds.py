@@ -27,8 +27,10 @@ PSEUDONYM_LENGTH = 6
 
 
 def new_pseudonym() -> str:
-    """A random id such as ``R7K2Q9`` (32**6, about a billion, values)."""
-    return "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(PSEUDONYM_LENGTH))
+    """A random id such as ``R7K2Q9`` (32**6, about a billion, values): each random byte's low 5
+    bits pick a letter (256 is a multiple of 32, so every letter is equally likely), one
+    ``secrets`` call for the six instead of six (a round of 300 people made 1,800 calls)."""
+    return "".join(PSEUDONYM_ALPHABET[b & 31] for b in secrets.token_bytes(PSEUDONYM_LENGTH))
 
 
 # -- rounds ----------------------------------------------------------------------------------

@@ -170,3 +170,19 @@ def test_due_for_reminder(db: Database) -> None:
         assert [p.user_id for p in due] == ["U3"]  # U1 had its max_reminders=1
         rounds.close_round(s, survey_round.id)
         assert rounds.due_for_reminder(s, survey_round.id, now=invited_at + timedelta(days=30)) == []
+
+
+def test_pseudonyms_use_the_whole_alphabet_evenly():
+    """Six letters of the read-aloud-safe alphabet, each letter about equally often."""
+    from collections import Counter
+
+    from storage.rounds import PSEUDONYM_ALPHABET, PSEUDONYM_LENGTH, new_pseudonym
+
+    drawn = [new_pseudonym() for _ in range(4000)]
+    assert all(len(p) == PSEUDONYM_LENGTH and set(p) <= set(PSEUDONYM_ALPHABET) for p in drawn)
+    tally = Counter("".join(drawn))
+    expected = 4000 * PSEUDONYM_LENGTH / len(PSEUDONYM_ALPHABET)  # 750 per letter
+    assert set(tally) == set(PSEUDONYM_ALPHABET)
+    # chi-square with 31 df: above 70 happens with probability about 1e-4 under uniform draws
+    assert sum((c - expected) ** 2 / expected for c in tally.values()) < 70
+    assert len(set(drawn)) > 3990  # 4,000 of about a billion: collisions are rare
