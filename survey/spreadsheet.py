@@ -294,23 +294,24 @@ class _RowValidator:
     each column's cells parsed by its ``_Column``; ``show_if`` conditions compiled once."""
 
     def __init__(self, template: Template, columns: list[_Column]):
-        self.columns = [(c.qid, c.index, c.cache, c) for c in columns]
+        # only a multi question's value is a list (``parse_answer``), copied so each row owns it
+        self.columns = [(c.qid, c.index, c.cache, c, c.question.kind == QuestionKind.MULTI) for c in columns]
         self.conditions = [(q.id, [(ref, frozenset(ids)) for ref, ids in q.show_if.items()])
                            for q in template.questions if q.show_if]
 
     def __call__(self, row: list[str]) -> dict[str, AnswerValue]:
         values: dict[str, AnswerValue] = {}
         errors: dict[str, str] | None = None
-        for qid, index, cache, column in self.columns:
+        for qid, index, cache, column, multi in self.columns:
             cell = row[index]
             hit = cache.get(cell)  # the column's cache, looked up here: a call per cell costs more
             value, message = column(cell) if hit is None else hit
-            if message is not None:
+            if value is not None:  # a value has no message: the common case tested first
+                values[qid] = list(value) if multi else value
+            elif message is not None:
                 if errors is None:
                     errors = {}
                 errors[qid] = message
-            elif value is not None:
-                values[qid] = list(value) if type(value) is list else value  # each row owns its list
         hidden = None
         for qid, conditions in self.conditions:  # is_shown, on the valid answers
             for ref, ids in conditions:
