@@ -38,15 +38,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import heapq
 import http.client
-import itertools
 import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_for_futures
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -304,10 +301,12 @@ class OutboxSender:
         """Send every message due now (and the undelivered notices that follow from them);
         at most ``max_messages`` claims."""
         with self._drain_lock:
+            from bot.outbox_pass import SendPass  # the loop of a pass: bot.outbox_pass
+
             if self._pool is not None and threading.current_thread() is self._thread:
-                return _Pass(self, self._pool, max_messages).run()
+                return SendPass(self, self._pool, max_messages).run()
             with ThreadPoolExecutor(self.workers, thread_name_prefix="icp-outbox-call") as pool:
-                return _Pass(self, pool, max_messages).run()
+                return SendPass(self, pool, max_messages).run()
 
     def _client(self, team_id: str, clients: dict[str, WebClient | None]) -> WebClient | None:
         if team_id not in clients:
@@ -505,184 +504,3 @@ class OutboxSender:
                 outbox.mark_reported(session, batch.message_ids)
                 written += 1
         return written
-
-
-def _conversation(keys: tuple[str, ...]) -> str | None:
-    """The pacing key of the conversation a post goes to (None for other methods)."""
-    return keys[1] if len(keys) > 1 else None
-
-
-class _Pass:
-    """One pass of ``OutboxSender.drain``: claim ahead, call at each slot, settle in batches."""
-
-    def __init__(self, sender: OutboxSender, pool: ThreadPoolExecutor, max_messages: int | None):
-        self.sender, self.pool, self.max_messages = sender, pool, max_messages
-        self.result = DrainResult()
-        self.clients: dict[str, WebClient | None] = {}
-        self.queue: list[tuple[float, int, OutboxMessage, WebClient, tuple[str, ...]]] = []  # by slot
-        self.running: dict[Future, tuple[OutboxMessage, WebClient, tuple[str, ...]]] = {}
-        self.rate_limited: dict[int, int] = {}  # message id -> 429s in this claim
-        self.claimed = 0
-        self.exhausted_at: float | None = None  # when a claim last found nothing more due
-        self.done: list[tuple[tuple[OutboxMessage, WebClient, tuple[str, ...]], _Outcome]] = []
-        self.busy: dict[str, int] = {}  # pacing key of a conversation (or method) -> calls in flight
-        self.done_since = 0.0
-        self._order = itertools.count()
-
-    def run(self) -> DrainResult:
-        sender = self.sender
-        while True:
-            if sender._stop.is_set() and self.queue:
-                self._give_back(len(self.queue))  # stopping: the calls in flight finish, the rest is left due
-            self._claim_more()
-            self._start_due()
-            if not self.queue and not self.running:
-                self._settle_done()
-                if self.queue:
-                    continue  # rate limited: booked again
-                if (self.exhausted_at is None or sender._wake.is_set()) and self._room() \
-                        and not sender._stop.is_set():
-                    continue  # a kick came in meanwhile (a chart queued by its digest), or messages are still due
-                reported = sender._report_undelivered()
-                self.result.reported += reported
-                if reported and self._room():
-                    self.exhausted_at = None
-                    continue  # the undelivered notices go out in this pass too
-                return self.result
-            self._wait_and_settle()
-
-    def _room(self) -> bool:
-        return self.max_messages is None or self.claimed < self.max_messages
-
-    def _claim_more(self) -> None:
-        sender = self.sender
-        want = sender.workers * AHEAD - len(self.queue) - len(self.running)
-        if self.max_messages is not None:
-            want = min(want, self.max_messages - self.claimed)
-        if sender._stop.is_set() or want <= 0 or (want < sender.workers and (self.queue or self.running)):
-            return  # claims come in batches, not one per call that came back
-        if self.exhausted_at is not None and not sender._wake.is_set() \
-                and time.monotonic() - self.exhausted_at < POLL_WHILE_SENDING:
-            return
-        sender._wake.clear()
-        busy = {(message.team_id, message.method) for _, _, message, _, keys in self.queue
-                if sender.pacer.backlog(keys[0]) > HORIZON}
-        batch = sender._claim(want, busy)
-        self.claimed += len(batch)
-        self.exhausted_at = time.monotonic() if len(batch) < want and not busy else None
-        if busy and len(batch) < want:
-            self.exhausted_at = time.monotonic() - POLL_WHILE_SENDING + 0.1  # look again soon
-        for message in batch:
-            self._queue(message)
-
-    def _queue(self, message: OutboxMessage) -> None:
-        sender = self.sender
-        if sender._no_longer_needed(message):
-            with sender.db.session() as session:
-                outbox.skip(session, message.id, reason="no longer needed")
-            return
-        client = sender._client(message.team_id, self.clients)
-        if client is None:
-            self.result += sender._give_up(message, "not_installed")
-            return
-        self._book(message, client, sender.pacing_keys(message))
-
-    def _book(self, message: OutboxMessage, client: WebClient, keys: tuple[str, ...]) -> None:
-        """Queue ``message`` at its pacer slot; a slot later than half the lease (a long
-        Retry-After) is not waited for while holding the claim: the message goes back to the
-        outbox, due at that slot."""
-        sender = self.sender
-        delay = sender.pacer.reserve(*keys)
-        if delay > sender.lease.total_seconds() / 2:
-            sender.pacer.release(*keys)
-            with sender.db.session() as session:
-                outbox.retry_later(session, message.id, error="paced past half its lease",
-                                   due_at=sender.clock() + timedelta(seconds=delay), uncertain=False)
-            return
-        heapq.heappush(self.queue, (time.monotonic() + delay, next(self._order), message, client, keys))
-
-    def _give_back(self, count: int) -> None:
-        """The ``count`` latest-queued messages back to the outbox, due now (unclaimed, not
-        uncertain: they were never sent), and their pacer slots freed."""
-        sender = self.sender
-        self.queue.sort()
-        kept, back = self.queue[:-count], self.queue[-count:]
-        self.queue = kept
-        heapq.heapify(self.queue)
-        with sender.db.session() as session:
-            for _, _, message, _, keys in back:
-                outbox.retry_later(session, message.id, error="given back unsent", due_at=sender.clock(),
-                                   uncertain=False)
-                sender.pacer.release(*keys)
-
-    def _start_due(self) -> None:
-        """Start the calls whose slot has come, but one at a time per channel: two messages to one
-        conversation (an invitation and the summary to a leader) arrive in the order enqueued."""
-        now, held = time.monotonic(), []
-        while self.queue and self.queue[0][0] <= now and len(self.running) < self.sender.workers:
-            entry = heapq.heappop(self.queue)
-            _, _, message, client, keys = entry
-            conversation = _conversation(keys)
-            if conversation in self.busy:
-                held.append(entry)
-                continue
-            if conversation is not None:
-                self.busy[conversation] = self.busy.get(conversation, 0) + 1
-            self.running[self.pool.submit(self.sender._attempt, client, message)] = (message, client, keys)
-        for entry in held:
-            heapq.heappush(self.queue, entry)
-
-    def _wait_and_settle(self) -> None:
-        slots = [slot for slot, _, _, _, keys in self.queue if _conversation(keys) not in self.busy]
-        next_slot = min(slots) - time.monotonic() if slots else None  # one held for its conversation waits for a call
-        if not self.running:
-            self.sender._wake.wait(max(0.0, min(next_slot or 0.0, POLL_WHILE_SENDING)))
-            return
-        timeout = None if next_slot is None or len(self.running) >= self.sender.workers else max(0.0, next_slot)
-        if self.exhausted_at is not None:
-            timeout = min(timeout if timeout is not None else POLL_WHILE_SENDING, POLL_WHILE_SENDING)
-        if self.done:
-            timeout = min(timeout if timeout is not None else SETTLE_AFTER, SETTLE_AFTER)
-        done, _ = wait_for_futures(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
-        if done and not self.done:
-            self.done_since = time.monotonic()
-        for future in done:
-            message, client, keys = self.running.pop(future)
-            conversation = _conversation(keys)
-            if conversation is not None:
-                self.busy[conversation] -= 1
-                if not self.busy[conversation]:
-                    del self.busy[conversation]
-            self.done.append(((message, client, keys), future.result()))
-        if len(self.done) >= self.sender.workers or time.monotonic() - self.done_since >= SETTLE_AFTER:
-            self._settle_done()
-
-    def _settle_done(self) -> None:
-        """Settle the calls that came back: the sent ones in one transaction."""
-        sender, sent, outcomes, self.done = self.sender, [], self.done, []
-        for (message, client, keys), outcome in outcomes:
-            if outcome.found is not None:
-                sent.append((message, *outcome.found))
-                log.info("outbox: %s was posted before its answer got lost; not sent again", message.key)
-                self.result.found_sent += 1
-            elif outcome.response is not None:
-                sent.append((message, outcome.response.get("channel"), outcome.response.get("ts")))
-                for key in keys:
-                    sender.pacer.went_through(key)
-                self.result.sent += 1
-            elif outcome.error is not None:
-                retry_after = retry_after_of(outcome.error)
-                tries = self.rate_limited.get(message.id, 0) + 1
-                if retry_after is not None:
-                    sender.pacer.penalize(keys[0], retry_after)
-                    log.info("outbox: Slack answered 429 to %s (Retry-After %s s); slowing down", message.key,
-                             retry_after)
-                if retry_after is not None and tries < RATE_LIMITED_TRIES:
-                    self.rate_limited[message.id] = tries
-                    self._book(message, client, keys)
-                else:
-                    self.result += sender._failed(message, outcome.error)
-            elif outcome.lost is not None:
-                self.result += sender._retry(message, f"connection: {outcome.lost!r}", uncertain=True)
-        if sent:
-            sender._settle_all_sent(sent)
