@@ -24,12 +24,9 @@ def _bot_columns() -> list[Column]:
     ]
 
 
-def installations_table(metadata: MetaData, table_name: str) -> Table:
-    return Table(
-        table_name,
-        metadata,
-        *_bot_columns(),
-        Column("enterprise_url", String(200)),
+def _team_bot_columns() -> list[Column]:
+    """The workspace and bot-token columns both tables have, in slack_sdk's order."""
+    return [
         Column("team_id", String(32)),
         Column("team_name", String(200)),
         Column("bot_token", String(200)),
@@ -38,6 +35,16 @@ def installations_table(metadata: MetaData, table_name: str) -> Table:
         Column("bot_scopes", String(1000)),
         Column("bot_refresh_token", String(200)),
         Column("bot_token_expires_at", DateTime),
+    ]
+
+
+def installations_table(metadata: MetaData, table_name: str) -> Table:
+    return Table(
+        table_name,
+        metadata,
+        *_bot_columns(),
+        Column("enterprise_url", String(200)),
+        *_team_bot_columns(),
         Column("user_id", String(32), nullable=False),
         Column("user_token", String(200)),
         Column("user_scopes", String(1000)),
@@ -59,14 +66,7 @@ def bots_table(metadata: MetaData, table_name: str) -> Table:
         table_name,
         metadata,
         *_bot_columns(),
-        Column("team_id", String(32)),
-        Column("team_name", String(200)),
-        Column("bot_token", String(200)),
-        Column("bot_id", String(32)),
-        Column("bot_user_id", String(32)),
-        Column("bot_scopes", String(1000)),
-        Column("bot_refresh_token", String(200)),
-        Column("bot_token_expires_at", DateTime),
+        *_team_bot_columns(),
         Column("is_enterprise_install", Boolean, default=False, nullable=False),
         Column("installed_at", DateTime, nullable=False, default=func.now()),
         Index(f"{table_name}_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
