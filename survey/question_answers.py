@@ -119,7 +119,8 @@ def _clean_distinct(question: Question, values: Sequence, clean: Callable, canon
     cleaned alike. None when the column is mixed (1, 1.0 and True are equal keys but clean
     apart)."""
     types = set(map(type, values))
-    if question.kind == QuestionKind.MULTI:
+    multi = question.kind == QuestionKind.MULTI
+    if multi:
         if types != {list}:
             return None
         keys: Sequence = list(map(tuple, values))
@@ -128,7 +129,6 @@ def _clean_distinct(question: Question, values: Sequence, clean: Callable, canon
         if len(types) != 1 or not types <= {str, int, float}:
             return None
         keys = values
-    multi = question.kind == QuestionKind.MULTI
     decided: dict = {}
     for key in set(keys):
         if key is None:
