@@ -320,8 +320,11 @@ class OutboxSender:
     def _claim(self, limit: int, skip: set[tuple[str, str]]) -> list[OutboxMessage]:
         """Claim up to ``limit`` due messages in one transaction."""
         now = self.clock()
-        with self.db.session() as session:
+        with self.db.session(read_only=True) as session:  # most polls find nothing: no write lock for them
             ids = outbox.due_except(session, now, limit=limit, skip=sorted(skip))
+        if not ids:
+            return []
+        with self.db.session() as session:  # claim_all checks again that each one is still claimable
             claimed = outbox.claim_all(session, ids, now, self.lease)
             for message in claimed:
                 session.expunge(message)
@@ -354,18 +357,28 @@ class OutboxSender:
             keys += (f"{message.team_id}:chat.postMessage:{channel}",)
         return keys
 
-    def _no_longer_needed(self, message: OutboxMessage) -> bool:
-        """A reminder planned for later whose round closed, or whose person finished, meanwhile;
-        a receipt whose round closed (its closed receipt replaces it)."""
-        if message.round_id is None or message.kind not in SKIP_WHEN_DONE | {fanout.RECEIPT}:
-            return False
+    def _no_longer_needed(self, messages: list[OutboxMessage]) -> set[int]:
+        """The ids of the claimed messages not to send: a reminder planned for later whose round
+        closed, or whose person finished, meanwhile; a receipt whose round closed (its closed
+        receipt replaces it). One read for the whole claim: each round once, and a person only
+        for a reminder."""
+        checked = [m for m in messages if m.round_id is not None and m.kind in SKIP_WHEN_DONE | {fanout.RECEIPT}]
+        if not checked:
+            return set()
+        now, unneeded = self.clock(), set()
         with self.db.session(read_only=True) as session:
-            rnd = rounds.get_round(session, message.round_id)
-            participant = rounds.get_participant(session, message.round_id, message.target)
-        if message.kind == fanout.RECEIPT:
-            return rnd is None or not rnd.is_open
-        return (rnd is None or not rnd.is_open or (rnd.closes_at is not None and rnd.closes_at <= self.clock())
-                or participant is None or participant.completed_at is not None)
+            open_rounds = {rnd.id: rnd for rnd in rounds.get_rounds(session, {m.round_id for m in checked})
+                           if rnd.is_open}
+            for message in checked:
+                rnd = open_rounds.get(message.round_id)
+                if rnd is None:
+                    unneeded.add(message.id)
+                elif message.kind != fanout.RECEIPT:
+                    participant = rounds.get_participant(session, message.round_id, message.target)
+                    if (rnd.closes_at is not None and rnd.closes_at <= now) or participant is None \
+                            or participant.completed_at is not None:
+                        unneeded.add(message.id)
+        return unneeded
 
     def _call(self, client: WebClient, message: OutboxMessage) -> Any:
         args = dict(message.payload.get("args") or {})

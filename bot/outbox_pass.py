@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.outbox")
 
+BUSY_RECHECK = 0.1  # seconds: the soonest a pass claims again while its paced methods are held back
+
 
 def _conversation(keys: tuple[str, ...]) -> str | None:
     """The pacing key of the conversation a post goes to (None for other methods)."""
@@ -96,22 +98,28 @@ class SendPass:
                 and time.monotonic() - self.exhausted_at < POLL_WHILE_SENDING:
             return
         sender._wake.clear()
-        busy = {(message.team_id, message.method) for _, _, message, _, keys in self.queue
-                if sender.pacer.backlog(keys[0]) > HORIZON}
+        backlogs: dict[tuple[str, str], float] = {}  # a paced (workspace, method) -> its backlog
+        for _, _, message, _, keys in self.queue:
+            if (message.team_id, message.method) not in backlogs:
+                backlogs[(message.team_id, message.method)] = sender.pacer.backlog(keys[0])
+        busy = {pair for pair, backlog in backlogs.items() if backlog > HORIZON}
         batch = sender._claim(want, busy)
         self.claimed += len(batch)
         self.exhausted_at = time.monotonic() if len(batch) < want and not busy else None
-        if busy and len(batch) < want:
-            self.exhausted_at = time.monotonic() - POLL_WHILE_SENDING + 0.1  # look again soon
+        if busy and len(batch) < want:  # look again when the first held-back method may be claimed again
+            again = max(BUSY_RECHECK, min(backlogs[pair] for pair in busy) - HORIZON)
+            self.exhausted_at = time.monotonic() - POLL_WHILE_SENDING + min(again, POLL_WHILE_SENDING)
+        unneeded = sender._no_longer_needed(batch)
+        if unneeded:
+            with sender.db.session() as session:
+                for message_id in sorted(unneeded):
+                    outbox.skip(session, message_id, reason="no longer needed")
         for message in batch:
-            self._queue(message)
+            if message.id not in unneeded:
+                self._queue(message)
 
     def _queue(self, message: OutboxMessage) -> None:
         sender = self.sender
-        if sender._no_longer_needed(message):
-            with sender.db.session() as session:
-                outbox.skip(session, message.id, reason="no longer needed")
-            return
         client = sender._client(message.team_id, self.clients)
         if client is None:
             self.result += sender._give_up(message, "not_installed")

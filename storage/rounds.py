@@ -79,6 +79,12 @@ def get_round(session: Session, round_id: int) -> SurveyRound | None:
     return session.get(SurveyRound, round_id)
 
 
+def get_rounds(session: Session, round_ids: Iterable[int]) -> list[SurveyRound]:
+    """The rounds of these ids that exist, in one query."""
+    ids = sorted(set(round_ids))
+    return list(session.scalars(select(SurveyRound).where(SurveyRound.id.in_(ids)))) if ids else []
+
+
 def require_round(session: Session, round_id: int) -> SurveyRound:
     survey_round = session.get(SurveyRound, round_id)
     if survey_round is None:
