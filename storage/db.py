@@ -163,14 +163,22 @@ class Database:
             # of work refuse writes as PostgreSQL does (so that a mistake shows up in SQLite
             # tests too). A pooled connection keeps what was last set, so a pragma is only
             # sent when it changes: two statements fewer for most units of work.
+            # These go to the sqlite3 connection itself, not through SQLAlchemy's statement
+            # machinery: every unit of work runs them, and SQLAlchemy's per-statement cost is
+            # most of what an empty unit of work costs.
             wanted = (int(options.get(LOCK_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS)), read_only)
-            info = conn.connection.info
-            if info.get("icp_pragmas") != wanted:
-                info.pop("icp_pragmas", None)  # unknown if a pragma below fails
-                conn.exec_driver_sql(f"PRAGMA busy_timeout={wanted[0]}")
-                conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
-                info["icp_pragmas"] = wanted
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            fairy = conn.connection
+            raw = fairy.dbapi_connection
+            statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+            try:
+                if fairy.info.get("icp_pragmas") != wanted:
+                    fairy.info.pop("icp_pragmas", None)  # unknown if a pragma below fails
+                    raw.execute(f"PRAGMA busy_timeout={wanted[0]}")
+                    raw.execute(f"PRAGMA query_only={int(read_only)}")
+                    fairy.info["icp_pragmas"] = wanted
+                raw.execute(statement)
+            except sqlite3.OperationalError as exc:  # "database is locked": as SQLAlchemy raises it
+                raise OperationalError(statement, None, exc) from exc
 
     @contextmanager
     def session(self, *, read_only: bool = False, lock_timeout: float | None = None) -> Iterator[Session]:

@@ -113,6 +113,25 @@ def test_a_closed_round_or_an_out_of_range_step_is_refused(db, round_id):
     assert _answer_count(db, "U1") == 0
 
 
+def test_a_step_locked_out_by_another_process_says_busy_and_saves_nothing(db, round_id):
+    """Another process's writer (here a plain sqlite3 connection, outside this process's
+    queue) holds SQLite's write lock: BEGIN IMMEDIATE times out, and the step says busy."""
+    import sqlite3
+
+    if db.dialect != "sqlite":
+        pytest.skip("the write lock of a whole database is SQLite's")
+    other = sqlite3.connect(db.url.database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(survey_steps.Busy):
+            survey_steps.record_step(db, TEAM, "U1", round_id, 0, _raw(0), now=NOW)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert _answer_count(db, "U1") == 0
+    assert survey_steps.record_step(db, TEAM, "U1", round_id, 0, _raw(0), now=NOW).outcome == "next"
+
+
 def test_a_step_waiting_too_long_for_the_lock_says_so_and_saves_nothing(db, round_id):
     import threading
 
