@@ -35,6 +35,14 @@ class AnswerColumns:
         pair = self._appenders[qid] = (rows.append, self.values[qid].append)
         return pair
 
+    def clear(self) -> None:
+        """No respondent any more (the spreadsheet reader starting again)."""
+        self.respondents.clear()
+        self.teams.clear()
+        self.rows.clear()
+        self.values.clear()
+        self._appenders.clear()
+
     def _take_last(self, qid: str) -> None:
         """Undo the last cell appended to ``qid`` (the spreadsheet reader's invalid row), and
         the column itself when that cell created it, as if the cell had never been added."""

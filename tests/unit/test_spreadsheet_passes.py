@@ -151,3 +151,31 @@ def test_a_column_only_on_invalid_or_hidden_rows_is_absent():
     assert "regions" not in direct.rows and "regions" not in direct.values
     assert list(direct.rows) == list(via_add.rows)
     assert direct.respondents == ["b"]
+
+
+def test_evidence_against_the_assumed_convention_reads_the_file_again():
+    """A ';' file is assumed decimal-comma: "1.000" before the first decimal-point cell is 1.0
+    once "2.5" shows the convention, in the columns and in the responses alike."""
+    from survey.spreadsheet import parse_responses
+    from survey.template import load_builtin
+
+    text = "respondent;team;deal_size\na;sales;1.000\nb;sales;1.000\nc;support;2.5\nd;support;40000\n"
+    direct, via_add = _columns_both_ways(text)
+    assert direct.values["deal_size"] == via_add.values["deal_size"] == [1.0, 1.0, 2.5, 40000.0]
+    responses = parse_responses(text, load_builtin("icp-core")).responses
+    assert [r.answers["deal_size"] for r in responses] == [1.0, 1.0, 2.5, 40000.0]
+    # and a ',' file is assumed decimal-point: "1.000,5" (decimal comma) reads the file again
+    text = "respondent,team,deal_size\na,sales,\"2,5\"\nb,sales,\"1.000,5\"\n"
+    direct, _ = _columns_both_ways(text)
+    assert direct.values["deal_size"] == [2.5, 1000.5]
+
+
+def test_width_errors_come_before_row_errors_whatever_their_lines():
+    from survey.spreadsheet import SpreadsheetError, parse_answer_columns
+    from survey.template import load_builtin
+
+    text = "respondent,team,confidence\na,sales,9\nb,sales,4\nc,sales\nd,sales,9\n"
+    with pytest.raises(SpreadsheetError) as caught:
+        parse_answer_columns(text, load_builtin("icp-core"))
+    assert [e.line for e in caught.value.errors] == [4, 2, 5]
+    assert "has 2 cells" in str(caught.value.errors[0])
