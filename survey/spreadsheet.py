@@ -337,7 +337,6 @@ class _RowValidator:
         (``columns.respondents`` and ``teams`` are then the caller's to append)."""
         number = len(columns.respondents)
         appenders = columns._appenders
-        added: list[str] = []
         values: dict[str, AnswerValue] = {}  # only what a show_if condition reads
         errors: dict[str, str] | None = None
         for qid, index, cache, column, multi, is_ref in self.sinks:
@@ -354,7 +353,6 @@ class _RowValidator:
                     pair = columns._column(qid)
                 pair[0](number)
                 pair[1](value)
-                added.append(qid)
             elif message is not None:
                 if errors is None:
                     errors = {}
@@ -370,9 +368,12 @@ class _RowValidator:
                     break
         if hidden and errors:
             errors = {qid: msg for qid, msg in errors.items() if qid not in hidden}
-        if errors or hidden:
-            for qid in added if errors else [q for q in added if q in hidden]:  # type: ignore[operator]
-                columns._take_last(qid)
+        if errors or hidden:  # take back this row's cells: a column's last row is this one
+            rows = columns.rows
+            for qid, *_ in self.sinks:
+                given = rows.get(qid)
+                if given and given[-1] == number and (errors or qid in hidden):  # type: ignore[operator]
+                    columns._take_last(qid)
         return errors or None
 
 
