@@ -35,6 +35,23 @@ class AnswerColumns:
         pair = self._appenders[qid] = (rows.append, self.values[qid].append)
         return pair
 
+    def clear(self) -> None:
+        """No respondent any more (the spreadsheet reader starting again)."""
+        self.respondents.clear()
+        self.teams.clear()
+        self.rows.clear()
+        self.values.clear()
+        self._appenders.clear()
+
+    def _take_last(self, qid: str) -> None:
+        """Undo the last cell appended to ``qid`` (the spreadsheet reader's invalid row), and
+        the column itself when that cell created it, as if the cell had never been added."""
+        rows, values = self.rows[qid], self.values[qid]
+        rows.pop()
+        values.pop()
+        if not values:
+            del self.rows[qid], self.values[qid], self._appenders[qid]
+
     def add(self, respondent: str, team: str | None, answers: dict[str, AnswerValue]) -> None:
         """One respondent's canonical answers (as a ``Response`` would hold them)."""
         row = len(self.respondents)

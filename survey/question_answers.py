@@ -137,10 +137,10 @@ def _clean_distinct(question: Question, values: Sequence, clean: Callable, canon
         value = list(key) if multi else key
         fit = canonical(value)
         decided[key] = clean(value) if fit is None else (value if fit else None)
-    kept = [decided[k] for k in keys]
-    keep = [i for i, v in enumerate(kept) if v is not None]
-    if len(keep) == len(kept):
+    kept = list(map(decided.__getitem__, keys))
+    if all(v is not None for v in decided.values()):  # per distinct value, not per answer
         return np.arange(len(kept)), kept
+    keep = [i for i, v in enumerate(kept) if v is not None]
     return np.asarray(keep, dtype=np.int64), [kept[i] for i in keep]
 
 

@@ -298,6 +298,8 @@ class _RowValidator:
         self.columns = [(c.qid, c.index, c.cache, c, c.question.kind == QuestionKind.MULTI) for c in columns]
         self.conditions = [(q.id, [(ref, frozenset(ids)) for ref, ids in q.show_if.items()])
                            for q in template.questions if q.show_if]
+        refs = {ref for q in template.questions if q.show_if for ref in q.show_if}
+        self.sinks = [(*c, c[0] in refs) for c in self.columns]
 
     def __call__(self, row: list[str]) -> dict[str, AnswerValue]:
         values: dict[str, AnswerValue] = {}
@@ -327,20 +329,69 @@ class _RowValidator:
             raise AnswersInvalid(errors)
         return {qid: v for qid, v in values.items() if qid not in hidden} if hidden else values
 
+    def append(self, row: list[str], columns: AnswerColumns) -> dict[str, str] | None:
+        """``__call__`` of a row straight into ``columns`` (the next row's cells), without the
+        answers dict and ``AnswerColumns.add``'s second loop over it: the cells are appended as
+        they parse and taken back again when the row is invalid or a question is hidden. The
+        errors that ``AnswersInvalid`` would carry, or None when the row's cells were kept
+        (``columns.respondents`` and ``teams`` are then the caller's to append)."""
+        number = len(columns.respondents)
+        appenders = columns._appenders
+        values: dict[str, AnswerValue] = {}  # only what a show_if condition reads
+        errors: dict[str, str] | None = None
+        for qid, index, cache, column, multi, is_ref in self.sinks:
+            cell = row[index]
+            hit = cache.get(cell)
+            value, message = column(cell) if hit is None else hit
+            if value is not None:
+                if multi:
+                    value = list(value)
+                if is_ref:
+                    values[qid] = value
+                pair = appenders.get(qid)
+                if pair is None:
+                    pair = columns._column(qid)
+                pair[0](number)
+                pair[1](value)
+            elif message is not None:
+                if errors is None:
+                    errors = {}
+                errors[qid] = message
+        hidden = None
+        for qid, conditions in self.conditions:
+            for ref, ids in conditions:
+                given = values.get(ref)
+                if not (any(v in ids for v in given) if type(given) is list else given in ids):
+                    if hidden is None:
+                        hidden = set()
+                    hidden.add(qid)
+                    break
+        if hidden and errors:
+            errors = {qid: msg for qid, msg in errors.items() if qid not in hidden}
+        if errors or hidden:  # take back this row's cells: a column's last row is this one
+            rows = columns.rows
+            for qid, *_ in self.sinks:
+                given = rows.get(qid)
+                if given and given[-1] == number and (errors or qid in hidden):  # type: ignore[operator]
+                    columns._take_last(qid)
+        return errors or None
+
 
 def parse_responses(
     text: str, template: Template, *, source: str = "<csv>", skip_invalid: bool = False,
     into: Callable[[str, str | None, dict[str, AnswerValue]], None] | None = None,
+    sink: AnswerColumns | None = None,
 ) -> SpreadsheetResult:
     """Parse CSV text into validated responses; see the module docstring for the rules.
 
     ``into``: each valid row's (respondent, team, answers) goes to it instead of a ``Response``
-    (``responses`` is then empty): ``parse_answer_columns`` keeps columns, not an object per
-    respondent.
+    (``responses`` is then empty). ``sink``: each valid row goes straight into these columns
+    (``into=sink.add`` without an answers dict a row): ``parse_answer_columns`` keeps columns,
+    not an object per respondent.
 
-    Two passes over the text, one row at a time: the first finds the rows of another width and
-    the decimal convention (which every number cell decides), the second validates each row;
-    no row's cells are kept after it is read."""
+    One pass over the text, one row at a time, with the decimal convention assumed (the
+    fallback) and read again from the start with the other one should the first evidence of the
+    file contradict it; no row's cells are kept after it is read."""
     text = text.lstrip("\ufeff")
     delimiter = _delimiter(text)
     reader = csv.reader(_lines(text), delimiter=delimiter)
@@ -383,74 +434,113 @@ def parse_responses(
     by_id = {q.id: q for q in template.questions}
     width = len(columns)
 
-    # first pass: the rows of another width (and a CSV error) by line, and the number convention
-    errors: list[RowError] = []
     number_at = [(i, qid) for i, qid in question_at.items() if by_id[qid].kind == QuestionKind.NUMBER]
-    evidence = _NumberEvidence(delimiter)
-    any_rows = False
-    for line, row in data_rows(reader, width, errors):
-        any_rows = True
-        for i, qid in number_at:
-            cell = row[i]
-            if cell.isascii() and cell.isdigit():  # the common "25000": no evidence either way
-                continue
-            cell = cell.strip()
-            if cell:
-                evidence.add(line, qid, cell)
-    if not any_rows and not errors:
-        raise SpreadsheetError(source, ["the file has a header row but no answers: one row per respondent is needed"])
-    convention, number_problems = evidence.verdict()
-    if number_problems:
-        raise SpreadsheetError(source, number_problems)
-
-    # second pass: each row validated, then kept as a response (or given to ``into``) and dropped
-    reader = csv.reader(_lines(text), delimiter=delimiter)
-    next(reader)
     # two columns may name one question in different cases: its answer is the last one's cell,
     # in the place of the first (as a dict of the row's cells keyed by question id has it)
     cell_of: dict[str, int] = {}
     for i, qid in question_at.items():
         cell_of[qid] = i
-    validate = _RowValidator(template, [_Column(by_id[qid], i, convention) for qid, i in cell_of.items()])
-    teams: dict[str, str | None] = {}
-    responses: list[Response] = []
-    seen: dict[str, int] = {}
-    for line, row in data_rows(reader, width, []):  # its width errors are in ``errors`` already
-        respondent = row[respondent_index].strip()
-        if not respondent:
-            errors.append(RowError(line, None, "the respondent cell is empty"))
-            continue
-        team_cell = row[team_index] if team_index is not None else None
-        bad_respondent = _storable(row[respondent_index])
-        bad_team = _storable(team_cell) if team_cell is not None else None
-        if bad_respondent or bad_team:
-            errors.append(RowError(line, None, "; ".join(
-                f"{column}: contains a character that cannot be saved ({bad})"
-                for column, bad in ((RESPONDENT_COLUMN, bad_respondent), (TEAM_COLUMN, bad_team)) if bad)))
-            continue
-        if respondent in seen:
-            errors.append(RowError(line, respondent, f"respondent already answered on line {seen[respondent]}"))
-            continue
-        seen[respondent] = line
-        try:
-            answers = validate(row)
-        except AnswersInvalid as exc:
-            reason = "; ".join(f"{qid}: {msg}" for qid, msg in exc.errors.items())
-            errors.append(RowError(line, respondent, reason))
-            continue
-        if team_cell is None:
-            team = None
-        elif team_cell in teams:
-            team = teams[team_cell]
-        else:
-            team = _team_value(template, team_cell)
-            if len(teams) < CACHE_LIMIT:
-                teams[team_cell] = team
-        if into is not None:
-            into(respondent, team, answers)
-            continue
-        # every field is already checked (a non-empty id, a team or None, canonical answers)
-        responses.append(Response.model_construct(respondent=respondent, team=team, answers=answers))
+    if into is not None:  # ``into`` is called once a row: the convention is decided first
+        evidence = _NumberEvidence(delimiter)
+        reader = csv.reader(_lines(text), delimiter=delimiter)
+        next(reader)
+        for line, row in data_rows(reader, width, []):
+            for i, qid in number_at:
+                cell = row[i].strip()
+                if cell:
+                    evidence.add(line, qid, cell)
+        convention, number_problems = evidence.verdict()
+        if number_problems:
+            raise SpreadsheetError(source, number_problems)
+    else:
+        convention = _NumberEvidence(delimiter).fallback
+
+    # One pass, each row validated then kept (or given to ``into``) and dropped, with the number
+    # convention assumed: the file's fallback, which most files' evidence confirms. When the first
+    # evidence says otherwise the pass starts again with that convention, before a row of it is
+    # read the wrong way. The width errors come first, then the rows' errors, each by line.
+    while True:
+        reader = csv.reader(_lines(text), delimiter=delimiter)
+        next(reader)
+        evidence = _NumberEvidence(delimiter)
+        width_errors: list[RowError] = []
+        errors: list[RowError] = []
+        validate = _RowValidator(template, [_Column(by_id[qid], i, convention) for qid, i in cell_of.items()])
+        teams: dict[str, str | None] = {}
+        responses: list[Response] = []
+        seen: dict[str, int] = {}
+        any_rows = restart = False
+        for line, row in data_rows(reader, width, width_errors):
+            any_rows = True
+            for i, qid in number_at:
+                cell = row[i]
+                if cell.isascii() and cell.isdigit():  # the common "25000": no evidence either way
+                    continue
+                cell = cell.strip()
+                if cell:
+                    evidence.add(line, qid, cell)
+                    if evidence.seen and next(iter(evidence.seen)) != convention:
+                        restart = True
+                        break
+            if restart:
+                break
+            respondent = row[respondent_index].strip()
+            if not respondent:
+                errors.append(RowError(line, None, "the respondent cell is empty"))
+                continue
+            team_cell = row[team_index] if team_index is not None else None
+            bad_respondent = _storable(row[respondent_index])
+            bad_team = _storable(team_cell) if team_cell is not None else None
+            if bad_respondent or bad_team:
+                errors.append(RowError(line, None, "; ".join(
+                    f"{column}: contains a character that cannot be saved ({bad})"
+                    for column, bad in ((RESPONDENT_COLUMN, bad_respondent), (TEAM_COLUMN, bad_team)) if bad)))
+                continue
+            if respondent in seen:
+                errors.append(RowError(line, respondent, f"respondent already answered on line {seen[respondent]}"))
+                continue
+            seen[respondent] = line
+            if sink is not None:
+                invalid = validate.append(row, sink)
+                if invalid:
+                    errors.append(RowError(line, respondent, "; ".join(f"{qid}: {msg}" for qid, msg in invalid.items())))
+                    continue
+                answers = {}
+            else:
+                try:
+                    answers = validate(row)
+                except AnswersInvalid as exc:
+                    reason = "; ".join(f"{qid}: {msg}" for qid, msg in exc.errors.items())
+                    errors.append(RowError(line, respondent, reason))
+                    continue
+            if team_cell is None:
+                team = None
+            elif team_cell in teams:
+                team = teams[team_cell]
+            else:
+                team = _team_value(template, team_cell)
+                if len(teams) < CACHE_LIMIT:
+                    teams[team_cell] = team
+            if sink is not None:
+                sink.respondents.append(respondent)
+                sink.teams.append(team)
+                continue
+            if into is not None:
+                into(respondent, team, answers)
+                continue
+            # every field is already checked (a non-empty id, a team or None, canonical answers)
+            responses.append(Response.model_construct(respondent=respondent, team=team, answers=answers))
+        if not restart:
+            break
+        convention = next(iter(evidence.seen))
+        if sink is not None:
+            sink.clear()
+    if not any_rows and not width_errors:
+        raise SpreadsheetError(source, ["the file has a header row but no answers: one row per respondent is needed"])
+    number_problems = evidence.verdict()[1]
+    if number_problems:
+        raise SpreadsheetError(source, number_problems)
+    errors = width_errors + errors
     if errors and not skip_invalid:
         raise SpreadsheetError(source, errors)
     return SpreadsheetResult(responses=responses, errors=errors, warnings=warnings)
@@ -477,7 +567,7 @@ def parse_answer_columns(
     one list per question instead of a ``Response`` per respondent: what ``build_report`` reads,
     in a fifth of the memory."""
     columns = AnswerColumns()
-    result = parse_responses(text, template, source=source, skip_invalid=skip_invalid, into=columns.add)
+    result = parse_responses(text, template, source=source, skip_invalid=skip_invalid, sink=columns)
     return ColumnsResult(columns=columns, errors=result.errors, warnings=result.warnings)
 
 

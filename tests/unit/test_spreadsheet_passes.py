@@ -103,3 +103,79 @@ def test_a_question_named_twice_in_two_cases_reads_its_last_column():
         f"line 2 (A1): company_size: {_message('company_size', 'also nonsense')}; "
         f"industry: {_message('industry', 'nonsense')}"]
     assert parse_responses(text, CORE, skip_invalid=True).responses[0].answers["company_size"] == "11-50"
+
+
+def _columns_both_ways(text: str):
+    """(``parse_answer_columns``'s columns, the columns of ``into=AnswerColumns.add``)."""
+    from survey.answer_columns import AnswerColumns
+    from survey.spreadsheet import parse_answer_columns, parse_responses
+    from survey.template import load_builtin
+
+    template = load_builtin("icp-core")
+    direct = parse_answer_columns(text, template, skip_invalid=True)
+    via_add = AnswerColumns()
+    result = parse_responses(text, template, skip_invalid=True, into=via_add.add)
+    assert [str(e) for e in direct.errors] == [str(e) for e in result.errors]
+    return direct.columns, via_add
+
+
+def test_rows_into_columns_take_back_invalid_rows_and_hidden_answers():
+    """Cells are appended as they parse: an invalid row's and a hidden question's cells are taken
+    back, a column first seen on such a row does not exist until a valid row gives it."""
+    text = (
+        "respondent,team,company_size,geographic_reach,regions,confidence\n"
+        "a,sales,1-10,local,europe,9\n"  # confidence 9 is invalid: the whole row goes
+        "b,sales,1-10,local,europe,4\n"  # regions hidden (local reach): its cell is dropped
+        "c,support,,global,europe;apac,\n"
+        "d,support,11-50,national,bogus,3\n"  # bad option: the row goes
+        "e,sales,11-50,local,,5\n"
+    )
+    direct, via_add = _columns_both_ways(text)
+    assert direct.respondents == via_add.respondents == ["b", "c", "e"]
+    assert direct.teams == via_add.teams
+    assert list(direct.rows) == list(via_add.rows)
+    assert "regions" in direct.rows and list(direct.rows["regions"]) == [1]
+    assert direct.values["regions"] == [["apac", "europe"]]  # canonical: in option order
+    for qid in direct.rows:
+        assert list(direct.rows[qid]) == list(via_add.rows[qid]), qid
+        assert direct.values[qid] == via_add.values[qid], qid
+
+
+def test_a_column_only_on_invalid_or_hidden_rows_is_absent():
+    text = (
+        "respondent,team,geographic_reach,regions,confidence\n"
+        "a,sales,global,europe,9\n"  # invalid confidence: regions taken back with the row
+        "b,sales,local,europe,4\n"  # regions hidden
+    )
+    direct, via_add = _columns_both_ways(text)
+    assert "regions" not in direct.rows and "regions" not in direct.values
+    assert list(direct.rows) == list(via_add.rows)
+    assert direct.respondents == ["b"]
+
+
+def test_evidence_against_the_assumed_convention_reads_the_file_again():
+    """A ';' file is assumed decimal-comma: "1.000" before the first decimal-point cell is 1.0
+    once "2.5" shows the convention, in the columns and in the responses alike."""
+    from survey.spreadsheet import parse_responses
+    from survey.template import load_builtin
+
+    text = "respondent;team;deal_size\na;sales;1.000\nb;sales;1.000\nc;support;2.5\nd;support;40000\n"
+    direct, via_add = _columns_both_ways(text)
+    assert direct.values["deal_size"] == via_add.values["deal_size"] == [1.0, 1.0, 2.5, 40000.0]
+    responses = parse_responses(text, load_builtin("icp-core")).responses
+    assert [r.answers["deal_size"] for r in responses] == [1.0, 1.0, 2.5, 40000.0]
+    # and a ',' file is assumed decimal-point: "1.000,5" (decimal comma) reads the file again
+    text = "respondent,team,deal_size\na,sales,\"2,5\"\nb,sales,\"1.000,5\"\n"
+    direct, _ = _columns_both_ways(text)
+    assert direct.values["deal_size"] == [2.5, 1000.5]
+
+
+def test_width_errors_come_before_row_errors_whatever_their_lines():
+    from survey.spreadsheet import SpreadsheetError, parse_answer_columns
+    from survey.template import load_builtin
+
+    text = "respondent,team,confidence\na,sales,9\nb,sales,4\nc,sales\nd,sales,9\n"
+    with pytest.raises(SpreadsheetError) as caught:
+        parse_answer_columns(text, load_builtin("icp-core"))
+    assert [e.line for e in caught.value.errors] == [4, 2, 5]
+    assert "has 2 cells" in str(caught.value.errors[0])
