@@ -318,7 +318,8 @@ class OutboxSender:
         return clients[team_id]
 
     def _claim(self, limit: int, skip: set[tuple[str, str]]) -> list[OutboxMessage]:
-        """Claim up to ``limit`` due messages in one transaction."""
+        """Claim up to ``limit`` due messages: their ids read without SQLite's write lock (most
+        polls of a pass held back by pacing find none), then claimed in one statement."""
         now = self.clock()
         with self.db.session(read_only=True) as session:  # most polls find nothing: no write lock for them
             ids = outbox.due_except(session, now, limit=limit, skip=sorted(skip))
