@@ -301,6 +301,19 @@ class _RowValidator:
         refs = {ref for q in template.questions if q.show_if for ref in q.show_if}
         self.sinks = [(*c, c[0] in refs) for c in self.columns]
 
+    def _hidden(self, values: dict[str, AnswerValue]) -> set[str] | None:
+        """The questions that ``values`` (a row's valid answers) hide: ``is_shown``, once a row."""
+        hidden = None
+        for qid, conditions in self.conditions:
+            for ref, ids in conditions:
+                given = values.get(ref)
+                if not (any(v in ids for v in given) if type(given) is list else given in ids):
+                    if hidden is None:
+                        hidden = set()
+                    hidden.add(qid)
+                    break
+        return hidden
+
     def __call__(self, row: list[str]) -> dict[str, AnswerValue]:
         values: dict[str, AnswerValue] = {}
         errors: dict[str, str] | None = None
@@ -314,15 +327,7 @@ class _RowValidator:
                 if errors is None:
                     errors = {}
                 errors[qid] = message
-        hidden = None
-        for qid, conditions in self.conditions:  # is_shown, on the valid answers
-            for ref, ids in conditions:
-                given = values.get(ref)
-                if not (any(v in ids for v in given) if type(given) is list else given in ids):
-                    if hidden is None:
-                        hidden = set()
-                    hidden.add(qid)
-                    break
+        hidden = self._hidden(values)
         if hidden and errors:
             errors = {qid: msg for qid, msg in errors.items() if qid not in hidden}
         if errors:
@@ -357,15 +362,7 @@ class _RowValidator:
                 if errors is None:
                     errors = {}
                 errors[qid] = message
-        hidden = None
-        for qid, conditions in self.conditions:
-            for ref, ids in conditions:
-                given = values.get(ref)
-                if not (any(v in ids for v in given) if type(given) is list else given in ids):
-                    if hidden is None:
-                        hidden = set()
-                    hidden.add(qid)
-                    break
+        hidden = self._hidden(values)
         if hidden and errors:
             errors = {qid: msg for qid, msg in errors.items() if qid not in hidden}
         if errors or hidden:  # take back this row's cells: a column's last row is this one
