@@ -9,6 +9,7 @@ reader stays light to import.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from survey.answers import AnswerValue
@@ -43,14 +44,12 @@ class AnswerColumns:
         self.values.clear()
         self._appenders.clear()
 
-    def _take_last(self, qid: str) -> None:
-        """Undo the last cell appended to ``qid`` (the spreadsheet reader's invalid row), and
-        the column itself when that cell created it, as if the cell had never been added."""
-        rows, values = self.rows[qid], self.values[qid]
-        rows.pop()
-        values.pop()
-        if not values:
-            del self.rows[qid], self.values[qid], self._appenders[qid]
+    def extend(self, qid: str, rows: Iterable[int], values: list[AnswerValue]) -> None:
+        """Rows' answers to ``qid`` at once (the spreadsheet reader's chunk of a column)."""
+        if qid not in self.rows:
+            self._column(qid)
+        self.rows[qid].extend(rows)
+        self.values[qid].extend(values)
 
     def add(self, respondent: str, team: str | None, answers: dict[str, AnswerValue]) -> None:
         """One respondent's canonical answers (as a ``Response`` would hold them)."""

@@ -179,3 +179,54 @@ def test_width_errors_come_before_row_errors_whatever_their_lines():
         parse_answer_columns(text, load_builtin("icp-core"))
     assert [e.line for e in caught.value.errors] == [4, 2, 5]
     assert "has 2 cells" in str(caught.value.errors[0])
+
+
+_CELLS = {
+    "company_size": ["1-10", "11-50", "", "huge", "11-50"],
+    "geographic_reach": ["local", "global", "national", "", "nowhere"],
+    "regions": ["europe", "europe;apac", "", "bogus", "apac"],
+    "deal_size": ["100", "2500", "", "-5", "x", "100", " 100 ", "1.5"],
+    "confidence": ["1", "5", "", "9", "3"],
+    "why_us": ["service", "lowest_price", "", "other thing"],
+    "ideal_customer": ["Scale-ups", "", "=SUM(A1)", "'=SUM(A1)"],
+}
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1024])
+@pytest.mark.parametrize("seed", range(6))
+def test_columns_read_a_chunk_at_a_time_as_rows_read_one_by_one(monkeypatch, seed, chunk):
+    """Random files with blank, invalid and hidden cells, empty and repeated respondents and
+    short rows: the column-wise chunks give the columns, errors and order of a row at a time,
+    whatever the chunk size."""
+    import random
+
+    monkeypatch.setattr(spreadsheet, "CHUNK_ROWS", chunk)
+    rng = random.Random(seed)
+    header = ["respondent", "team", *_CELLS]
+    lines = [",".join(header)]
+    for i in range(rng.randint(1, 40)):
+        respondent = rng.choice([f"R{i}", f"R{i}", f"R{i}", "", f"R{rng.randint(0, i)}"])
+        cells = [rng.choice(["sales", "support", ""])] + [rng.choice(v) for v in _CELLS.values()]
+        if rng.random() < 0.05:
+            cells = cells[:-1]  # a short row: a width error
+        lines.append(",".join([respondent, *cells]))
+        if rng.random() < 0.05:
+            lines.append(rng.choice(["", "," * (len(header) - 1), " ,"]))  # blank rows: skipped
+    text = "\n".join(lines) + "\n"
+    direct, via_add = _columns_both_ways(text)  # also: the same errors, in the same order
+    assert direct.respondents == via_add.respondents
+    assert direct.teams == via_add.teams
+    assert list(direct.rows) == list(via_add.rows)  # columns in the order rows first gave them
+    for qid in direct.rows:
+        assert list(direct.rows[qid]) == list(via_add.rows[qid]), qid
+        assert direct.values[qid] == via_add.values[qid], qid
+    multi = [v for qid in direct.values if CORE.question(qid).kind == "multi" for v in direct.values[qid]]
+    assert len({id(v) for v in multi}) == len(multi)  # each row owns its list
+
+
+def test_a_file_of_blank_rows_has_no_answers():
+    for text in ("respondent,team,confidence\n,,\n\n , ,\n", "respondent,team,confidence\n,,\n"):
+        with pytest.raises(SpreadsheetError, match="header row but no answers"):
+            parse_answer_columns(text, CORE)
+    columns = parse_answer_columns("respondent,team,confidence\n,,\nA,sales,4\n,,\n", CORE).columns
+    assert columns.respondents == ["A"] and columns.values["confidence"] == [4]
