@@ -183,6 +183,11 @@ def average_deviation(values) -> float | None:
     return float(np.abs(x - x.mean()).mean())
 
 
+SEARCH_ROWS = 64
+"""Up to this many rows of counts (a bootstrap chunk's resamples), ``quantile_from_counts``
+searches each row alone; more rows are searched at once in one shifted copy."""
+
+
 def quantile_from_counts(value_counts, values, q) -> np.ndarray:
     """Quantile(s) q of the data given as counts of sorted distinct ``values``.
 
@@ -190,26 +195,35 @@ def quantile_from_counts(value_counts, values, q) -> np.ndarray:
     Q = x_(floor h) + (h - floor h) (x_(floor h + 1) - x_(floor h)), 0-based order
     statistics. ``q`` a scalar or a sequence (a trailing axis is added). NaN when n = 0.
     """
-    c = np.asarray(value_counts, dtype=float)
+    c = np.asarray(value_counts)
+    whole = c.dtype.kind in "iu"  # the bootstrap's integer counts: summed as they are, exactly
+    if not whole:
+        c = c.astype(float)
     v = np.asarray(values, dtype=float)
     qs = np.atleast_1d(np.asarray(q, dtype=float))
     n = c.sum(axis=-1)[..., None]
-    cum = np.cumsum(c, axis=-1)
+    cum = np.cumsum(c, axis=-1, dtype=np.int32 if c.dtype == np.int32 else None)
     h = np.maximum(n - 1, 0) * qs
     lo = np.floor(h)
     hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
     # the value at 0-based position j is values[#{d: cum_d <= j}]
     last = len(v) - 1
     pos = np.concatenate([lo, hi], axis=-1)
-    # cum is non-decreasing along the last axis: #{d: cum_d <= j} is a binary search per row, all
-    # rows in one search: row r shifted by r * (max n + 1) keeps the concatenation sorted
-    # (counts are whole numbers, so the shifted values stay exact)
+    # cum is non-decreasing along the last axis: #{d: cum_d <= j} is a binary search per row
     flat_cum = cum.reshape(-1, cum.shape[-1])
     flat_pos = pos.reshape(flat_cum.shape[0], -1)  # pos has cum's batch shape (n comes from c)
     rows, width = flat_cum.shape
-    shift = (float(flat_cum[:, -1].max()) + 1.0 if width and rows else 1.0) * np.arange(rows)[:, None]
-    found = np.searchsorted((flat_cum + shift).ravel(), (flat_pos + shift).ravel(), side="right")
-    found = found.reshape(flat_pos.shape) - np.arange(rows)[:, None] * width
+    if rows <= SEARCH_ROWS:  # a search per row: no shifted copy of the counts
+        if whole:
+            flat_pos = flat_pos.astype(cum.dtype)  # positions are whole too: no float copy of a row
+        found = np.empty(flat_pos.shape, dtype=np.int64)
+        for r in range(rows):
+            found[r] = np.searchsorted(flat_cum[r], flat_pos[r], side="right")
+    else:  # all rows in one search: row r shifted by r * (max n + 1) keeps the concatenation
+        # sorted (counts are whole numbers, so the shifted values stay exact)
+        shift = (float(flat_cum[:, -1].max()) + 1.0 if width and rows else 1.0) * np.arange(rows)[:, None]
+        found = np.searchsorted((flat_cum + shift).ravel(), (flat_pos + shift).ravel(), side="right")
+        found = found.reshape(flat_pos.shape) - np.arange(rows)[:, None] * width
     at = np.minimum(found.reshape(pos.shape), last)
     v_lo, v_hi = v[at[..., : qs.size]], v[at[..., qs.size :]]
     out = np.where(n > 0, v_lo + (h - lo) * (v_hi - v_lo), np.nan)
@@ -229,7 +243,7 @@ def qcd_agreement(value_counts, values, sum_w2=None, resolution: float = 0.0) ->
     the QCD to within c/Q. In [0, 1] always; NaN when n < 2 (``sum_w2`` is unused).
     """
     del sum_w2
-    c = np.asarray(value_counts, dtype=float)
+    c = np.asarray(value_counts)
     n = c.sum(axis=-1)
     quartiles = quantile_from_counts(c, values, [0.25, 0.75])
     q1, q3 = quartiles[..., 0], quartiles[..., 1]
@@ -406,7 +420,7 @@ def _scalar(x: np.ndarray) -> float | None:
 def _encode(keys: Sequence[Hashable], categories: Sequence[Hashable]) -> np.ndarray:
     index = {c: i for i, c in enumerate(categories)}
     try:
-        return np.fromiter((index[k] for k in keys), dtype=np.int64, count=len(keys))
+        return np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
     except KeyError as exc:
         raise ValueError(f"answer {exc.args[0]!r} is not one of the options") from None
 

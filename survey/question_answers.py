@@ -162,7 +162,7 @@ def _all_canonical(question: Question, values: Sequence) -> list | None:
     if kind == QuestionKind.SCALE:
         points = question.points or 0
         return list(values) if kind_of is int and all(1 <= v <= points for v in distinct) else None
-    if kind_of is float and all(math.isfinite(v) for v in distinct):
+    if kind_of is float and all(map(math.isfinite, distinct)):
         return list(values)
     if kind_of is int and all(abs(v) < 2**63 for v in distinct):  # answer_cleaner's float(value)
         return list(map(float, values))

@@ -185,8 +185,11 @@ def bootstrap_resamples(
             sums = np.add.reduceat(w.take(order, axis=1), starts, axis=1, dtype=np.int32)
             if len(members) == 1 and members[0][2] is None:
                 j, k, _ = members[0]
-                counts[j] = np.zeros((b, k))
-                counts[j][:, present] = sums
+                if present.size == k:  # every category answered (a number's distinct answers always)
+                    counts[j] = sums  # integer counts: each kernel reads them as floats, exactly
+                else:
+                    counts[j] = np.zeros((b, k))
+                    counts[j][:, present] = sums
                 continue
             shape = [size for _, _, size in members]
             joint = np.zeros((b, math.prod(shape)), dtype=np.int64)

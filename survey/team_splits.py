@@ -198,7 +198,7 @@ def _encode(question: Question, values: list) -> tuple[np.ndarray, np.ndarray, s
         ids = [o.id for o in question.options]
         col = {i: k for k, i in enumerate(ids)}
         if kind == QuestionKind.SINGLE:
-            codes = np.fromiter((col[v] for v in values), dtype=np.int64, count=len(values))
+            codes = np.fromiter(map(col.__getitem__, values), dtype=np.int64, count=len(values))
             return codes, np.eye(len(ids), dtype=np.int64), "jensen-shannon", None
         keys = list(map(tuple, values))
         # numbered in order of first appearance, as setdefault would

@@ -271,6 +271,24 @@ def test_quantile_from_counts_matches_numpy():
     assert qcd_agreement(counts, values)[1] == pytest.approx(1 - 1 / 7)  # Q1 3, Q3 4
 
 
+@pytest.mark.parametrize("rows", [1, 5, 64, 65, 300])
+def test_quantile_from_counts_the_same_for_any_count_type_and_row_count(rows):
+    """Integer counts (the bootstrap's int32 sums) and float counts, searched a row at a time or
+    all rows at once (past ``SEARCH_ROWS``), give the same quantiles to the last bit: numpy's
+    of the rows' data (to rounding: numpy interpolates in another order)."""
+    rng = np.random.default_rng(rows)
+    values = np.sort(rng.choice(np.arange(1000.0), 40, replace=False))
+    counts = rng.integers(0, 4, size=(rows, values.size))
+    counts[:, 0] += 1  # no empty row
+    expected = np.array([np.quantile(np.repeat(values, c), [0.1, 0.25, 0.75]) for c in counts])
+    at_once = np.concatenate([quantile_from_counts(np.concatenate([c[None]] * 65).astype(float), values,
+                                                   [0.1, 0.25, 0.75])[:1] for c in counts])
+    assert np.allclose(at_once, expected, rtol=1e-12, atol=0)
+    for typed in (counts.astype(np.int32), counts, counts.astype(float)):
+        got = quantile_from_counts(typed, values, [0.1, 0.25, 0.75])
+        assert np.array_equal(got, at_once), typed.dtype
+
+
 # -- across items --------------------------------------------------------------------------
 
 
