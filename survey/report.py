@@ -59,6 +59,7 @@ from survey.answer_columns import AnswerColumns
 from survey.answer_labels import consensus_label
 from survey.answers import Response
 from survey.consensus import RULE_TEXT, ConsensusRule, is_agreed
+from survey.gc_pause import with_collector_paused
 from survey.profile import IcpProfile, profile_from_report
 from survey.question_answers import QuestionAnswers, collect_answers, collect_column, summarize
 from survey.score import (
@@ -386,6 +387,7 @@ def build_headline(report: AlignmentReport, template: Template) -> Headline:
                     next_step=next_step[:1].upper() + next_step[1:] + ".")
 
 
+@with_collector_paused  # its answers' lists and tuples are no cycles (``survey.gc_pause``)
 def build_report(
     template: Template,
     responses: list[Response] | AnswerColumns,
