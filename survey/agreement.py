@@ -198,7 +198,7 @@ def quantile_from_counts(value_counts, values, q) -> np.ndarray:
     c = np.asarray(value_counts)
     whole = c.dtype.kind in "iu"  # the bootstrap's integer counts: summed as they are, exactly
     if not whole:
-        c = c.astype(float)
+        c = np.asarray(c, dtype=float)
     v = np.asarray(values, dtype=float)
     qs = np.atleast_1d(np.asarray(q, dtype=float))
     n = c.sum(axis=-1)[..., None]

@@ -91,6 +91,11 @@ def normal_interval(samples: np.ndarray, estimate: float, low: float, high: floa
     return max(low, estimate - half), min(high, estimate + half)
 
 
+MANY_CATEGORIES = 4096
+"""A question with more categories than this (a number question's distinct answers) is counted
+by a weighted ``np.bincount`` per resample: summing its sorted answers between so many category
+starts (``np.add.reduceat``) took nearly three times as long."""
+
 JOINT_CELLS = 4096
 """Questions with few categories are grouped while the product of their (categories + 1) stays
 within this: one gather of the multiplicities serves the group (the gather was most of the
@@ -101,11 +106,20 @@ def _category_groups(items: list[QuestionAnswers], n: int) -> list[tuple]:
     """(respondent order, present codes, their starts, members) per group of questions: the
     respondents sorted by their (joint) category, where each present one starts, and per member
     (item index, categories, its size in the joint code: categories + 1 for "unanswered", or
-    None for a question alone, whose order holds its answerers only)."""
+    None for a question alone, whose order holds its answerers only). A question alone with
+    more than ``MANY_CATEGORIES`` categories is (each respondent's category, None, None,
+    members), its categories counted by ``np.bincount``."""
     groups, pending, product = [], [], 1
 
     def close() -> None:
         if not pending:
+            return
+        if len(pending) == 1 and pending[0][1].item.n_categories > MANY_CATEGORIES:
+            j, it = pending[0]
+            k = it.item.n_categories
+            code = np.full(n, k, dtype=np.intp)  # k: unanswered
+            code[it.rows] = it.item.codes
+            groups.append((code, None, None, [(j, k, None)]))
             return
         if len(pending) == 1:
             j, it = pending[0]
@@ -147,7 +161,8 @@ def bootstrap_resamples(
     Respondent multiplicities W (chunk x n, uint8 unless one reaches 256) come from one
     Generator(seed) stream; each question's category counts are W summed over the answers of
     each category (integer sums: one gather and ``np.add.reduceat`` along each resample's row
-    per group of questions, see ``JOINT_CELLS``), then
+    per group of questions, see ``JOINT_CELLS``, or a weighted ``np.bincount`` per resample for a
+    question of ``MANY_CATEGORIES``), then
     the question's kernel gives the index of every resample at once. Every question needs the
     same resamples (the score is their weighted mean), so each question's interval comes from
     them too, at no extra cost.
@@ -166,17 +181,32 @@ def bootstrap_resamples(
         # the draws are consumed element by element, so chunking does not change the resamples;
         # cells < 2^31 by BOOTSTRAP_CELLS, so int32 indices suffice
         flat = rng.integers(0, n, size=(b, n), dtype=np.int32)
-        flat += (np.arange(b, dtype=np.int32) * n)[:, None]
         # multiplicities, resample-major (b x n): each resample's row is contiguous, so a
-        # group's category sums are one gather and one reduceat along the rows
-        w = np.bincount(flat.ravel(), minlength=n * b).reshape(b, n)
+        # group's category sums are one gather and one reduceat along the rows; counted a
+        # resample at a time (a row's counts stay in cache: twice as fast as one bincount of all)
+        w = np.empty((b, n), dtype=np.uint8)  # an eighth of the memory to gather
+        peak = 0
+        for r in range(b):
+            row = np.bincount(flat[r], minlength=n)
+            peak = max(peak, int(row.max()))
+            w[r] = row
+        small = peak < 256  # always but on a tiny chance; else counted again, wider
+        if not small:
+            w = np.bincount((flat + (np.arange(b, dtype=np.int64) * n)[:, None]).ravel(),
+                            minlength=n * b).reshape(b, n).astype(np.int32)
         del flat
-        small = w.max() < 256  # always but on a tiny chance: an eighth of the memory to gather
-        w = w.astype(np.uint8 if small else np.int32)
-        w2 = w.astype(np.uint16) ** 2 if small else w.astype(np.int64) ** 2  # 255^2 fits uint16
+        w2 = w.astype(np.uint16) if small else w.astype(np.int64)  # 255^2 fits uint16
+        w2 *= w2
         sum_w2_all = w2.sum(axis=1, dtype=np.int64).astype(np.float64)
         counts: dict[int, np.ndarray] = {}
         for order, present, starts, members in groups:
+            if present is None:  # many categories: a weighted count per resample (exact: whole numbers)
+                j, k, _ = members[0]
+                many = np.empty((b, k + 1))
+                for r in range(b):
+                    many[r] = np.bincount(order, weights=w[r], minlength=k + 1)
+                counts[j] = many[:, :k].astype(np.int32)  # the last bin: unanswered; int32 as reduceat's
+                continue
             if not present.size:
                 for j, k, _ in members:
                     counts[j] = np.zeros((b, k))
