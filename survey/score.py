@@ -91,6 +91,9 @@ def normal_interval(samples: np.ndarray, estimate: float, low: float, high: floa
     return max(low, estimate - half), min(high, estimate + half)
 
 
+UINT8_COUNTS = 256
+"""A resample's multiplicities are gathered as uint8 while every one is below this."""
+
 MANY_CATEGORIES = 4096
 """A question with more categories than this (a number question's distinct answers) is counted
 by a weighted ``np.bincount`` per resample: summing its sorted answers between so many category
@@ -190,7 +193,7 @@ def bootstrap_resamples(
             row = np.bincount(flat[r], minlength=n)
             peak = max(peak, int(row.max()))
             w[r] = row
-        small = peak < 256  # always but on a tiny chance; else counted again, wider
+        small = peak < UINT8_COUNTS  # always but on a tiny chance; else counted again, wider
         if not small:
             w = np.bincount((flat + (np.arange(b, dtype=np.int64) * n)[:, None]).ravel(),
                             minlength=n * b).reshape(b, n).astype(np.int32)

@@ -170,3 +170,29 @@ def test_large_round_interval_width_is_from_the_reports_own_resamples():
     scores, _ = bootstrap_resamples(items, np.ones(len(items)), len(people), LARGE_ROUND_RESAMPLES, 4)
     lo, hi = report.score_interval
     assert hi - lo == pytest.approx(2 * 1.959963984540054 * scores.std(ddof=1), rel=1e-9)
+
+
+def test_resamples_are_the_same_whatever_path_counts_them(monkeypatch):
+    """Multiplicities past uint8 (counted again, wider) and questions of many categories (a
+    weighted bincount instead of reduceat) give the same resampled scores and indices, bit for
+    bit: every count is a whole number, summed exactly either way."""
+    from survey import score
+    from survey.question_answers import collect_answers, summarize
+
+    people = sorted(_round(LARGE_ROUND // len(TEAMS) + 10), key=lambda r: r.respondent)
+    items = []
+    for pos, q in enumerate(TEMPLATE.questions):
+        a = collect_answers(q, people)
+        if q.role != "team":
+            a.item = summarize(q, a.values, 4 + pos)
+            items.append(a)
+    assert any(it.item.n_categories > 1 for it in items)
+    expected = bootstrap_resamples(items, np.ones(len(items)), len(people), 40, 4)
+    assert np.isfinite(expected[0]).all()
+    # wider multiplicities; each question alone (reduceat); each alone and counted by bincount
+    for settings in ({"UINT8_COUNTS": 2}, {"JOINT_CELLS": 1}, {"JOINT_CELLS": 1, "MANY_CATEGORIES": 1}):
+        with monkeypatch.context() as m:
+            for name, value in settings.items():
+                m.setattr(score, name, value)
+            got = bootstrap_resamples(items, np.ones(len(items)), len(people), 40, 4)
+        assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1], equal_nan=True), settings
