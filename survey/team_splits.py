@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from itertools import combinations
+from itertools import combinations, repeat
 from typing import Literal
 
 import numpy as np
@@ -407,7 +407,7 @@ def team_splits(
     # teams as small integers once (the round's shown teams; -1 for the rest, pooled as None)
     shown_names = sorted(round_shown)
     number = {t: i for i, t in enumerate(shown_names)}
-    team_code = np.fromiter((number.get(t, -1) for t in team_of_row), dtype=np.int64, count=len(team_of_row))
+    team_code = np.fromiter(map(number.get, team_of_row, repeat(-1)), dtype=np.int64, count=len(team_of_row))
     out: list[TeamSplit] = []
     for pos, answers in enumerate(scored):
         q = answers.question

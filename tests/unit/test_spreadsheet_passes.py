@@ -230,3 +230,53 @@ def test_a_file_of_blank_rows_has_no_answers():
             parse_answer_columns(text, CORE)
     columns = parse_answer_columns("respondent,team,confidence\n,,\nA,sales,4\n,,\n", CORE).columns
     assert columns.respondents == ["A"] and columns.values["confidence"] == [4]
+
+
+NUMBERS = """
+id: numbers
+name: Numbers
+sections:
+- id: s
+  title: Numbers
+  questions:
+  - id: seats
+    kind: number
+    trait: size
+    prompt: Seats?
+    integer: true
+    min: 1
+    max: 5000
+  - id: spend
+    kind: number
+    trait: value
+    prompt: Spend?
+    min: 0
+    max: 5000
+"""
+
+
+@pytest.mark.parametrize("odd", [None, "99999999999", "9" * 400, "5001", "0", "-5", " 12", "1.5", "٣"])
+def test_a_column_of_distinct_numbers_reads_as_one_cell_at_a_time(odd):
+    """Past an eighth of ``CACHE_LIMIT`` distinct cells in a chunk, a number column's plain cells
+    are parsed at once: the same values (ints for an integer question), and one cell out of range
+    (or not plain) gives the same error or value as parsing each cell alone."""
+    from survey.answer_columns import AnswerColumns
+    from survey.template import parse_template
+
+    template = parse_template(NUMBERS)
+    cells = [str(1 + (i * 7919) % 4999) for i in range(1500)]
+    if odd is not None:
+        cells[700] = odd
+    text = "respondent,team,seats,spend\n" + "".join(f"R{i},sales,{c},{c}\n" for i, c in enumerate(cells))
+    direct = parse_answer_columns(text, template, skip_invalid=True)
+    via_add = AnswerColumns()
+    result = parse_responses(text, template, skip_invalid=True, into=via_add.add)
+    assert [str(e) for e in direct.errors] == [str(e) for e in result.errors]
+    for qid in ("seats", "spend"):
+        assert direct.columns.values[qid] == via_add.values[qid], qid
+        assert [type(v) for v in direct.columns.values[qid]] == [type(v) for v in via_add.values[qid]], qid
+        assert list(direct.columns.rows[qid]) == list(via_add.rows[qid]), qid
+    assert {type(v) for v in direct.columns.values["seats"]} == {int}
+    assert {type(v) for v in direct.columns.values["spend"]} == {float}
+    valid = odd in (None, " 12", "٣")  # a padded or non-ASCII digit parses alone, as parse_answer reads it
+    assert len(direct.columns.respondents) == (1500 if valid else 1499)
