@@ -2,7 +2,8 @@
 
 The spreadsheets are generated from the icp-core template with a seeded numpy Generator
 (``generate_csv``: same seed, same file), with some agreement and some team splits in them.
-Each run is a child process, timed on the wall clock, its peak RSS read from
+The project's modules are byte-compiled first (``byte_compile_project``, as for the start-up
+benchmark). Each run is a child process, timed on the wall clock, its peak RSS read from
 ``os.wait4``'s rusage (ru_maxrss of that child alone). ICP Align runs
 ``icp-bot report --answers FILE --format json`` (the default ``--bootstrap 1000``, which above
 ``survey.score.LARGE_ROUND`` respondents draws 200 resamples for normal intervals);
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import ROOT, Table, icp_bot_command, median, parser
+from benchmarks.common import ROOT, Table, byte_compile_project, icp_bot_command, median, parser
 
 TEMPLATE = ROOT / "survey" / "templates" / "icp-core.yaml"
 TOLERANCE = 1e-9
@@ -141,6 +142,7 @@ def compute_only(csv_path: Path, repeat: int) -> tuple[float, float]:
 
 
 def run(sizes: list[int], repeat: int, compute_size: int, timeout: float = 600) -> Table:
+    byte_compile_project()  # both sides' modules, as an install leaves them
     table = Table(f"icp-bot report --answers, medians of {repeat}")
     with tempfile.TemporaryDirectory(prefix="icp-report-") as tmp:
         workdir = Path(tmp)

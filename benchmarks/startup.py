@@ -18,16 +18,15 @@ which a deployed bot does not pay.
 
 from __future__ import annotations
 
-import compileall
 import tempfile
 import time
 import urllib.error
 from pathlib import Path
 
 from benchmarks.common import (
-    ROOT,
     SECRET,
     Table,
+    byte_compile_project,
     free_port,
     log_tail,
     median,
@@ -86,8 +85,7 @@ def run(repeat: int, database_url: str | None = None, idle_after: float = IDLE_A
     from storage.db import Database
     from tests.fakeslack import FakeSlack
 
-    for package in ("bot", "storage", "survey", "benchmarks"):
-        compileall.compile_dir(ROOT / package, quiet=1)
+    byte_compile_project()
     table = Table(f"Start-up to first ack and idle memory ({'PostgreSQL' if database_url else 'SQLite'}), "
                   f"medians of {repeat}")
     with tempfile.TemporaryDirectory(prefix="icp-startup-") as tmp:

@@ -292,7 +292,9 @@ class _Column:
         when all fit the question (else none is: each is then parsed alone, for its message);
         the cells left to parse one by one."""
         q = self.question
-        plain = [cell for cell in cells if cell.isascii() and cell.isdigit()]
+        joined = "".join(cells)
+        plain = list(cells) if joined.isascii() and joined.isdigit() else [
+            cell for cell in cells if cell.isascii() and cell.isdigit()]
         values = list(map(float, plain))  # what ``parse`` reads; never NaN, inf past any max
         if not values or not (q.min <= min(values) and max(values) <= q.max):  # type: ignore[operator]
             return list(cells)
@@ -354,7 +356,8 @@ class _RowValidator:
             raise AnswersInvalid(errors)
         return {qid: v for qid, v in values.items() if qid not in hidden} if hidden else values
 
-    def append_chunk(self, rows: list[list[str]], columns: AnswerColumns) -> dict[int, dict[str, str]]:
+    def append_chunk(self, rows: list[list[str]], columns: AnswerColumns,
+                     by_column: list[tuple[str, ...]] | None = None) -> dict[int, dict[str, str]]:
         """``__call__`` of each of ``rows`` (the next rows of a file), column by column, into
         ``columns``: a column's cells are parsed once per distinct cell and mapped back, which
         rows keep a cell is a mask built with ``map``, and only a column with an invalid cell
@@ -363,10 +366,14 @@ class _RowValidator:
         ``len(columns.respondents)`` (the respondents and teams of those rows are then the
         caller's to append)."""
         n = len(rows)
-        parsed: dict[str, tuple[list[str], dict[str, AnswerValue | None]]] = {}
+        if not n:
+            return {}
+        parsed: dict[str, tuple[tuple[str, ...], dict[str, AnswerValue | None]]] = {}
         messages: dict[int, dict[str, str]] = {}
+        if by_column is None:  # the chunk's columns, transposed at once
+            by_column = list(zip(*rows, strict=True))
         for qid, index, cache, column, _multi, _ref in self.sinks:
-            cells = [row[index] for row in rows]
+            cells = by_column[index]
             value_of: dict[str, AnswerValue | None] = {}
             invalid: dict[str, str] | None = None
             distinct: set[str] | list[str] = set(cells)
@@ -425,7 +432,7 @@ class _RowValidator:
             columns.extend(qid, kept_numbers, values)  # new columns in the order rows first gave them
         return messages
 
-    def _shown(self, parsed: dict[str, tuple[list[str], dict[str, AnswerValue | None]]],
+    def _shown(self, parsed: dict[str, tuple[tuple[str, ...], dict[str, AnswerValue | None]]],
                n: int) -> dict[str, list[bool]]:
         """``_hidden`` of a chunk: whether each conditional question is shown at each position
         (questions shown at every position left out), each reference's distinct cells tested
@@ -506,13 +513,16 @@ class _Pass:
 
     def _take(self, chunk: list[list[str]], lines: list[int]) -> bool:
         """Check and keep a chunk of rows; False when its evidence ends the pass."""
-        if self._contradicts(chunk, lines):
+        by_column = list(zip(*chunk, strict=True))  # the chunk's columns, transposed at once
+        if self._contradicts(by_column, lines):
             self.restart = next(iter(self.evidence.seen))
             return False
-        positions, names, team_cells = self._respondents(chunk, lines)
-        rows = chunk if len(positions) == len(chunk) else [chunk[k] for k in positions]
+        positions, names, team_cells = self._respondents(chunk, by_column, lines)
+        every = len(positions) == len(chunk)
+        rows = chunk if every else [chunk[k] for k in positions]
         if self.sink is not None:
-            self._into_columns(rows, [lines[k] for k in positions], names, team_cells)
+            self._into_columns(rows, lines if every else [lines[k] for k in positions], names, team_cells,
+                               by_column if every else None)
             return True
         for row, k, name, team_cell in zip(rows, positions, names, team_cells, strict=True):
             try:
@@ -528,12 +538,12 @@ class _Pass:
                 self.responses.append(Response.model_construct(respondent=name, team=team, answers=answers))
         return True
 
-    def _contradicts(self, chunk: list[list[str]], lines: list[int]) -> bool:
+    def _contradicts(self, by_column: list[tuple[str, ...]], lines: list[int]) -> bool:
         """The chunk's number cells given to ``evidence`` in file order (by row, then column),
         up to the first that contradicts the assumed convention (True)."""
         odd = []
         for order, (i, qid) in enumerate(self.number_at):
-            cells = [row[i] for row in chunk]
+            cells = by_column[i]
             joined = "".join(cells)
             if joined.isascii() and joined.isdigit():  # plain numbers such as "25000" (or blanks)
                 continue
@@ -549,14 +559,14 @@ class _Pass:
                 return True
         return False
 
-    def _respondents(self, chunk: list[list[str]], lines: list[int]
+    def _respondents(self, chunk: list[list[str]], by_column: list[tuple[str, ...]], lines: list[int]
                      ) -> tuple[list[int] | range, list[str], list[str | None]]:
         """(positions, respondents, team cells) of the chunk's rows whose respondent is given,
         storable and new; the others' errors go to ``errors``."""
         index, team_index, seen = self.respondent_index, self.team_index, self.seen
-        raw = [row[index] for row in chunk]
-        names = [cell.strip() for cell in raw]
-        team_cells: list[str | None] = [row[team_index] for row in chunk] if team_index is not None else [None] * len(chunk)
+        raw = by_column[index]
+        names = list(map(str.strip, raw))
+        team_cells: list[str | None] = list(by_column[team_index]) if team_index is not None else [None] * len(chunk)
         joined = "".join(raw) + ("".join(team_cells) if team_index is not None else "")  # type: ignore[arg-type]
         if ("" not in names and joined.isascii() and "\x00" not in joined
                 and len(set(names)) == len(names) and seen.keys().isdisjoint(names)):
@@ -590,10 +600,10 @@ class _Pass:
         return positions, kept_names, kept_teams
 
     def _into_columns(self, rows: list[list[str]], lines: list[int], names: list[str],
-                      team_cells: list[str | None]) -> None:
+                      team_cells: list[str | None], by_column: list[tuple[str, ...]] | None) -> None:
         sink = self.sink
         assert sink is not None
-        invalid = self.validate.append_chunk(rows, sink)
+        invalid = self.validate.append_chunk(rows, sink, by_column)
         if not invalid:
             sink.respondents.extend(names)
             sink.teams.extend(map(self._team, team_cells))
