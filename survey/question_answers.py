@@ -57,7 +57,9 @@ def answer_cleaner(question: Question) -> Callable[[AnswerValue | None], AnswerV
 
 @dataclass
 class QuestionAnswers:
-    """One question's answers: ``values[k]`` was given by respondent ``rows[k]``."""
+    """One question's answers: ``values[k]`` was given by respondent ``rows[k]``; a multi
+    question's answer is a tuple of option ids (in option order), one tuple shared by everyone
+    who chose the same set, so that counting sets needs no conversion per answer."""
 
     question: Question
     rows: np.ndarray  # respondent indices (into the sorted respondent list)
@@ -99,10 +101,13 @@ def collect_column(question: Question, rows: Sequence[int], values: Sequence) ->
             if multi and type(v) is list:
                 key = tuple(v)
                 if key not in sets:
-                    sets[key] = clean(v)
+                    cleaned = clean(v)
+                    sets[key] = None if cleaned is None else tuple(cleaned)
                 v = sets[key]
             else:
                 v = clean(v)
+                if multi and v is not None:
+                    v = tuple(v)
             if v is None:
                 continue
         elif not fit:
@@ -137,6 +142,8 @@ def _clean_distinct(question: Question, values: Sequence, clean: Callable, canon
         value = list(key) if multi else key
         fit = canonical(value)
         decided[key] = clean(value) if fit is None else (value if fit else None)
+        if multi and decided[key] is not None:
+            decided[key] = tuple(decided[key])  # one shared tuple per distinct set
     kept = list(map(decided.__getitem__, keys))
     if all(v is not None for v in decided.values()):  # per distinct value, not per answer
         return np.arange(len(kept)), kept

@@ -48,7 +48,9 @@ who wrote them. Decisions where the design is silent:
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
+from itertools import islice
 from typing import Literal
 
 import numpy as np
@@ -274,18 +276,27 @@ def _dedupe(responses: Sequence[Response]) -> list[Response]:
 def _sorted_columns(template: Template, data: AnswerColumns):
     """(n, question -> its ``QuestionAnswers``, each respondent's team) with the respondents
     sorted by id and the last row of a repeated id winning, as ``_dedupe`` does for responses."""
-    latest = {r: i for i, r in enumerate(data.respondents)}
-    order = [latest[k] for k in sorted(latest)]
-    position = np.full(len(data.respondents), -1, dtype=np.int64)
-    position[order] = np.arange(len(order))
+    respondents = data.respondents
+    ordered = sorted(respondents)
+    order: list[int] | range
+    if ordered == respondents and not any(map(operator.eq, ordered, islice(ordered, 1, None))):
+        order = range(len(respondents))  # already sorted, no id twice (a spreadsheet by id, say)
+        position = np.arange(len(respondents), dtype=np.int64)
+    else:
+        latest = {r: i for i, r in enumerate(respondents)}
+        order = [latest[k] for k in sorted(latest)]
+        position = np.full(len(respondents), -1, dtype=np.int64)
+        position[order] = np.arange(len(order))
     tq = template.team_question
-    team_answer = dict.fromkeys(range(len(data.respondents)))
     if tq is not None and tq.id in data.rows:
+        team_answer = dict.fromkeys(range(len(respondents)))
         team_answer.update(zip(data.rows[tq.id], data.values[tq.id], strict=True))
-    teams = []
-    for i in order:
-        answer = team_answer[i]
-        teams.append(data.teams[i] or (answer if isinstance(answer, str) and answer else None))
+        teams = []
+        for i in order:
+            answer = team_answer[i]
+            teams.append(data.teams[i] or (answer if isinstance(answer, str) and answer else None))
+    else:  # no team answers: the team column alone
+        teams = [data.teams[i] or None for i in order]
 
     def column(q: Question) -> QuestionAnswers:
         if q.id not in data.rows:
