@@ -87,13 +87,22 @@ class SendPass:
     def _room(self) -> bool:
         return self.max_messages is None or self.claimed < self.max_messages
 
-    def _claim_more(self) -> None:
+    def _want(self) -> int:
+        """How many messages a claim would ask for now: 0 while the queue has no room for a
+        batch (claims come in batches, not one per call that came back) or the pass is full."""
         sender = self.sender
         want = sender.workers * AHEAD - len(self.queue) - len(self.running)
         if self.max_messages is not None:
             want = min(want, self.max_messages - self.claimed)
-        if sender._stop.is_set() or want <= 0 or (want < sender.workers and (self.queue or self.running)):
-            return  # claims come in batches, not one per call that came back
+        if want <= 0 or (want < sender.workers and (self.queue or self.running)):
+            return 0
+        return want
+
+    def _claim_more(self) -> None:
+        sender = self.sender
+        want = self._want()
+        if sender._stop.is_set() or not want:
+            return
         if self.exhausted_at is not None and not sender._wake.is_set() \
                 and time.monotonic() - self.exhausted_at < POLL_WHILE_SENDING:
             return
@@ -175,7 +184,10 @@ class SendPass:
         slots = [slot for slot, _, _, _, keys in self.queue if _conversation(keys) not in self.busy]
         next_slot = min(slots) - time.monotonic() if slots else None  # one held for its conversation waits for a call
         if not self.running:
-            self.sender._wake.wait(max(0.0, min(next_slot or 0.0, POLL_WHILE_SENDING)))
+            # a kick (something new is due) may end the wait only when a claim has room for it:
+            # else the kick stays set, and each wait would return at once until the next slot
+            waiting_for = self.sender._wake if self._want() else self.sender._stop
+            waiting_for.wait(max(0.0, min(next_slot or 0.0, POLL_WHILE_SENDING)))
             return
         timeout = None if next_slot is None or len(self.running) >= self.sender.workers else max(0.0, next_slot)
         if self.exhausted_at is not None:

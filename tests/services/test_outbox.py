@@ -237,3 +237,46 @@ def test_a_method_paced_far_ahead_holds_back_neither_other_methods_nor_their_cla
         assert len(fake.calls_to("chat.update")) <= 2  # the updates still keep to their pace
     finally:
         sender.stop(timeout=5)
+
+
+def test_a_full_queue_waiting_for_its_slots_does_not_spin_on_kicks(db, fake, monkeypatch):
+    """Every step kicks the sender (something new is due). While the pass's queue is full of
+    chat.updates waiting for their Tier 3 slots, nothing can be claimed, so a kick must not wake
+    it again and again: it waits for the next slot (it used to spin, scanning its queue, for as
+    long as the kicks kept coming: a third of the bot's CPU under load)."""
+    from bot import outbox_pass
+
+    with db.session() as s:
+        for n in range(12):
+            outbox.enqueue(s, key=f"{TEAM}:closed:U{n}:round-1", team_id=TEAM, kind="closed", method="chat.update",
+                           target=f"U{n}", payload={"args": {"channel": f"D{n}", "ts": "1.000001", "text": "closed"}},
+                           at=NOW - timedelta(minutes=1))
+    waits = []
+    real = outbox_pass.SendPass._wait_and_settle
+
+    def counted(self):
+        waits.append(len(self.queue))
+        return real(self)
+
+    monkeypatch.setattr(outbox_pass.SendPass, "_wait_and_settle", counted)
+    client = outbox_client(fake.api_url, fake.bot_token)
+    sender = OutboxSender(db, lambda team_id: client, pacer=Pacer(limits={"chat.update": Limit(60, 1)}), workers=2)
+    sender.start()
+    try:
+        fake.wait_for(lambda: fake.calls_to("chat.update") or None, timeout=8)
+        before, stop = len(waits), threading.Event()
+
+        def kicks():
+            while not stop.wait(0.002):
+                sender.kick()
+
+        kicker = threading.Thread(target=kicks)
+        kicker.start()
+        stop.wait(1.0)
+        stop.set()
+        kicker.join()
+        # at 1 update a second, about one slot falls due in that second: a few waits, not hundreds
+        assert len(waits) - before < 40, len(waits) - before  # it was 333,091
+        assert len(fake.calls_to("chat.update")) <= 3  # and the updates keep to their pace
+    finally:
+        sender.stop(timeout=5)
