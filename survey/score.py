@@ -205,9 +205,10 @@ def bootstrap_resamples(
         for order, present, starts, members in groups:
             if present is None:  # many categories: a weighted count per resample (exact: whole numbers)
                 j, k, _ = members[0]
+                category = order  # such a group holds each respondent's category, not an order
                 many = np.empty((b, k + 1))
                 for r in range(b):
-                    many[r] = np.bincount(order, weights=w[r], minlength=k + 1)
+                    many[r] = np.bincount(category, weights=w[r], minlength=k + 1)
                 counts[j] = many[:, :k].astype(np.int32)  # the last bin: unanswered; int32 as reduceat's
                 continue
             if not present.size:
