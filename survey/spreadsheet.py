@@ -9,7 +9,7 @@ are ignored with a warning.
 
 Numbers: a spreadsheet saved in a decimal-comma locale writes ``2,5`` and ``80.000`` (eighty
 thousand), usually with ``;`` between columns. The number cells of the file decide which
-convention it uses (``number_convention``): ``2,5`` or ``1.234,5`` are decimal-comma
+convention it uses (``survey.number_convention``): ``2,5`` or ``1.234,5`` are decimal-comma
 evidence, ``2.5``, ``1,234.5`` or ``1.5e3`` decimal-point evidence; a file with both is
 refused, naming a cell of each. With no evidence, a ``;``-separated file is read as
 decimal-comma and any other as decimal-point, and a cell that would then read as a number
@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, repeat
@@ -44,6 +43,10 @@ from survey.answers import (
     unstorable_character,
 )
 from survey.gc_pause import collector_paused
+from survey.number_convention import (
+    NumberEvidence,
+    normalise_number,
+)
 from survey.template import Question, QuestionKind, Template
 
 RESPONDENT_COLUMN = "respondent"
@@ -119,97 +122,6 @@ def _delimiter(text: str) -> str:
     return ","
 
 
-_DOT_GROUPED = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})+$")
-_COMMA_GROUPED = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+$")
-_NOISE = re.compile(r"[\s\u00a0\u202f_'$€£¥%]")
-
-DECIMAL_POINT = "decimal point"
-DECIMAL_COMMA = "decimal comma"
-
-
-def _number_core(cell: str) -> str:
-    core = _NOISE.sub("", cell)
-    return core[:-1] if core[-1:] in ("k", "K", "m", "M", "b", "B") else core
-
-
-def _evidence(cell: str) -> str | None:
-    """Which decimal separator a number cell shows, or None when it cannot tell."""
-    if cell.isascii() and cell.isdigit():  # "25000": no separator at all
-        return None
-    core = _number_core(cell)
-    mantissa = re.split(r"[eE]", core, maxsplit=1)[0] if re.search(r"\d[eE][-+]?\d", core) else core
-    has_dot, has_comma = "." in mantissa, "," in mantissa
-    if has_dot and has_comma:
-        return DECIMAL_POINT if mantissa.rfind(".") > mantissa.rfind(",") else DECIMAL_COMMA
-    if has_comma:
-        if _COMMA_GROUPED.match(mantissa):
-            return DECIMAL_POINT if mantissa.count(",") > 1 else None
-        return DECIMAL_COMMA
-    if has_dot:
-        if _DOT_GROUPED.match(mantissa):
-            return DECIMAL_COMMA if mantissa.count(".") > 1 else None
-        return DECIMAL_POINT
-    return None
-
-
-class _NumberEvidence:
-    """``number_convention`` one cell at a time, keeping only what the verdict needs: the first
-    cell of each convention, and the cells that would be ambiguous with no evidence at all
-    (so that the file is not held in memory to decide its convention)."""
-
-    def __init__(self, delimiter: str):
-        self.delimiter = delimiter
-        self.seen: dict[str, tuple[int, str, str]] = {}
-        self.fallback = DECIMAL_COMMA if delimiter == ";" else DECIMAL_POINT
-        self.ambiguous_re = _DOT_GROUPED if self.fallback == DECIMAL_POINT else _COMMA_GROUPED
-        self.ambiguous: list[tuple[int, str, str]] = []
-
-    def add(self, line: int, column: str, cell: str) -> None:
-        """One stripped, non-blank number cell."""
-        if cell.isascii() and cell.isdigit():  # no separator: neither evidence nor ambiguous
-            return
-        kind = _evidence(cell)
-        if kind:
-            if kind not in self.seen:
-                self.seen[kind] = (line, column, cell)
-                self.ambiguous.clear()  # evidence decides: no cell is ambiguous any more
-        elif not self.seen and self.ambiguous_re.match(_number_core(cell)):
-            self.ambiguous.append((line, column, cell))
-
-    def verdict(self) -> tuple[str, list[str]]:
-        seen = self.seen
-        if len(seen) == 2:
-            (l1, c1, v1), (l2, c2, v2) = seen[DECIMAL_POINT], seen[DECIMAL_COMMA]
-            return DECIMAL_POINT, [
-                f"numbers are written two ways: line {l1} ({c1}) '{v1}' uses a decimal point, line {l2} ({c2}) "
-                f"'{v2}' a decimal comma; save the sheet again with one convention"]
-        if seen:
-            return next(iter(seen)), []
-        problems = []
-        for line, column, cell in self.ambiguous:
-            core = _number_core(cell)
-            whole = core.replace(".", "").replace(",", "")
-            small = core.replace(",", ".")
-            problems.append(f"line {line} ({column}): '{cell}' could be {small} or {whole}; write it without a "
-                            f"thousands separator ({whole}) so it cannot be misread")
-        return self.fallback, problems
-
-
-def number_convention(cells: list[tuple[int, str, str]], delimiter: str) -> tuple[str, list[str]]:
-    """(the file's decimal convention, problems) from its number cells (line, column, text)."""
-    evidence = _NumberEvidence(delimiter)
-    for line, column, cell in cells:
-        evidence.add(line, column, cell)
-    return evidence.verdict()
-
-
-def _normalise_number(cell: str, convention: str) -> str:
-    """A number cell in decimal-point form (``parse_number`` removes commas as thousands)."""
-    if convention == DECIMAL_COMMA:
-        return cell.replace(".", "").replace(",", ".")
-    return cell
-
-
 def _team_value(template: Template, raw: str) -> str | None:
     """Normalise a team cell: the team question's option id when it names one."""
     text = raw.strip()
@@ -281,7 +193,7 @@ class _Column:
             value = float(cell)  # what parse_number reads; the checks below are parse_answer's
             if math.isfinite(value) and q.min <= value <= q.max and (not q.integer or value.is_integer()):  # type: ignore[operator]
                 return (int(value) if q.integer else value), None
-        raw = _unescape_formula(cell) if self.text else _normalise_number(cell, self.convention) if self.number else cell
+        raw = _unescape_formula(cell) if self.text else normalise_number(cell, self.convention) if self.number else cell
         try:
             return parse_answer(q, raw), None
         except AnswerError as exc:
@@ -472,7 +384,7 @@ class _Pass:
         self.validate = _RowValidator(template, columns)
         self.number_at, self.respondent_index, self.team_index = number_at, respondent_index, team_index
         self.sink, self.into = sink, into
-        self.evidence = _NumberEvidence(delimiter)
+        self.evidence = NumberEvidence(delimiter)
         self.width_errors: list[RowError] = []
         self.errors: list[RowError] = []
         self.responses: list[Response] = []
@@ -710,7 +622,7 @@ def parse_responses(
     for i, qid in question_at.items():
         cell_of[qid] = i
     if into is not None:  # ``into`` is called once a row: the convention is decided first
-        evidence = _NumberEvidence(delimiter)
+        evidence = NumberEvidence(delimiter)
         reader = csv.reader(_lines(text), delimiter=delimiter)
         next(reader)
         for line, row in data_rows(reader, width, []):
@@ -722,7 +634,7 @@ def parse_responses(
         if number_problems:
             raise SpreadsheetError(source, number_problems)
     else:
-        convention = _NumberEvidence(delimiter).fallback
+        convention = NumberEvidence(delimiter).fallback
 
     # One pass, each row validated then kept (or given to ``into``) and dropped, with the number
     # convention assumed: the file's fallback, which most files' evidence confirms. When the first

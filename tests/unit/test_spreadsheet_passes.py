@@ -7,6 +7,7 @@ import pytest
 
 from survey import spreadsheet
 from survey.answers import AnswerError, AnswersInvalid, parse_answer, validate_answers
+from survey.number_convention import DECIMAL_POINT
 from survey.spreadsheet import SpreadsheetError, _lines, parse_answer_columns, parse_responses
 from survey.template import load_builtin
 
@@ -23,7 +24,7 @@ def test_lines_split_as_stringio_iterates(text):
 @pytest.mark.parametrize("cell", ["0", "1", "25000", "99999999999", "1" * 400, "٣", "10", "00012"])
 def test_plain_number_cells_read_as_parse_answer_reads_them(cell):
     for q in (q for q in CORE.questions if q.kind == "number"):
-        column = spreadsheet._Column(q, 0, spreadsheet.DECIMAL_POINT)
+        column = spreadsheet._Column(q, 0, DECIMAL_POINT)
         try:
             expected = (parse_answer(q, cell), None)
         except AnswerError as exc:
