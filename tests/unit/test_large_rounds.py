@@ -154,19 +154,25 @@ def test_normal_interval_is_the_estimate_plus_minus_1_96_sd_and_clipped():
     assert normal_interval(np.array([np.nan, 0.5]), 0.5, 0.0, 1.0) is None
 
 
-def test_large_round_interval_width_is_from_the_reports_own_resamples():
-    """The score interval of a large round is 2 x 1.96 x the SD of the 200 seeded resamples'
-    scores, drawn as ``bootstrap_resamples`` draws them."""
+def _scored_items(people):
+    """Each scored question's answers with its agreement, as ``build_report`` (seed 4) makes them."""
     from survey.question_answers import collect_answers, summarize
 
-    people = sorted(_round(LARGE_ROUND // len(TEAMS) + 10), key=lambda r: r.respondent)
-    report = build_report(TEMPLATE, people, seed=4)
     items = []
     for pos, q in enumerate(TEMPLATE.questions):
         a = collect_answers(q, people)
         if q.role != "team":
             a.item = summarize(q, a.values, 4 + pos)
             items.append(a)
+    return items
+
+
+def test_large_round_interval_width_is_from_the_reports_own_resamples():
+    """The score interval of a large round is 2 x 1.96 x the SD of the 200 seeded resamples'
+    scores, drawn as ``bootstrap_resamples`` draws them."""
+    people = sorted(_round(LARGE_ROUND // len(TEAMS) + 10), key=lambda r: r.respondent)
+    report = build_report(TEMPLATE, people, seed=4)
+    items = _scored_items(people)
     scores, _ = bootstrap_resamples(items, np.ones(len(items)), len(people), LARGE_ROUND_RESAMPLES, 4)
     lo, hi = report.score_interval
     assert hi - lo == pytest.approx(2 * 1.959963984540054 * scores.std(ddof=1), rel=1e-9)
@@ -177,15 +183,9 @@ def test_resamples_are_the_same_whatever_path_counts_them(monkeypatch):
     weighted bincount instead of reduceat) give the same resampled scores and indices, bit for
     bit: every count is a whole number, summed exactly either way."""
     from survey import score
-    from survey.question_answers import collect_answers, summarize
 
     people = sorted(_round(LARGE_ROUND // len(TEAMS) + 10), key=lambda r: r.respondent)
-    items = []
-    for pos, q in enumerate(TEMPLATE.questions):
-        a = collect_answers(q, people)
-        if q.role != "team":
-            a.item = summarize(q, a.values, 4 + pos)
-            items.append(a)
+    items = _scored_items(people)
     assert any(it.item.n_categories > 1 for it in items)
     expected = bootstrap_resamples(items, np.ones(len(items)), len(people), 40, 4)
     assert np.isfinite(expected[0]).all()
